@@ -1,0 +1,39 @@
+/**
+ * Every stable error code the services emit, with its HTTP status and what a person should do.
+ * `docs/errors.md` lists the same codes; a test keeps the two in step.
+ */
+export const errorCatalog = {
+  BROKER_INTERNAL: { status: 500, hint: 'Unexpected server error; retry, and report the request id if it persists.' },
+  BROKER_NOT_FOUND: { status: 404, hint: 'The route or resource does not exist.' },
+  BROKER_BODY_TOO_LARGE: { status: 413, hint: 'Send a smaller body; the limit is named in the message.' },
+  BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'Send Content-Type: application/json.' },
+  BROKER_ORIGIN_FORBIDDEN: {
+    status: 403,
+    hint: 'Call from an allowed Origin, or from a server without an Origin header.',
+  },
+  BROKER_TOKEN_MISSING: { status: 401, hint: 'Send Authorization: Bearer <access token>.' },
+  BROKER_TOKEN_INVALID: { status: 401, hint: 'Obtain a fresh token from a configured issuer for this resource.' },
+  BROKER_TOOL_FORBIDDEN: { status: 403, hint: 'Grant the caller the permission named in the message.' },
+  BROKER_RATE_LIMITED: { status: 429, hint: 'Wait for the number of seconds in Retry-After, then retry.' },
+  BROKER_RATE_LIMIT_UNAVAILABLE: { status: 503, hint: 'The rate-limit store is unreachable; retry shortly.' },
+  BROKER_JSONRPC_PARSE_ERROR: { status: 400, hint: 'Send a valid JSON body.' },
+  BROKER_JSONRPC_INVALID_REQUEST: {
+    status: 400,
+    hint: 'Send one JSON-RPC 2.0 request object (batches are not accepted).',
+  },
+  BROKER_JSONRPC_METHOD_NOT_FOUND: { status: 404, hint: 'Use initialize, ping, tools/list or tools/call.' },
+  BROKER_INVALID_ARGUMENTS: { status: 400, hint: 'Fix the argument fields named in the message.' },
+  BROKER_TOOL_NOT_FOUND: { status: 404, hint: 'Call tools/list for the tools this caller may use.' },
+  BROKER_TOOL_TIMEOUT: { status: 504, hint: 'The tool exceeded its timeout; narrow the request or use the async API.' },
+  BROKER_TOOL_CANCELLED: { status: 499, hint: 'The call was cancelled by the client.' },
+  BROKER_SESSION_NOT_FOUND: {
+    status: 404,
+    hint: 'Open a new session (GET /sse) and post to the endpoint it announces.',
+  },
+  BROKER_METHOD_NOT_ALLOWED: { status: 405, hint: 'Use a method listed in the Allow header.' },
+  BROKER_NOT_ACCEPTABLE: { status: 406, hint: 'Accept application/json (and text/event-stream on /mcp).' },
+  BROKER_NOT_READY: { status: 503, hint: 'A dependency is not ready yet; retry shortly.' },
+} as const satisfies Record<string, { status: number; hint: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+export const errorCodes = Object.keys(errorCatalog) as ErrorCode[];

@@ -1,0 +1,17 @@
+/**
+ * Every Cosmos DB container the product uses, with its partition key. Partition keys follow the
+ * access patterns: per-customer reads stay in one partition; audit records partition by caller.
+ * `defaultTtl: -1` turns TTL on without expiring anything by default, so per-item `ttl` works.
+ */
+export const containerDefinitions = {
+  customers: { partitionKey: '/id' },
+  accounts: { partitionKey: '/customerId' },
+  opportunities: { partitionKey: '/customerId' },
+  orders: { partitionKey: '/customerId' },
+  products: { partitionKey: '/category' },
+  cases: { partitionKey: '/customerId' },
+  audit: { partitionKey: '/subject', defaultTtl: -1 },
+} as const satisfies Record<string, { partitionKey: string; defaultTtl?: number }>;
+
+export type ContainerName = keyof typeof containerDefinitions;
+export const containerNames = Object.keys(containerDefinitions) as ContainerName[];

@@ -1,0 +1,3 @@
+export { type ContainerName, containerDefinitions, containerNames } from './container-definitions.ts';
+export { type EmbeddedCosmos, startEmbeddedCosmos } from './embedded-cosmos.ts';
+export { createStore, type Store, type StoreOptions } from './store.ts';
