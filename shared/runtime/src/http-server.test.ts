@@ -1,0 +1,75 @@
+import { BrokerError } from '@mcp-broker/contracts';
+import { describe, expect, it } from 'vitest';
+import { buildHttpServer } from './http-server.ts';
+import { createLogger } from './logger.ts';
+
+const logger = createLogger({ name: 't', level: 'silent' });
+
+describe('http server factory', () => {
+  it('echoes a caller request id and mints one otherwise', async () => {
+    const app = buildHttpServer({ logger });
+    const given = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const minted = await app.inject({ url: '/healthz' });
+    expect(minted.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers 413 naming the limit, with the request id', async () => {
+    const app = buildHttpServer({ logger, bodyLimit: 100 });
+    app.post('/echo', async (req) => req.body);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'big-1' },
+      payload: JSON.stringify({ pad: 'x'.repeat(200) }),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({
+      error: {
+        code: 'BROKER_BODY_TOO_LARGE',
+        message: 'Request body exceeds the limit of 100 bytes.',
+        requestId: 'big-1',
+        details: { limitBytes: 100 },
+      },
+    });
+  });
+
+  it('maps a thrown BrokerError to its status, headers and body', async () => {
+    const app = buildHttpServer({ logger });
+    app.get('/limited', async () => {
+      throw new BrokerError('BROKER_RATE_LIMITED', 'Too many calls.', { headers: { 'retry-after': '7' } });
+    });
+    const res = await app.inject({ url: '/limited' });
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.json().error.code).toBe('BROKER_RATE_LIMITED');
+  });
+
+  it('hides internal error details behind BROKER_INTERNAL', async () => {
+    const app = buildHttpServer({ logger });
+    app.get('/boom', async () => {
+      throw new Error('database password is hunter2');
+    });
+    const res = await app.inject({ url: '/boom' });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('hunter2');
+    expect(res.json().error.code).toBe('BROKER_INTERNAL');
+  });
+
+  it('readiness reports each dependency and 503 when one fails', async () => {
+    const app = buildHttpServer({
+      logger,
+      readiness: { store: async () => {}, redis: async () => Promise.reject(new Error('down')) },
+    });
+    const res = await app.inject({ url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'ok', redis: 'unavailable' } });
+  });
+
+  it('unknown routes get a 404 naming the route', async () => {
+    const app = buildHttpServer({ logger });
+    const res = await app.inject({ url: '/nope?secret=1' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toBe('No route for GET /nope.');
+  });
+});

@@ -1,0 +1,127 @@
+import { BrokerError, type ErrorBody, isBrokerError } from '@mcp-broker/contracts';
+import Fastify, { type FastifyError, LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { parseTraceparent, resolveRequestId, type TraceContext } from './request-id.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** W3C trace context from `traceparent`, when the caller sent a valid one. */
+    trace: TraceContext | undefined;
+  }
+}
+
+/** A dependency the readiness probe checks; it throws (or rejects) when not ready. */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface HttpServerOptions {
+  logger: Logger;
+  /** Largest accepted request body in bytes; default 1 MiB. */
+  bodyLimit?: number;
+  /** Named dependency checks for `GET /readyz`. */
+  readiness?: Record<string, ReadinessCheck>;
+  /** Trust `X-Forwarded-*` from a proxy (APIM, ingress controller); default false. */
+  trustProxy?: boolean;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Converts any error thrown in a route or hook to a BrokerError, so every service maps errors in
+ * one place and every rejection names its limit or field.
+ */
+export function toBrokerError(err: unknown, bodyLimit: number): BrokerError {
+  if (isBrokerError(err)) return err;
+  const fe = err as Partial<FastifyError>;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new BrokerError('BROKER_BODY_TOO_LARGE', `Request body exceeds the limit of ${bodyLimit} bytes.`, {
+        details: { limitBytes: bodyLimit },
+      });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new BrokerError('BROKER_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type; send application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new BrokerError('BROKER_JSONRPC_PARSE_ERROR', 'Request body is not valid JSON.');
+  }
+  if (fe.statusCode === 400 && fe.message) {
+    return new BrokerError('BROKER_JSONRPC_INVALID_REQUEST', fe.message);
+  }
+  return new BrokerError('BROKER_INTERNAL', 'Internal server error.', { cause: err });
+}
+
+export function errorBody(err: BrokerError, requestId: string): ErrorBody {
+  return {
+    error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) },
+  };
+}
+
+/**
+ * Fastify with the behaviour every service shares: request ids (accepted or minted, echoed on
+ * every response, on every log line), trace context, body limit, uniform error bodies,
+ * `GET /healthz` (liveness) and `GET /readyz` (dependencies).
+ */
+export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    genReqId: (req) => resolveRequestId(req.headers['x-request-id']),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('trace', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    request.trace = parseTraceparent(request.headers.traceparent);
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: routeForLog(request), statusCode: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const brokerError = toBrokerError(err, bodyLimit);
+    if (brokerError.status >= 500) request.log.error({ err }, brokerError.message);
+    else request.log.info({ code: brokerError.code }, brokerError.message);
+    reply.status(brokerError.status).headers(brokerError.headers);
+    return errorBody(brokerError, request.id);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    reply.status(404);
+    return errorBody(
+      new BrokerError('BROKER_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`),
+      request.id,
+    );
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    await Promise.all(
+      Object.entries(options.readiness ?? {}).map(async ([name, check]) => {
+        try {
+          await check();
+          checks[name] = 'ok';
+        } catch (err) {
+          ready = false;
+          checks[name] = 'unavailable';
+          request.log.warn({ err, check: name }, 'readiness check failed');
+        }
+      }),
+    );
+    reply.status(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not_ready', checks };
+  });
+  return app;
+}
+
+// Query strings can hold session ids or signed-link signatures; log the path only.
+function routeForLog(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? request.url;
+}
