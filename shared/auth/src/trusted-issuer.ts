@@ -36,7 +36,7 @@ function unavailable(issuer: string, message: string, cause: unknown): BrokerErr
   return new BrokerError('BROKER_NOT_READY', message, { details: { reason: 'issuer_unavailable', issuer }, cause });
 }
 
-function describe(error: unknown): string {
+function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -68,7 +68,7 @@ export function createTrustedIssuer(config: IssuerConfig, options: TrustedIssuer
     } catch (error) {
       throw unavailable(
         issuer,
-        `could not read the OpenID configuration of issuer "${issuer}" from ${url}: ${describe(error)}`,
+        `could not read the OpenID configuration of issuer "${issuer}" from ${url}: ${messageOf(error)}`,
         error,
       );
     }
@@ -108,7 +108,7 @@ export function createTrustedIssuer(config: IssuerConfig, options: TrustedIssuer
       return await remote(header, token);
     } catch (error) {
       if (isKeySelectionError(error)) throw error;
-      throw unavailable(issuer, `could not fetch the signing keys of issuer "${issuer}": ${describe(error)}`, error);
+      throw unavailable(issuer, `could not fetch the signing keys of issuer "${issuer}": ${messageOf(error)}`, error);
     }
   }
 

@@ -7,12 +7,20 @@ export const JsonRpcErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
-  /** Server-defined: the caller lacks a permission the tool requires. */
+  /** Server-defined: the tool ran past its timeout (the MCP SDK's RequestTimeout). */
+  Timeout: -32001,
+  /** Server-defined: missing or invalid bearer token. */
+  Unauthorized: -32002,
+  /** Server-defined: the caller lacks a permission the tool requires, or a forbidden Origin. */
   Forbidden: -32003,
+  /** Server-defined: unknown or foreign session id. */
+  SessionNotFound: -32004,
+  /** Server-defined: the request was cancelled by the client. */
+  RequestCancelled: -32800,
   /** Server-defined: rate limit exceeded. */
   RateLimited: -32029,
-  /** Server-defined: the tool ran past its timeout. */
-  Timeout: -32001,
+  /** Server-defined: a dependency (rate-limit store) is unavailable. */
+  Unavailable: -32030,
 } as const;
 
 export const jsonRpcIdSchema = z.union([z.string(), z.number().int()]);

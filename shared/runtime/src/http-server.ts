@@ -1,5 +1,5 @@
 import { BrokerError, type ErrorBody, isBrokerError } from '@mcp-broker/contracts';
-import Fastify, { type FastifyError, LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { parseTraceparent, resolveRequestId, type TraceContext } from './request-id.ts';
 

@@ -9,7 +9,10 @@ const schema = z.object({
 
 describe('loadConfig', () => {
   it('parses and applies defaults', () => {
-    expect(loadConfig(schema, { CLIENT_SECRET: 'x'.repeat(20) })).toEqual({ PORT: 8080, CLIENT_SECRET: 'x'.repeat(20) });
+    expect(loadConfig(schema, { CLIENT_SECRET: 'x'.repeat(20) })).toEqual({
+      PORT: 8080,
+      CLIENT_SECRET: 'x'.repeat(20),
+    });
   });
   it('lists every failing key without echoing values', () => {
     try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-const WELL_FORMED = /^[A-Za-z0-9._:@\-]{1,128}$/;
+const WELL_FORMED = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** Accepts a caller's `X-Request-ID` when well formed (1–128 safe characters); otherwise mints a UUID. */
 export function resolveRequestId(header: string | string[] | undefined): string {

@@ -39,6 +39,8 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject, Output 
    * failure the caller should read (an MCP result with `isError: true`).
    */
   handler(args: z.infer<Input>, context: ToolContext): Promise<z.infer<Output>>;
+  /** False for tools that write (contracts, memory); shown as MCP's `readOnlyHint`. Default true. */
+  readOnly?: boolean;
   /** Optional text rendering of the result; defaults to pretty JSON. */
   renderText?(result: z.infer<Output>): string;
 }

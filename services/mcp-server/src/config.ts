@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const toolLimits = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: Record<string, number> = {};
+    for (const part of (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const [tool, n] = part.split('=');
+      const points = Number(n);
+      if (!tool || !Number.isInteger(points) || points < 1) {
+        ctx.addIssue({ code: 'custom', message: `expected tool=calls_per_minute pairs, got "${part}"` });
+        return z.NEVER;
+      }
+      out[tool] = points;
+    }
+    return out;
+  });
+
+/** The MCP server's configuration, read once from the environment in main.ts. */
+export const mcpServerConfigSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** The externally visible base URL (APIM's URL in production); never derived from Host. */
+  PUBLIC_URL: z.url().optional(),
+  /** Token audience this server accepts (Entra: the app ID URI, e.g. api://mcp-broker). */
+  MCP_RESOURCE: z.string().min(1).default('api://mcp-broker'),
+  /** Comma-separated trusted OIDC issuers (exact `iss` values). */
+  OAUTH_ISSUERS: list,
+  /** Entra ID tenant id; adds https://login.microsoftonline.com/{tenant}/v2.0 as an issuer. */
+  ENTRA_TENANT_ID: z.string().uuid().optional(),
+  ALLOWED_ORIGINS: list,
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('mcpb:'),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Per-tool calls per minute per identity, e.g. "analyze_sales_data=60,build_account_plan=5". */
+  RATE_LIMIT_TOOLS: toolLimits,
+  RATE_LIMIT_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+  COSMOS_ENDPOINT: z.url().optional(),
+  COSMOS_KEY: z.string().optional(),
+  COSMOS_DATABASE: z.string().default('mcp-broker'),
+  AUDIT_RETENTION_DAYS: z.coerce.number().positive().default(90),
+  SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().default(15),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;

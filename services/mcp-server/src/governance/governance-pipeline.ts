@@ -1,0 +1,114 @@
+import { BrokerError, type Identity } from '@mcp-broker/contracts';
+import { toBrokerError } from '@mcp-broker/runtime';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { jsonRpcErrorEnvelope } from '../protocol/json-rpc-errors.ts';
+import { type GatedMessage, gateJsonRpc } from '../protocol/json-rpc-gate.ts';
+import type { RequestContext, TransportKind } from '../protocol/request-context.ts';
+import { checkOrigin } from './origin-check.ts';
+import type { RateLimits } from './rate-limits.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the governance pipeline once the caller is authenticated. */
+    mcp: { context: RequestContext; gated: GatedMessage | undefined } | undefined;
+  }
+}
+
+/** Verifies an `Authorization` header value and returns the caller. */
+export interface TokenVerifier {
+  verify(authorization: string | undefined): Promise<Identity>;
+}
+
+export interface GovernanceOptions {
+  verifier: TokenVerifier;
+  rateLimits: RateLimits;
+  allowedOrigins: readonly string[];
+  bodyLimit: number;
+  /** Builds the `WWW-Authenticate` value for a 401. */
+  challenge(error: BrokerError): string;
+  /** Which transport a route serves, for audit records. */
+  transportOf(request: FastifyRequest): TransportKind;
+}
+
+/**
+ * Steps 2–7 of the governance pipeline for every MCP route in this scope, in order:
+ * body limit (while parsing), Origin, bearer token, per-identity rate limit, JSON-RPC validation,
+ * per-tool rate limit. Authorization per tool, timeout and audit happen in the protocol server.
+ * Every rejection is a JSON-RPC error envelope carrying the stable code and the request id.
+ */
+export function registerGovernance(scope: FastifyInstance, options: GovernanceOptions): void {
+  scope.decorateRequest('mcp', undefined);
+
+  // Keep the raw text: JSON-RPC parse errors are reported after authentication (step 7), not before.
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: options.bodyLimit },
+    (_req, body, done) => done(null, body),
+  );
+
+  scope.addHook('preValidation', async (request, reply) => {
+    checkOrigin(request.headers.origin, options.allowedOrigins);
+    let identity: Identity;
+    try {
+      identity = await options.verifier.verify(request.headers.authorization);
+    } catch (err) {
+      const brokerError =
+        err instanceof BrokerError
+          ? err
+          : new BrokerError('BROKER_TOKEN_INVALID', 'Token could not be verified.', { cause: err });
+      if (brokerError.status === 401) reply.header('www-authenticate', options.challenge(brokerError));
+      throw brokerError;
+    }
+    request.log = request.log.child({ subject: identity.subject });
+    const headers = await options.rateLimits.consumeIdentity(identity.subject);
+    if (headers) reply.headers(headers);
+    request.mcp = {
+      context: {
+        identity,
+        requestId: request.id,
+        traceId: request.trace?.traceId,
+        transport: options.transportOf(request),
+      },
+      gated: undefined,
+    };
+  });
+
+  scope.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || !request.mcp) return;
+    if (typeof request.body !== 'string') {
+      throw new BrokerError(
+        'BROKER_UNSUPPORTED_MEDIA_TYPE',
+        'Send the JSON-RPC message with Content-Type: application/json.',
+      );
+    }
+    const gated = gateJsonRpc(request.body);
+    request.mcp.gated = gated;
+    if (gated.kind === 'request' && gated.message.method === 'tools/call') {
+      const tool = gated.message.params?.name;
+      if (typeof tool === 'string') {
+        const headers = await options.rateLimits.consumeTool(request.mcp.context.identity.subject, tool);
+        if (headers) reply.headers(headers);
+      }
+    }
+  });
+
+  scope.setErrorHandler(async (err, request, reply) => {
+    const brokerError = toBrokerError(err, options.bodyLimit);
+    if (brokerError.status >= 500) request.log.error({ err }, brokerError.message);
+    else request.log.info({ code: brokerError.code }, brokerError.message);
+    const id = request.mcp?.gated && 'id' in request.mcp.gated.message ? (request.mcp.gated.message.id ?? null) : null;
+    reply.status(brokerError.status).headers(brokerError.headers);
+    return jsonRpcErrorEnvelope(brokerError, request.id, id);
+  });
+}
+
+/**
+ * Hands the raw response to an SDK transport, carrying over the headers the pipeline set
+ * (request id, rate-limit headers) that Fastify would otherwise only write on `reply.send`.
+ */
+export function hijack(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) reply.raw.setHeader(name, value as string | number | string[]);
+  }
+  reply.hijack();
+}

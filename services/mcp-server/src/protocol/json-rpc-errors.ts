@@ -1,0 +1,74 @@
+import { type BrokerError, type ErrorCode, JsonRpcErrorCode, type JsonRpcErrorResponse } from '@mcp-broker/contracts';
+
+/** The JSON-RPC code each local error travels as on the wire. */
+const wireCode: Record<ErrorCode, number> = {
+  BROKER_INTERNAL: JsonRpcErrorCode.InternalError,
+  BROKER_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
+  BROKER_BODY_TOO_LARGE: JsonRpcErrorCode.InvalidRequest,
+  BROKER_UNSUPPORTED_MEDIA_TYPE: JsonRpcErrorCode.InvalidRequest,
+  BROKER_ORIGIN_FORBIDDEN: JsonRpcErrorCode.Forbidden,
+  BROKER_TOKEN_MISSING: JsonRpcErrorCode.Unauthorized,
+  BROKER_TOKEN_INVALID: JsonRpcErrorCode.Unauthorized,
+  BROKER_TOOL_FORBIDDEN: JsonRpcErrorCode.Forbidden,
+  BROKER_RATE_LIMITED: JsonRpcErrorCode.RateLimited,
+  BROKER_RATE_LIMIT_UNAVAILABLE: JsonRpcErrorCode.Unavailable,
+  BROKER_JSONRPC_PARSE_ERROR: JsonRpcErrorCode.ParseError,
+  BROKER_JSONRPC_INVALID_REQUEST: JsonRpcErrorCode.InvalidRequest,
+  BROKER_JSONRPC_METHOD_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
+  BROKER_INVALID_ARGUMENTS: JsonRpcErrorCode.InvalidParams,
+  BROKER_TOOL_NOT_FOUND: JsonRpcErrorCode.InvalidParams,
+  BROKER_TOOL_TIMEOUT: JsonRpcErrorCode.Timeout,
+  BROKER_TOOL_CANCELLED: JsonRpcErrorCode.RequestCancelled,
+  BROKER_SESSION_NOT_FOUND: JsonRpcErrorCode.SessionNotFound,
+  BROKER_METHOD_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_NOT_ACCEPTABLE: JsonRpcErrorCode.InvalidRequest,
+  BROKER_NOT_READY: JsonRpcErrorCode.Unavailable,
+};
+
+export function toJsonRpcCode(code: ErrorCode): number {
+  return wireCode[code];
+}
+
+/** A JSON-RPC error envelope carrying the stable code and request id in `error.data`. */
+export function jsonRpcErrorEnvelope(
+  err: BrokerError,
+  requestId: string,
+  id: string | number | null = null,
+): JsonRpcErrorResponse {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: toJsonRpcCode(err.code),
+      message: err.message,
+      data: { code: err.code, requestId, ...(err.details ?? {}) },
+    },
+  };
+}
+
+/**
+ * HTTP status for a JSON-RPC error answered on plain `POST /message`, where Apex and curl callers
+ * read the status before the body.
+ */
+export function httpStatusForJsonRpcError(code: number): number {
+  switch (code) {
+    case JsonRpcErrorCode.ParseError:
+    case JsonRpcErrorCode.InvalidRequest:
+    case JsonRpcErrorCode.InvalidParams:
+      return 400;
+    case JsonRpcErrorCode.MethodNotFound:
+      return 404;
+    case JsonRpcErrorCode.Unauthorized:
+      return 401;
+    case JsonRpcErrorCode.Forbidden:
+      return 403;
+    case JsonRpcErrorCode.RateLimited:
+      return 429;
+    case JsonRpcErrorCode.Timeout:
+      return 504;
+    case JsonRpcErrorCode.Unavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}

@@ -1,0 +1,189 @@
+import { BrokerError, isBrokerError } from '@mcp-broker/contracts';
+import type { Store } from '@mcp-broker/store';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { type AuditLog, hashArguments } from '../governance/audit-log.ts';
+import { assertCanCall } from '../governance/tool-authorization.ts';
+import { ToolError } from '../tools/tool-definition.ts';
+import type { ToolRegistry } from '../tools/tool-registry.ts';
+import { toJsonRpcCode } from './json-rpc-errors.ts';
+import { fromAuthInfo, type RequestContext } from './request-context.ts';
+
+export interface ProtocolServerDeps {
+  registry: ToolRegistry;
+  store: Store;
+  audit: AuditLog;
+  logger: Logger;
+  /** Server name and version announced in `initialize`. */
+  info: { name: string; version: string };
+}
+
+/**
+ * The MCP semantics, shared by every transport: `tools/list` filtered by the caller's permissions,
+ * `tools/call` with authorization, argument validation, timeout, cancellation, progress and audit.
+ * One instance is cheap; transports create one per connection (or per request when stateless).
+ */
+export function createProtocolServer(deps: ProtocolServerDeps): Server {
+  const server = new Server(deps.info, {
+    capabilities: { tools: { listChanged: false } },
+    instructions:
+      'Governed tools over the enterprise CRM data set. tools/list shows only the tools your identity may call.',
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const context = requireContext(extra.authInfo);
+    return { tools: deps.registry.listFor(context.identity).map((t) => deps.registry.describe(t)) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const context = requireContext(extra.authInfo);
+    const started = performance.now();
+    const name = request.params.name;
+    const args = request.params.arguments ?? {};
+    const audit = (outcome: Parameters<AuditLog['record']>[0]['outcome'], errorCode?: string) =>
+      deps.audit.record({
+        identity: context.identity,
+        requestId: context.requestId,
+        ...(context.traceId ? { traceId: context.traceId } : {}),
+        transport: context.transport,
+        tool: name,
+        argumentsSha256: hashArguments(args),
+        outcome,
+        ...(errorCode ? { errorCode } : {}),
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+    const log = deps.logger.child({ requestId: context.requestId, tool: name, subject: context.identity.subject });
+
+    const tool = deps.registry.get(name);
+    try {
+      if (!tool) {
+        throw new BrokerError(
+          'BROKER_TOOL_NOT_FOUND',
+          `Unknown tool "${name}". Call tools/list for the tools you may use.`,
+          {
+            details: { tool: name },
+          },
+        );
+      }
+      assertCanCall(tool.name, tool.requiredPermissions, context.identity);
+      const parsed = tool.inputSchema.safeParse(args);
+      if (!parsed.success) {
+        const fields = parsed.error.issues.map((i) => ({
+          field: i.path.join('.') || '(arguments)',
+          problem: i.message,
+        }));
+        throw new BrokerError(
+          'BROKER_INVALID_ARGUMENTS',
+          `Invalid arguments for tool "${name}": ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
+          { details: { tool: name, fields } },
+        );
+      }
+
+      const timeout = AbortSignal.timeout(tool.timeoutMs);
+      const signal = AbortSignal.any([extra.signal, timeout]);
+      const progressToken = extra._meta?.progressToken;
+      const result = await raceAbort(
+        tool.handler(parsed.data, {
+          identity: context.identity,
+          requestId: context.requestId,
+          logger: log,
+          signal,
+          store: deps.store,
+          progress: async (update) => {
+            if (progressToken === undefined || signal.aborted) return;
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, ...update },
+            });
+          },
+        }),
+        signal,
+      ).catch((err: unknown) => {
+        if (timeout.aborted && !extra.signal.aborted) {
+          throw new BrokerError('BROKER_TOOL_TIMEOUT', `Tool "${name}" exceeded its timeout of ${tool.timeoutMs} ms.`, {
+            details: { tool: name, timeoutMs: tool.timeoutMs },
+          });
+        }
+        if (extra.signal.aborted) {
+          throw new BrokerError('BROKER_TOOL_CANCELLED', `Tool "${name}" was cancelled by the client.`);
+        }
+        throw err;
+      });
+      const text = tool.renderText ? tool.renderText(result) : JSON.stringify(result, null, 2);
+      audit('success');
+      return { content: [{ type: 'text', text }], structuredContent: result } satisfies CallToolResult;
+    } catch (err) {
+      if (err instanceof ToolError) {
+        audit('tool_error', 'TOOL_ERROR');
+        log.info({ reason: err.message }, 'tool returned an error');
+        return { content: [{ type: 'text', text: err.message }], isError: true } satisfies CallToolResult;
+      }
+      const brokerError = isBrokerError(err)
+        ? err
+        : new BrokerError(
+            'BROKER_INTERNAL',
+            `Tool "${name}" failed unexpectedly; quote request id ${context.requestId}.`,
+            {
+              cause: err,
+            },
+          );
+      audit(outcomeFor(brokerError), brokerError.code);
+      if (brokerError.code === 'BROKER_INTERNAL') log.error({ err }, 'tool failed');
+      throw new McpError(toJsonRpcCode(brokerError.code), brokerError.message, {
+        code: brokerError.code,
+        requestId: context.requestId,
+        ...(brokerError.details ?? {}),
+      });
+    }
+  });
+
+  return server;
+}
+
+function requireContext(authInfo: Parameters<typeof fromAuthInfo>[0]): RequestContext {
+  const context = fromAuthInfo(authInfo);
+  // Every transport attaches the context after authentication; its absence is a wiring bug.
+  if (!context) throw new McpError(toJsonRpcCode('BROKER_INTERNAL'), 'Request reached the MCP layer unauthenticated.');
+  return context;
+}
+
+function outcomeFor(err: BrokerError) {
+  switch (err.code) {
+    case 'BROKER_TOOL_FORBIDDEN':
+      return 'forbidden' as const;
+    case 'BROKER_INVALID_ARGUMENTS':
+    case 'BROKER_TOOL_NOT_FOUND':
+      return 'invalid_arguments' as const;
+    case 'BROKER_TOOL_TIMEOUT':
+      return 'timeout' as const;
+    case 'BROKER_TOOL_CANCELLED':
+      return 'cancelled' as const;
+    default:
+      return 'error' as const;
+  }
+}
+
+// A handler that ignores its signal must still not hold the call past its timeout.
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

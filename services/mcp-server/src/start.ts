@@ -1,0 +1,86 @@
+import { createTokenVerifier, entraIssuer, type IssuerConfig } from '@mcp-broker/auth';
+import type { Logger } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { Redis } from 'ioredis';
+import type { McpServerConfig } from './config.ts';
+import { buildMcpServer, type McpServer } from './server.ts';
+import { productTools } from './tools/index.ts';
+
+export interface StartedMcpServer {
+  server: McpServer;
+  store: Store;
+  redis: Redis;
+  /** The URL the server listens on (loopback address and real port). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOverrides {
+  /** Use this store instead of creating one from config (the dev launcher shares one). */
+  store?: Store;
+  /** Extra trusted issuers (the dev launcher adds its OAuth server). */
+  issuers?: IssuerConfig[];
+}
+
+/** Wires config into real dependencies and listens. `main.ts` and the dev launcher call this. */
+export async function startMcpServer(
+  config: McpServerConfig,
+  logger: Logger,
+  overrides: StartOverrides = {},
+): Promise<StartedMcpServer> {
+  const issuers: IssuerConfig[] = [
+    ...config.OAUTH_ISSUERS.map((issuer) => ({ issuer })),
+    ...(config.ENTRA_TENANT_ID ? [entraIssuer(config.ENTRA_TENANT_ID)] : []),
+    ...(overrides.issuers ?? []),
+  ];
+  if (issuers.length === 0) {
+    throw new Error('No token issuer configured: set OAUTH_ISSUERS and/or ENTRA_TENANT_ID.');
+  }
+  const store =
+    overrides.store ??
+    (await createStore({
+      endpoint: config.COSMOS_ENDPOINT,
+      key: config.COSMOS_KEY,
+      databaseId: config.COSMOS_DATABASE,
+    }));
+  // Fail fast instead of queueing commands while Redis is down, so rate limits apply their fail mode.
+  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  await redis.connect();
+
+  const server = buildMcpServer({
+    logger,
+    store,
+    redis,
+    verifier: createTokenVerifier({ issuers, audience: config.MCP_RESOURCE }),
+    tools: productTools,
+    publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
+    resource: config.MCP_RESOURCE,
+    authorizationServers: issuers.map((i) => i.issuer),
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    rateLimit: {
+      perIdentity: { points: config.RATE_LIMIT_PER_MINUTE, windowSeconds: 60 },
+      perTool: Object.fromEntries(
+        Object.entries(config.RATE_LIMIT_TOOLS).map(([tool, points]) => [tool, { points, windowSeconds: 60 }]),
+      ),
+      failMode: config.RATE_LIMIT_FAIL_MODE,
+    },
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+    sseKeepAliveMs: config.SSE_KEEPALIVE_SECONDS * 1000,
+  });
+  const url = await server.app.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ url, store: store.embedded ? 'embedded' : 'cosmos', issuers: issuers.length }, 'mcp-server listening');
+  return {
+    server,
+    store,
+    redis,
+    url,
+    async close() {
+      await server.close();
+      redis.disconnect();
+      if (!overrides.store) await store.close();
+    },
+  };
+}

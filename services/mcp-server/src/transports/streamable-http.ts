@@ -1,0 +1,58 @@
+import { BrokerError } from '@mcp-broker/contracts';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyInstance } from 'fastify';
+import { hijack } from '../governance/governance-pipeline.ts';
+import { toAuthInfo } from '../protocol/request-context.ts';
+import type { McpRouteDeps } from './mcp-route-deps.ts';
+
+/**
+ * Streamable HTTP at `/mcp`, stateless: every POST carries everything needed, so any replica can
+ * answer it and no sticky sessions or shared session state are required. Responses stream as SSE
+ * (progress notifications travel on the same response) or plain JSON, as the SDK negotiates.
+ * With no sessions there is no standalone GET stream and nothing to DELETE: both answer 405, which
+ * the specification allows and the SDK clients expect.
+ */
+export function registerStreamableHttp(scope: FastifyInstance, deps: McpRouteDeps): void {
+  scope.post('/mcp', async (request, reply) => {
+    const { context, gated } = request.mcp!;
+    if (gated?.kind === 'notification' && gated.message.method === 'notifications/cancelled') {
+      const requestId = gated.message.params?.requestId;
+      if (typeof requestId === 'string' || typeof requestId === 'number') {
+        await deps.cancellations.cancel(context.identity.subject, requestId);
+      }
+      reply.status(202);
+      return '';
+    }
+    const server = deps.createProtocolServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    const untrack =
+      gated?.kind === 'request'
+        ? await deps.cancellations.track(context.identity.subject, gated.message.id, () =>
+            transport.onmessage?.({
+              jsonrpc: '2.0',
+              method: 'notifications/cancelled',
+              params: { requestId: gated.message.id, reason: 'cancelled by the client' },
+            }),
+          )
+        : undefined;
+    reply.raw.on('close', () => {
+      untrack?.();
+      void transport.close();
+      void server.close();
+    });
+    hijack(reply);
+    Object.assign(request.raw, { auth: toAuthInfo(context) });
+    await transport.handleRequest(request.raw, reply.raw, gated?.message);
+  });
+
+  const notAllowed = async (_request: unknown, reply: { header(n: string, v: string): unknown }) => {
+    reply.header('allow', 'POST');
+    throw new BrokerError(
+      'BROKER_METHOD_NOT_ALLOWED',
+      'This server is stateless: POST each JSON-RPC message to /mcp; there is no session stream to open or delete.',
+    );
+  };
+  scope.get('/mcp', notAllowed);
+  scope.delete('/mcp', notAllowed);
+}

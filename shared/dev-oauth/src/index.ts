@@ -1,0 +1,6 @@
+export {
+  type DevOAuthClient,
+  type DevOAuthServer,
+  type DevOAuthServerOptions,
+  startDevOAuthServer,
+} from './dev-oauth-server.ts';
