@@ -134,6 +134,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     cancellations,
     logger,
     basePath,
+    openStreams: new Set(),
     keepAliveMs: options.sseKeepAliveMs ?? 15_000,
     insufficientScopeChallenge: (scope) =>
       bearerChallenge({
@@ -176,7 +177,10 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     audit,
     relay,
     async close() {
-      await app.close();
+      // SSE streams never end on their own; end them so in-flight requests can drain and close.
+      const closing = app.close();
+      for (const stream of routeDeps.openStreams) stream.end();
+      await closing;
       await audit.flush();
       subscriber.disconnect();
     },

@@ -25,7 +25,7 @@ export const errorCatalog = {
   BROKER_INVALID_ARGUMENTS: { status: 400, hint: 'Fix the argument fields named in the message.' },
   BROKER_TOOL_NOT_FOUND: { status: 404, hint: 'Call tools/list for the tools this caller may use.' },
   BROKER_TOOL_TIMEOUT: { status: 504, hint: 'The tool exceeded its timeout; narrow the request or use the async API.' },
-  BROKER_TOOL_CANCELLED: { status: 499, hint: 'The call was cancelled by the client.' },
+  BROKER_TOOL_CANCELLED: { status: 409, hint: 'The call was cancelled by the client.' },
   BROKER_SESSION_NOT_FOUND: {
     status: 404,
     hint: 'Open a new session (GET /sse) and post to the endpoint it announces.',

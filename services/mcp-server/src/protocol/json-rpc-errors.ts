@@ -66,6 +66,8 @@ export function httpStatusForJsonRpcError(code: number): number {
       return 429;
     case JsonRpcErrorCode.Timeout:
       return 504;
+    case JsonRpcErrorCode.RequestCancelled:
+      return 409;
     case JsonRpcErrorCode.Unavailable:
       return 503;
     default:

@@ -20,10 +20,14 @@ type RequestId = string | number;
 export class CancellationRelay {
   readonly #o: CancellationRelayOptions;
   readonly #inFlight = new Map<string, () => void>();
-  #subscribed: Promise<unknown> | undefined;
 
   constructor(options: CancellationRelayOptions) {
     this.#o = options;
+    // Subscribed once, in the background: while Redis is away, calls still run and can still be
+    // cancelled on the replica that holds them; only cross-replica cancellation waits for Redis.
+    options.subscriber
+      .subscribe(this.#channel)
+      .catch((err: unknown) => options.logger.warn({ err }, 'cancellation channel subscription failed'));
     options.subscriber.on('message', (channel: string, payload: string) => {
       if (channel !== this.#channel) return;
       try {
@@ -40,9 +44,7 @@ export class CancellationRelay {
   }
 
   /** Registers an in-flight call; returns the function that unregisters it. */
-  async track(subject: string, requestId: RequestId, cancel: () => void): Promise<() => void> {
-    this.#subscribed ??= this.#o.subscriber.subscribe(this.#channel);
-    await this.#subscribed;
+  track(subject: string, requestId: RequestId, cancel: () => void): () => void {
     const k = key(subject, requestId);
     this.#inFlight.set(k, cancel);
     return () => {
@@ -56,7 +58,11 @@ export class CancellationRelay {
       local();
       return;
     }
-    await this.#o.redis.publish(this.#channel, JSON.stringify({ subject, requestId }));
+    try {
+      await this.#o.redis.publish(this.#channel, JSON.stringify({ subject, requestId }));
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'cancellation could not be relayed to other replicas');
+    }
   }
 }
 

@@ -35,7 +35,9 @@ export function registerLegacySse(scope: FastifyInstance, deps: McpRouteDeps): v
     }, deps.keepAliveMs);
     keepAlive.unref();
 
+    deps.openStreams.add(reply.raw);
     reply.raw.on('close', () => {
+      deps.openStreams.delete(reply.raw);
       clearInterval(keepAlive);
       void deps.relay.close(sessionId);
       void server.close();

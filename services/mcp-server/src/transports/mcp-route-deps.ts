@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Logger } from 'pino';
 import type { CancellationRelay } from './cancellation-relay.ts';
@@ -12,6 +13,8 @@ export interface McpRouteDeps {
   logger: Logger;
   /** Path prefix of the public URL (for example `/mcp-api` behind APIM), so SSE endpoints resolve. */
   basePath: string;
+  /** Open SSE streams, ended on shutdown so the HTTP server can close. */
+  openStreams: Set<ServerResponse>;
   /** Interval of `: keep-alive` comments on SSE streams. */
   keepAliveMs: number;
   /** `WWW-Authenticate` for a caller lacking the given space-separated permissions. */

@@ -30,9 +30,11 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
       return '';
     }
     const id = gated.message.id;
-    const cancel = (reason: string) =>
+    const cancel = (reason: string) => {
       transport.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }, extra);
-    const untrack = await deps.cancellations.track(context.identity.subject, id, () =>
+      transport.cancelPending(reason);
+    };
+    const untrack = deps.cancellations.track(context.identity.subject, id, () =>
       cancel('cancelled by the client'),
     );
     reply.raw.on('close', () => {
@@ -42,7 +44,8 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
     const response = await transport.exchange(gated.message as never, extra);
     untrack();
     if ('error' in response) {
-      const error = response.error as { code: number; data?: { missingPermissions?: string[] } };
+      const error = response.error as { code: number; data?: { missingPermissions?: string[]; requestId?: string } };
+      if (error.data && !error.data.requestId) error.data.requestId = context.requestId;
       reply.status(httpStatusForJsonRpcError(error.code));
       if (error.code === JsonRpcErrorCode.Forbidden && error.data?.missingPermissions) {
         reply.header('www-authenticate', deps.insufficientScopeChallenge(error.data.missingPermissions.join(' ')));

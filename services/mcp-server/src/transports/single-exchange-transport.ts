@@ -33,6 +33,21 @@ export class SingleExchangeTransport implements Transport {
     });
   }
 
+  /**
+   * Ends the pending exchange with a cancellation error: the SDK sends no response for a
+   * cancelled request, but an HTTP caller still waiting must get one.
+   */
+  cancelPending(reason: string): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    pending.resolve({
+      jsonrpc: '2.0',
+      id: pending.id,
+      error: { code: -32800, message: `Request cancelled: ${reason}`, data: { code: 'BROKER_TOOL_CANCELLED' } },
+    } as Reply);
+  }
+
   /** Delivers a notification (or a cancellation of the pending request). */
   notify(notification: JSONRPCMessage, extra: MessageExtraInfo): void {
     this.onmessage?.(notification, extra);

@@ -28,13 +28,15 @@ export function registerStreamableHttp(scope: FastifyInstance, deps: McpRouteDep
     await server.connect(transport);
     const untrack =
       gated?.kind === 'request'
-        ? await deps.cancellations.track(context.identity.subject, gated.message.id, () =>
+        ? deps.cancellations.track(context.identity.subject, gated.message.id, () => {
             transport.onmessage?.({
               jsonrpc: '2.0',
               method: 'notifications/cancelled',
               params: { requestId: gated.message.id, reason: 'cancelled by the client' },
-            }),
-          )
+            });
+            // The SDK answers nothing for a cancelled request; end the response stream instead.
+            void transport.close();
+          })
         : undefined;
     reply.raw.on('close', () => {
       untrack?.();

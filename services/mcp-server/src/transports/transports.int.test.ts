@@ -3,7 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, type Replica, startHarness } from '../../test-support/mcp-test-harness.ts';
+import { type Harness, RESOURCE, type Replica, startHarness } from '../../test-support/mcp-test-harness.ts';
 import { waits } from '../../test-support/test-tools.ts';
 
 let h: Harness;
@@ -166,5 +166,65 @@ describe('streamable HTTP specifics', () => {
     }
     expect(n).toBeGreaterThanOrEqual(6);
     await client.close();
+  });
+});
+
+describe('legacy SSE behind a load balancer', () => {
+  it('a session whose POSTs land on the other replica still works (Redis relay)', async () => {
+    const other = await h.startReplica();
+    const client = new Client({ name: 'lb-sse', version: '1' });
+    // The stream is opened on `replica`; every POST is sent to `other`.
+    const transport = new SSEClientTransport(new URL(`${replica.url}/sse`), {
+      requestInit: { headers: headers() },
+      eventSourceInit: {
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers ?? {}), ...headers() } }),
+      },
+      fetch: (input, init) => fetch(String(input).replace(replica.url, other.url), init),
+    });
+    await client.connect(transport);
+    expect(replica.server.relay.localSessionCount).toBeGreaterThan(0);
+    expect(other.server.relay.localSessionCount).toBe(0);
+    const r = await client.callTool({ name: 'test_echo', arguments: { message: 'via-other' } });
+    expect(r.structuredContent).toMatchObject({ echoed: 'via-other' });
+    await client.close();
+  });
+
+  it("another identity cannot post into a session: 404, as for a missing one", async () => {
+    const client = new Client({ name: 'owner', version: '1' });
+    const transport = sse(replica.url) as SSEClientTransport;
+    await client.connect(transport);
+    const sessionId = (transport as unknown as { _endpoint: URL })._endpoint.searchParams.get('sessionId');
+    expect(sessionId).toBeTruthy();
+    const intruder = await h.issuer.sign({ sub: 'intruder', aud: RESOURCE, roles: ['Test.Echo'] });
+    const res = await fetch(`${replica.url}/message?sessionId=${sessionId}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${intruder}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('BROKER_SESSION_NOT_FOUND');
+    const missing = await fetch(`${replica.url}/message?sessionId=00000000-0000-0000-0000-000000000000`, {
+      method: 'POST',
+      headers: { ...headers(), 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
+    });
+    expect(missing.status).toBe(404);
+    await client.close();
+  });
+
+  it('sends keep-alive comments on an idle stream', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${replica.url}/sse`, { headers: headers(), signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(': keep-alive')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toMatch(/^event: endpoint\ndata: \/message\?sessionId=[0-9a-f-]{36}/);
+    expect(text).toContain(': keep-alive');
+    controller.abort();
   });
 });
