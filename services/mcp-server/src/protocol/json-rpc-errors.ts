@@ -57,6 +57,7 @@ export function httpStatusForJsonRpcError(code: number): number {
     case JsonRpcErrorCode.InvalidParams:
       return 400;
     case JsonRpcErrorCode.MethodNotFound:
+    case JsonRpcErrorCode.SessionNotFound:
       return 404;
     case JsonRpcErrorCode.Unauthorized:
       return 401;
