@@ -25,7 +25,11 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     { clientId: 'readonly-app', roles: ['Customers.Read'] },
   ]);
 
-  const store = await createStore({ endpoint: mcp.COSMOS_ENDPOINT, key: mcp.COSMOS_KEY, databaseId: mcp.COSMOS_DATABASE });
+  const store = await createStore({
+    endpoint: mcp.COSMOS_ENDPOINT,
+    key: mcp.COSMOS_KEY,
+    databaseId: mcp.COSMOS_DATABASE,
+  });
   const data = generateSampleData({ seed: dev.SAMPLE_SEED, customers: dev.SAMPLE_CUSTOMERS });
   const started = performance.now();
   const counts = await loadSampleData(store, data);

@@ -148,7 +148,9 @@ export function generateCustomerRecords(seed: number, customerNumber: number): C
   const accountCreated: number[] = [];
   const accounts: Account[] = ['Headquarters', ...accountDivisions].map((division, i) => {
     const created =
-      i === 0 ? customerCreated : instantBetween(rng, customerCreated, Math.min(customerCreated + 180 * DAY, REFERENCE - 30 * DAY));
+      i === 0
+        ? customerCreated
+        : instantBetween(rng, customerCreated, Math.min(customerCreated + 180 * DAY, REFERENCE - 30 * DAY));
     accountCreated.push(created);
     return {
       id: `acc-${num}-${i + 1}`,
@@ -180,9 +182,9 @@ function generateOrders(
   // Ids follow order dates, so ord-…-001 is the customer's first order.
   drafts.sort((x, y) => x.at - y.at);
   return drafts.map(({ account, at }, i) => {
-    const lines = rng.sample(productCatalogue, count(rng, profile.linesPerOrder)).map((product) =>
-      orderLine(rng, product, profile),
-    );
+    const lines = rng
+      .sample(productCatalogue, count(rng, profile.linesPerOrder))
+      .map((product) => orderLine(rng, product, profile));
     // Sum in cents: line amounts already have 2 decimals, so the total is exact.
     const totalCents = lines.reduce((sum, line) => sum + Math.round(line.amount * 100), 0);
     return {

@@ -71,7 +71,10 @@ describe('plain JSON-RPC at POST /message', () => {
   it('echoes a well-formed X-Request-ID on success and on every rejection', async () => {
     const ok = await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: { 'x-request-id': 'sf-req-0001' } });
     expect(ok.headers.get('x-request-id')).toBe('sf-req-0001');
-    const denied = await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' }, { token: null, headers: { 'x-request-id': 'sf-req-0002' } });
+    const denied = await rpc(
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      { token: null, headers: { 'x-request-id': 'sf-req-0002' } },
+    );
     expect(denied.headers.get('x-request-id')).toBe('sf-req-0002');
     expect(denied.json.error.data.requestId).toBe('sf-req-0002');
   });
@@ -116,15 +119,24 @@ describe('JSON-RPC validation', () => {
 
   it('unknown tool is an invalid-params error naming the tool', async () => {
     const res = await rpc(call('no_such_tool'));
-    expect(res.json.error).toMatchObject({ code: -32602, data: { code: 'BROKER_TOOL_NOT_FOUND', tool: 'no_such_tool' } });
+    expect(res.json.error).toMatchObject({
+      code: -32602,
+      data: { code: 'BROKER_TOOL_NOT_FOUND', tool: 'no_such_tool' },
+    });
   });
 });
 
 describe('body size limit', () => {
   it('413 with a JSON body naming the limit and the request id', async () => {
-    const res = await rpc(call('test_echo', { message: 'x'.repeat(5000) }), { headers: { 'x-request-id': 'too-big-1' } });
+    const res = await rpc(call('test_echo', { message: 'x'.repeat(5000) }), {
+      headers: { 'x-request-id': 'too-big-1' },
+    });
     expect(res.status).toBe(413);
-    expect(res.json.error.data).toMatchObject({ code: 'BROKER_BODY_TOO_LARGE', limitBytes: 4096, requestId: 'too-big-1' });
+    expect(res.json.error.data).toMatchObject({
+      code: 'BROKER_BODY_TOO_LARGE',
+      limitBytes: 4096,
+      requestId: 'too-big-1',
+    });
     expect(res.json.error.message).toContain('4096 bytes');
   });
 });
@@ -137,7 +149,10 @@ describe('Origin validation', () => {
     expect(res.json.error.message).toContain('https://evil.example');
   });
   it('accepts an allowed Origin and requests without Origin', async () => {
-    expect((await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: { origin: 'https://portal.example.test' } })).status).toBe(200);
+    expect(
+      (await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: { origin: 'https://portal.example.test' } }))
+        .status,
+    ).toBe(200);
     expect((await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' })).status).toBe(200);
   });
 });
@@ -147,14 +162,24 @@ describe('bearer token battery', () => {
   const cases: Array<[string, () => Promise<string | null>, RegExp, string?]> = [
     ['missing', async () => null, /Authorization/i],
     ['malformed', async () => 'not-a-jwt', /malformed|JWT/i, 'malformed'],
-    ['expired', () => h.issuer.sign({ sub: 'a', aud: RESOURCE, roles: ['Test.Echo'], exp: now() - 3600 }), /expired/i, 'expired'],
+    [
+      'expired',
+      () => h.issuer.sign({ sub: 'a', aud: RESOURCE, roles: ['Test.Echo'], exp: now() - 3600 }),
+      /expired/i,
+      'expired',
+    ],
     [
       'not yet valid (beyond 60 s skew)',
       () => h.issuer.sign({ sub: 'a', aud: RESOURCE, roles: ['Test.Echo'], nbf: now() + 600 }),
       /not (yet )?valid/i,
       'not_yet_valid',
     ],
-    ['wrong audience', () => h.issuer.sign({ sub: 'a', aud: 'api://someone-else', roles: [] }), /audience/i, 'wrong_audience'],
+    [
+      'wrong audience',
+      () => h.issuer.sign({ sub: 'a', aud: 'api://someone-else', roles: [] }),
+      /audience/i,
+      'wrong_audience',
+    ],
     [
       'wrong issuer',
       () => h.issuer.sign({ sub: 'a', aud: RESOURCE, iss: 'https://login.example.com/evil' }),
@@ -163,7 +188,8 @@ describe('bearer token battery', () => {
     ],
     [
       'alg none',
-      async () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: h.issuer.issuer, sub: 'a', aud: RESOURCE, exp: now() + 60 })}.`,
+      async () =>
+        `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: h.issuer.issuer, sub: 'a', aud: RESOURCE, exp: now() + 60 })}.`,
       /algorithm|alg/i,
       'alg_not_allowed',
     ],
@@ -171,14 +197,27 @@ describe('bearer token battery', () => {
       'HS256 signed with the public key',
       async () => {
         const header = b64url({ alg: 'HS256', typ: 'JWT', kid: h.issuer.defaultKid });
-        const payload = b64url({ iss: h.issuer.issuer, sub: 'a', aud: RESOURCE, exp: now() + 60, roles: ['Test.Echo'] });
-        const sig = createHmac('sha256', await h.issuer.publicKeyPem()).update(`${header}.${payload}`).digest('base64url');
+        const payload = b64url({
+          iss: h.issuer.issuer,
+          sub: 'a',
+          aud: RESOURCE,
+          exp: now() + 60,
+          roles: ['Test.Echo'],
+        });
+        const sig = createHmac('sha256', await h.issuer.publicKeyPem())
+          .update(`${header}.${payload}`)
+          .digest('base64url');
         return `${header}.${payload}.${sig}`;
       },
       /algorithm|alg/i,
       'alg_not_allowed',
     ],
-    ['unknown kid', () => h.issuer.sign({ sub: 'a', aud: RESOURCE }, { kid: 'never-published' }), /kid|key/i, 'unknown_kid'],
+    [
+      'unknown kid',
+      () => h.issuer.sign({ sub: 'a', aud: RESOURCE }, { kid: 'never-published' }),
+      /kid|key/i,
+      'unknown_kid',
+    ],
     [
       'tampered signature',
       async () => {
@@ -191,23 +230,32 @@ describe('bearer token battery', () => {
     ],
   ];
 
-  it.each(cases)('%s → 401 with WWW-Authenticate and a JSON body saying why', async (_name, makeToken, message, reason) => {
-    const token = await makeToken();
-    const res = await rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token });
-    expect(res.status).toBe(401);
-    const challenge = res.headers.get('www-authenticate') ?? '';
-    expect(challenge).toMatch(/^Bearer /);
-    expect(challenge).toContain('resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource"');
-    if (token) expect(challenge).toContain('error="invalid_token"');
-    expect(res.json.error.message).toMatch(message);
-    expect(res.json.error.data.requestId).toBe(res.headers.get('x-request-id'));
-    if (reason) expect(res.json.error.data.reason).toBe(reason);
-    if (token) expect(res.text).not.toContain(token);
-  });
+  it.each(cases)(
+    '%s → 401 with WWW-Authenticate and a JSON body saying why',
+    async (_name, makeToken, message, reason) => {
+      const token = await makeToken();
+      const res = await rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token });
+      expect(res.status).toBe(401);
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      expect(challenge).toMatch(/^Bearer /);
+      expect(challenge).toContain('resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource"');
+      if (token) expect(challenge).toContain('error="invalid_token"');
+      expect(res.json.error.message).toMatch(message);
+      expect(res.json.error.data.requestId).toBe(res.headers.get('x-request-id'));
+      if (reason) expect(res.json.error.data.reason).toBe(reason);
+      if (token) expect(res.text).not.toContain(token);
+    },
+  );
 
   it('a roles (app-only) token and an scp (delegated) token both carry permissions', async () => {
     const app = await h.issuer.sign({ sub: 'app-2', azp: 'c2', aud: RESOURCE, roles: ['Test.Echo'] });
-    const user = await h.issuer.sign({ sub: 'user-1', oid: 'oid-user-1', azp: 'c3', aud: RESOURCE, scp: 'Test.Echo Other.Read' });
+    const user = await h.issuer.sign({
+      sub: 'user-1',
+      oid: 'oid-user-1',
+      azp: 'c3',
+      aud: RESOURCE,
+      scp: 'Test.Echo Other.Read',
+    });
     const a = await rpc(call('test_echo', { message: 'x' }), { token: app });
     const u = await rpc(call('test_echo', { message: 'x' }), { token: user });
     expect(a.json.result.structuredContent.subject).toBe('app-2');
@@ -242,7 +290,10 @@ describe('execution', () => {
   it('a tool error is a 200 result with isError', async () => {
     const res = await rpc(call('test_fail'));
     expect(res.status).toBe(200);
-    expect(res.json.result).toMatchObject({ isError: true, content: [{ type: 'text', text: 'The test tool failed on purpose.' }] });
+    expect(res.json.result).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: 'The test tool failed on purpose.' }],
+    });
   });
 
   it('a client that disconnects cancels the running tool', async () => {
@@ -284,13 +335,19 @@ describe('execution', () => {
 describe('audit', () => {
   it('writes one record per tools/call with a hash of the arguments, never the arguments or the token', async () => {
     const token = await h.issuer.sign({ sub: 'auditor-app', azp: 'audit-client', aud: RESOURCE, roles: ['Test.Echo'] });
-    await rpc(call('test_echo', { message: 'secret-customer-name' }), { token, headers: { 'x-request-id': 'audit-1' } });
+    await rpc(call('test_echo', { message: 'secret-customer-name' }), {
+      token,
+      headers: { 'x-request-id': 'audit-1' },
+    });
     await rpc(call('test_admin'), { token, headers: { 'x-request-id': 'audit-2' } });
     await rpc(call('test_fail'), { token, headers: { 'x-request-id': 'audit-3' } });
     await replica.server.audit.flush();
     const { resources } = await h.store
       .container('audit')
-      .items.query({ query: 'SELECT * FROM c WHERE c.subject = @s', parameters: [{ name: '@s', value: 'auditor-app' }] })
+      .items.query({
+        query: 'SELECT * FROM c WHERE c.subject = @s',
+        parameters: [{ name: '@s', value: 'auditor-app' }],
+      })
       .fetchAll();
     const byRequest = Object.fromEntries(resources.map((r) => [r.requestId, r]));
     expect(byRequest['audit-1']).toMatchObject({
@@ -312,7 +369,9 @@ describe('audit', () => {
 
 describe('RFC 9728 metadata', () => {
   it('is built from the configured public URL, never from the Host header', async () => {
-    const res = await fetch(`${replica.url}/.well-known/oauth-protected-resource`, { headers: { host: 'attacker.example' } });
+    const res = await fetch(`${replica.url}/.well-known/oauth-protected-resource`, {
+      headers: { host: 'attacker.example' },
+    });
     const body = (await res.json()) as { scopes_supported: string[] };
     expect(body).toMatchObject({
       resource: 'https://mcp.example.test',
@@ -320,7 +379,9 @@ describe('RFC 9728 metadata', () => {
       bearer_methods_supported: ['header'],
     });
     expect(body.scopes_supported).toEqual(expect.arrayContaining(['Test.Echo', 'Test.Admin']));
-    const mcp = (await (await fetch(`${replica.url}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
+    const mcp = (await (await fetch(`${replica.url}/.well-known/oauth-protected-resource/mcp`)).json()) as {
+      resource: string;
+    };
     expect(mcp.resource).toBe('https://mcp.example.test/mcp');
   });
 });
@@ -348,7 +409,10 @@ describe('rate limits', () => {
 
   it('applies an optional per-tool limit', async () => {
     const r = await h.startReplica({
-      rateLimit: { perIdentity: { points: 100, windowSeconds: 60 }, perTool: { test_echo: { points: 1, windowSeconds: 60 } } },
+      rateLimit: {
+        perIdentity: { points: 100, windowSeconds: 60 },
+        perTool: { test_echo: { points: 1, windowSeconds: 60 } },
+      },
     });
     const token = await h.issuer.sign({ sub: 'tool-limited', aud: RESOURCE, roles: ['Test.Echo'] });
     expect((await rpc(call('test_echo', { message: 'a' }), { token, url: r.url })).status).toBe(200);
@@ -359,7 +423,11 @@ describe('rate limits', () => {
   });
 
   it('fails closed (503) when Redis is unreachable, or open when configured', async () => {
-    const dead = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, lazyConnect: true, maxRetriesPerRequest: 0 });
+    const dead = new Redis('redis://127.0.0.1:1', {
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
     dead.on('error', () => {});
     const { buildMcpServer } = await import('../server.ts');
     const { createTokenVerifier } = await import('@mcp-broker/auth');

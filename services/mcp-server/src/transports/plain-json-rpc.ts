@@ -34,9 +34,7 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
       transport.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }, extra);
       transport.cancelPending(reason);
     };
-    const untrack = deps.cancellations.track(context.identity.subject, id, () =>
-      cancel('cancelled by the client'),
-    );
+    const untrack = deps.cancellations.track(context.identity.subject, id, () => cancel('cancelled by the client'));
     reply.raw.on('close', () => {
       untrack();
       if (!reply.raw.writableEnded) cancel('client disconnected');

@@ -189,7 +189,7 @@ describe('legacy SSE behind a load balancer', () => {
     await client.close();
   });
 
-  it("another identity cannot post into a session: 404, as for a missing one", async () => {
+  it('another identity cannot post into a session: 404, as for a missing one', async () => {
     const client = new Client({ name: 'owner', version: '1' });
     const transport = sse(replica.url) as SSEClientTransport;
     await client.connect(transport);
@@ -202,7 +202,9 @@ describe('legacy SSE behind a load balancer', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);
-    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('BROKER_SESSION_NOT_FOUND');
+    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+      'BROKER_SESSION_NOT_FOUND',
+    );
     const missing = await fetch(`${replica.url}/message?sessionId=00000000-0000-0000-0000-000000000000`, {
       method: 'POST',
       headers: { ...headers(), 'content-type': 'application/json' },
