@@ -30,7 +30,11 @@ export interface LoadProgress {
 }
 
 type DataContainer = keyof SampleData & ContainerName;
-type BulkOperation = Parameters<ReturnType<Store['container']>['items']['executeBulkOperations']>[0][number];
+// Derived from the store's SDK types so this package needs no direct @azure/cosmos dependency.
+type BulkOperation = Extract<
+  Parameters<ReturnType<Store['container']>['items']['executeBulkOperations']>[0][number],
+  { operationType: 'Upsert' }
+>;
 
 /**
  * Upserts a data set into the store's containers through the SDK's bulk executor, so loading is
@@ -121,7 +125,7 @@ async function writeBulk(
   if (failed.length > 0) {
     const first = failed[0]!;
     const status = first.error?.code ?? first.response?.statusCode;
-    const id = (first.operationInput.resourceBody as { id?: string } | undefined)?.id;
+    const id = (first.operationInput as Partial<BulkOperation>).resourceBody?.id;
     throw new Error(
       `${failed.length} of ${operations.length} upserts into "${name}" failed; first: ${id} (${status}) ${first.error?.message ?? ''}`.trim(),
     );
