@@ -14,6 +14,9 @@ describe('loadConfig', () => {
       CLIENT_SECRET: 'x'.repeat(20),
     });
   });
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig(schema, { PORT: '', CLIENT_SECRET: 'x'.repeat(20) }).PORT).toBe(8080);
+  });
   it('lists every failing key without echoing values', () => {
     try {
       loadConfig(schema, { PORT: '99999', CLIENT_SECRET: 'short-secret' });

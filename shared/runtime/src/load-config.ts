@@ -15,7 +15,9 @@ export class ConfigError extends Error {
  * receives the parsed object, so tests never touch the environment.
  */
 export function loadConfig<S extends z.ZodType>(schema: S, source: Record<string, unknown>): z.infer<S> {
-  const result = schema.safeParse(source);
+  // `VAR=` (as compose's `${VAR:-}` produces) means unset, so defaults apply instead of failing.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((issue) => ({
