@@ -57,6 +57,8 @@ export const mcpServerConfigSchema = z.object({
   COSMOS_ENDPOINT: z.url().optional(),
   COSMOS_KEY: z.string().optional(),
   COSMOS_DATABASE: z.string().default('mcp-broker'),
+  /** Customers of sample data loaded at start when the store is the embedded one (0: none). */
+  EMBEDDED_SAMPLE_CUSTOMERS: z.coerce.number().int().min(0).max(999_999).default(200),
   AUDIT_RETENTION_DAYS: z.coerce.number().positive().default(90),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

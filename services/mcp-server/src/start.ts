@@ -1,5 +1,6 @@
 import { createTokenVerifier, entraIssuer, type IssuerConfig } from '@mcp-broker/auth';
 import type { Logger } from '@mcp-broker/runtime';
+import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, type Store } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
 import type { McpServerConfig } from './config.ts';
@@ -43,6 +44,11 @@ export async function startMcpServer(
       key: config.COSMOS_KEY,
       databaseId: config.COSMOS_DATABASE,
     }));
+  if (!overrides.store && store.embedded && config.EMBEDDED_SAMPLE_CUSTOMERS > 0) {
+    // An embedded store starts empty; seed it so the tools have data to work on.
+    const counts = await loadSampleData(store, generateSampleData({ customers: config.EMBEDDED_SAMPLE_CUSTOMERS }));
+    logger.info({ counts }, 'embedded store seeded with sample data');
+  }
   // Fail fast instead of queueing commands while Redis is down, so rate limits apply their fail mode.
   const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));

@@ -6,7 +6,7 @@ import type { Account, Customer, Opportunity, Order, Product, SupportCase } from
 export interface SampleDataOptions {
   /** 32-bit seed; different seeds give unrelated data sets. Default 42. */
   seed?: number;
-  /** Number of customers (1 per ~5.5 orders, ~2.5 opportunities, ~1.7 cases). Default 200. */
+  /** Number of customers, each with ~1.5 accounts, ~2.1 opportunities, ~5.5 orders, ~1.6 cases. Default 200. */
   customers?: number;
 }
 

@@ -6,11 +6,11 @@ import { productCatalogue } from './product-catalogue.ts';
 /** How a data set is written. */
 export interface LoadSampleDataOptions {
   /**
-   * Upserts per `executeBulkOperations` call. Default 2000. Each call costs at least one second
+   * Upserts per `executeBulkOperations` call. Default 1000. Each call costs at least one second
    * (the SDK's bulk executor polls its batches once a second), so calls must be large.
    */
   batchSize?: number;
-  /** Bulk calls in flight at once, across containers. Default 8. */
+  /** Bulk calls in flight at once, across containers. Default 16. */
   concurrency?: number;
   /** Called after every bulk call. */
   onProgress?(progress: LoadProgress): void;
@@ -47,8 +47,8 @@ export async function loadSampleData(
   data: SampleData | Iterable<CustomerRecords>,
   options: LoadSampleDataOptions = {},
 ): Promise<SampleDataCounts> {
-  const batchSize = positiveInteger(options.batchSize ?? 2000, 'batchSize');
-  const concurrency = positiveInteger(options.concurrency ?? 8, 'concurrency');
+  const batchSize = positiveInteger(options.batchSize ?? 1000, 'batchSize');
+  const concurrency = positiveInteger(options.concurrency ?? 16, 'concurrency');
   const counts: SampleDataCounts = { customers: 0, accounts: 0, opportunities: 0, orders: 0, products: 0, cases: 0 };
   const total = isIterable(data) ? undefined : Object.values(data).reduce((sum, records) => sum + records.length, 0);
   const buffers = new Map<DataContainer, BulkOperation[]>();
@@ -80,7 +80,10 @@ export async function loadSampleData(
     let buffer = buffers.get(name) ?? [];
     for (const record of records) {
       const partitionKey = (record as Record<string, unknown>)[key];
-      if (typeof partitionKey !== 'string') throw new Error(`A ${name} record has no string "${key}"`);
+      if (typeof partitionKey !== 'string') {
+        const id = String((record as { id?: unknown }).id);
+        throw new Error(`Record "${id}" for container "${name}" has no string partition key "${key}"`);
+      }
       buffer.push({ operationType: 'Upsert', partitionKey, resourceBody: record as BulkOperation['resourceBody'] });
       if (buffer.length >= batchSize) {
         await dispatch(name, buffer);
