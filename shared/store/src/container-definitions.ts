@@ -11,6 +11,10 @@ export const containerDefinitions = {
   products: { partitionKey: '/category' },
   cases: { partitionKey: '/customerId' },
   audit: { partitionKey: '/subject', defaultTtl: -1 },
+  /** Session memory: partitioned by the owning identity, so one identity never reads another's. */
+  memories: { partitionKey: '/owner', defaultTtl: -1 },
+  /** Generated documents (contracts), keyed by their content-addressed id. */
+  documents: { partitionKey: '/id' },
 } as const satisfies Record<string, { partitionKey: string; defaultTtl?: number }>;
 
 export type ContainerName = keyof typeof containerDefinitions;

@@ -15,7 +15,17 @@ describe('store on the embedded Cosmos-compatible server', () => {
     expect(store.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const { resources } = await store.database.containers.readAll().fetchAll();
     expect(resources.map((r) => r.id).sort()).toEqual(
-      ['accounts', 'audit', 'cases', 'customers', 'opportunities', 'orders', 'products'].sort(),
+      [
+        'accounts',
+        'audit',
+        'cases',
+        'customers',
+        'documents',
+        'memories',
+        'opportunities',
+        'orders',
+        'products',
+      ].sort(),
     );
     await expect(store.ping()).resolves.toBeUndefined();
   });

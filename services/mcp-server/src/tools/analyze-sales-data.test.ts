@@ -1,10 +1,9 @@
 import { generateSampleData, loadSampleData, type Order, type SampleData } from '@mcp-broker/sample-data';
 import { createStore, type Store } from '@mcp-broker/store';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type TestToolContext, testToolContext } from '../../test-support/tool-context.ts';
 import { analyzeSalesDataTool, buildAnalyzeSalesDataTool } from './analyze-sales-data.ts';
-import type { ToolContext } from './tool-definition.ts';
 
 const data = generateSampleData({ seed: 23, customers: 60 });
 // Small pages so a 60-customer data set still spans many pages.
@@ -20,26 +19,10 @@ afterAll(async () => {
   await store?.close();
 });
 
-interface Harness {
-  context: ToolContext;
-  progress: { progress: number; total?: number; message?: string }[];
-  controller: AbortController;
-}
+type Harness = TestToolContext;
 
 function harness(): Harness {
-  const controller = new AbortController();
-  const progress: Harness['progress'] = [];
-  const context: ToolContext = {
-    identity: { subject: 'test-client', issuer: 'https://issuer.test/', tokenKind: 'app', permissions: ['Sales.Read'] },
-    requestId: 'req-test',
-    logger: pino({ level: 'silent' }),
-    signal: controller.signal,
-    progress: async (update) => {
-      progress.push(update);
-    },
-    store,
-  };
-  return { context, progress, controller };
+  return testToolContext(store, { permissions: ['Sales.Read'] });
 }
 
 async function run(args: Record<string, unknown>, h = harness()) {

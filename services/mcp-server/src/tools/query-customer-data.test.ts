@@ -1,8 +1,8 @@
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, type Store } from '@mcp-broker/store';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { testToolContext } from '../../test-support/tool-context.ts';
 import { queryCustomerDataTool as tool } from './query-customer-data.ts';
 import { type ToolContext, ToolError } from './tool-definition.ts';
 
@@ -18,20 +18,9 @@ afterAll(async () => {
   await store?.close();
 });
 
-function buildContext(signal = new AbortController().signal): ToolContext {
-  return {
-    identity: {
-      subject: 'test-client',
-      issuer: 'https://issuer.test/',
-      tokenKind: 'app',
-      permissions: ['Customers.Read'],
-    },
-    requestId: 'req-test',
-    logger: pino({ level: 'silent' }),
-    signal,
-    progress: async () => {},
-    store,
-  };
+function buildContext(signal?: AbortSignal): ToolContext {
+  const { context } = testToolContext(store, { permissions: ['Customers.Read'] });
+  return signal ? { ...context, signal } : context;
 }
 
 async function call(customerId: string, context = buildContext()) {
