@@ -10,3 +10,27 @@ export {
   jsonRpcIdSchema,
   jsonRpcMessageSchema,
 } from './json-rpc.ts';
+export {
+  finalStatuses,
+  type ToolCallJob,
+  type ToolCallRecord,
+  type ToolCallRequest,
+  type ToolCallStatus,
+  toolCallErrorSchema,
+  toolCallJobSchema,
+  toolCallRecordSchema,
+  toolCallRequestSchema,
+  toolCallSourceSchema,
+  toolCallStatusSchema,
+  type WriteBackJob,
+  writeBackJobSchema,
+} from './tool-call.ts';
+export {
+  type Delivery,
+  deliverySchema,
+  deliveryStatusSchema,
+  type HttpCallbackTarget,
+  httpCallbackTargetSchema,
+  type WriteBackTarget,
+  writeBackTargetSchema,
+} from './write-back-target.ts';

@@ -1,0 +1,14 @@
+export {
+  type BrokerConfig,
+  brokerConfigSchema,
+  type CallerAuthConfig,
+  type CallerConfig,
+  callerSchema,
+  type EndpointConfig,
+  endpointSchema,
+  type UpstreamCredentialConfig,
+  upstreamCredentialSchema,
+} from './broker-config.ts';
+export { BrokerConfigError, loadBrokerConfigFile, parseBrokerConfig } from './load-broker-config.ts';
+export { hashPassword, verifyPassword } from './password-hash.ts';
+export { resolveSecret, SecretMissingError, type SecretRef, secretRefSchema } from './secret-ref.ts';

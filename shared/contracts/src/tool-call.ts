@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { deliverySchema, writeBackTargetSchema } from './write-back-target.ts';
+
+/** Where a tool call came from. Connectors (Salesforce, Databricks, batch) add their own kinds. */
+export const toolCallSourceSchema = z.object({
+  kind: z.enum(['api', 'salesforce', 'databricks', 'event-grid', 'service-bus', 'batch']),
+  /** Source-specific reference (event replay id, webhook run id…). */
+  reference: z.string().max(512).optional(),
+});
+
+/**
+ * The one shape every source is normalised to: everything after ingest sees only this.
+ */
+export const toolCallRequestSchema = z.object({
+  /** Configured caller id, on whose behalf the tool is called. */
+  caller: z.string().min(1).max(128),
+  /** MCP endpoint id from the configuration (default: the caller's default endpoint). */
+  endpoint: z.string().min(1).max(128),
+  tool: z.string().min(1).max(128),
+  arguments: z.record(z.string(), z.unknown()),
+  idempotencyKey: z.string().min(1).max(255),
+  source: toolCallSourceSchema,
+  writeBack: z.array(writeBackTargetSchema).max(10),
+  /** Request id and trace context, carried from ingest to the tool and back. */
+  correlation: z.object({ requestId: z.string(), traceparent: z.string().optional() }),
+});
+export type ToolCallRequest = z.infer<typeof toolCallRequestSchema>;
+
+export const toolCallStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type ToolCallStatus = z.infer<typeof toolCallStatusSchema>;
+export const finalStatuses: readonly ToolCallStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const toolCallErrorSchema = z.object({
+  /** Stable code: BROKER_* from the catalog, or TOOL_ERROR for an `isError` result. */
+  code: z.string(),
+  message: z.string(),
+  /** Whether the broker gave up after retries (dead letter) rather than a permanent failure. */
+  deadLettered: z.boolean().optional(),
+});
+
+/** The persisted state of one tool call (Cosmos container `toolCalls`, partition key `/caller`). */
+export const toolCallRecordSchema = z.object({
+  id: z.string(),
+  caller: z.string(),
+  endpoint: z.string(),
+  tool: z.string(),
+  /** sha256 of the canonical request body, to tell a replay from a conflicting reuse of a key. */
+  fingerprint: z.string(),
+  idempotencyKey: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+  source: toolCallSourceSchema,
+  correlation: toolCallRequestSchema.shape.correlation,
+  status: toolCallStatusSchema,
+  history: z.array(z.object({ status: toolCallStatusSchema, at: z.iso.datetime(), note: z.string().optional() })),
+  progress: z.object({ progress: z.number(), total: z.number().optional(), message: z.string().optional() }).optional(),
+  result: z.unknown().optional(),
+  error: toolCallErrorSchema.optional(),
+  attempts: z.number().int().nonnegative(),
+  cancelRequested: z.boolean().optional(),
+  deliveries: z.array(deliverySchema),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  completedAt: z.iso.datetime().optional(),
+  /** Cosmos per-item TTL (retention). */
+  ttl: z.number().int().positive().optional(),
+});
+export type ToolCallRecord = z.infer<typeof toolCallRecordSchema>;
+
+/** Job payloads on the queues: ids only; the record in Cosmos is the source of truth. */
+export const toolCallJobSchema = z.object({ callId: z.string(), caller: z.string() });
+export type ToolCallJob = z.infer<typeof toolCallJobSchema>;
+export const writeBackJobSchema = z.object({ callId: z.string(), caller: z.string(), target: z.number().int().min(0) });
+export type WriteBackJob = z.infer<typeof writeBackJobSchema>;
