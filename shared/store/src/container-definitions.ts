@@ -11,6 +11,8 @@ export const containerDefinitions = {
   products: { partitionKey: '/category' },
   cases: { partitionKey: '/customerId' },
   audit: { partitionKey: '/subject', defaultTtl: -1 },
+  /** Broker tool-call records: a caller reads only its own, so they partition by caller. */
+  toolCalls: { partitionKey: '/caller', defaultTtl: -1 },
   /** Session memory: partitioned by the owning identity, so one identity never reads another's. */
   memories: { partitionKey: '/owner', defaultTtl: -1 },
   /** Generated documents (contracts), keyed by their content-addressed id. */

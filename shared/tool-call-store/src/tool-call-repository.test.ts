@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { ToolCallRequest } from '@mcp-broker/contracts';
+import { createStore, type Store } from '@mcp-broker/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ToolCallRepository } from './tool-call-repository.ts';
+
+let store: Store;
+let repo: ToolCallRepository;
+beforeAll(async () => {
+  store = await createStore({ databaseId: `tc-${randomUUID()}` });
+  repo = new ToolCallRepository({ store });
+});
+afterAll(async () => {
+  await store.close();
+});
+
+const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
+  caller: 'caller-a',
+  endpoint: 'local',
+  tool: 'query_customer_data',
+  arguments: { customer_id: 'cus-000001' },
+  idempotencyKey: randomUUID(),
+  source: { kind: 'api' },
+  writeBack: [{ type: 'http-callback', url: 'https://hooks.example.com/cb' }],
+  correlation: { requestId: 'r-1' },
+  ...over,
+});
+
+describe('tool-call repository', () => {
+  it('creates a queued record with one pending delivery per write-back target', async () => {
+    const outcome = await repo.create(request());
+    expect(outcome.kind).toBe('created');
+    expect(outcome.record).toMatchObject({ status: 'queued', attempts: 0, deliveries: [{ status: 'pending' }] });
+    expect(outcome.record.id).toMatch(/^tc_[0-9a-f]{40}$/);
+    expect(Object.keys(outcome.record).some((k) => k.startsWith('_'))).toBe(false);
+  });
+
+  it('the same idempotency key with the same body returns the existing record; a different body is a conflict', async () => {
+    const key = randomUUID();
+    const first = await repo.create(request({ idempotencyKey: key }));
+    // Key order in the arguments does not matter.
+    const again = await repo.create(
+      request({ idempotencyKey: key, arguments: { customer_id: 'cus-000001' }, correlation: { requestId: 'r-2' } }),
+    );
+    expect(again).toMatchObject({ kind: 'existing', record: { id: first.record.id } });
+    const other = await repo.create(request({ idempotencyKey: key, arguments: { customer_id: 'cus-000002' } }));
+    expect(other.kind).toBe('conflict');
+  });
+
+  it('keys are scoped per caller', async () => {
+    const key = randomUUID();
+    const a = await repo.create(request({ idempotencyKey: key }));
+    const b = await repo.create(request({ idempotencyKey: key, caller: 'caller-b' }));
+    expect(b.kind).toBe('created');
+    expect(b.record.id).not.toBe(a.record.id);
+  });
+
+  it('concurrent updates never lose a write (ETag checks)', async () => {
+    const { record } = await repo.create(request());
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        repo.update(record.caller, record.id, (current) => ({ ...current, attempts: current.attempts + 1 })),
+      ),
+    );
+    expect((await repo.get(record.caller, record.id))?.attempts).toBe(10);
+  });
+
+  it('transitions append to the history', async () => {
+    const { record } = await repo.create(request());
+    await repo.transition(record.caller, record.id, 'running', { attempts: 1 });
+    const done = await repo.transition(record.caller, record.id, 'succeeded', { result: { ok: true } });
+    expect(done?.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+  });
+
+  it('a caller lists only its own calls, paged, with filters', async () => {
+    const caller = `lister-${randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 5; i++)
+      await repo.create(request({ caller, tool: i % 2 ? 'analyze_sales_data' : 'query_customer_data' }));
+    await repo.create(request({ caller: 'someone-else' }));
+    const first = await repo.list(caller, { limit: 3 });
+    expect(first.items).toHaveLength(3);
+    expect(first.items.every((r) => r.caller === caller)).toBe(true);
+    const second = await repo.list(caller, { limit: 3, continuation: first.continuation! });
+    expect(second.items).toHaveLength(2);
+    const filtered = await repo.list(caller, { limit: 10, tool: 'analyze_sales_data' });
+    expect(filtered.items).toHaveLength(2);
+  });
+
+  it('lists dead letters and finds a record by id', async () => {
+    const { record } = await repo.create(request());
+    await repo.transition(record.caller, record.id, 'failed', {
+      error: { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up', deadLettered: true },
+    });
+    expect((await repo.deadLetters(50)).map((r) => r.id)).toContain(record.id);
+    expect((await repo.findById(record.id))?.caller).toBe('caller-a');
+  });
+});
