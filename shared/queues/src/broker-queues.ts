@@ -1,0 +1,84 @@
+import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
+import { Queue, type QueueOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { toolCallJobId, toolCallQueueName, WRITE_BACK_QUEUE, writeBackJobId } from './queue-names.ts';
+import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+
+export interface BrokerQueuesOptions {
+  connection: Redis;
+  /** BullMQ key prefix; lets several deployments or test runs share one Redis. */
+  prefix: string;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Enqueues the broker's jobs with ids derived from the call, so enqueueing twice is harmless. */
+export class BrokerQueues {
+  readonly retry: RetryPolicy;
+  readonly #o: BrokerQueuesOptions;
+  readonly #toolCalls = new Map<string, Queue<ToolCallJob>>();
+  #writeBacks: Queue<WriteBackJob> | undefined;
+
+  constructor(options: BrokerQueuesOptions) {
+    this.#o = options;
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+  }
+
+  get #queueOptions(): QueueOptions {
+    return { connection: this.#o.connection, prefix: this.#o.prefix };
+  }
+
+  toolCallQueue(caller: string): Queue<ToolCallJob> {
+    let queue = this.#toolCalls.get(caller);
+    if (!queue) {
+      queue = new Queue<ToolCallJob>(toolCallQueueName(caller), this.#queueOptions);
+      this.#toolCalls.set(caller, queue);
+    }
+    return queue;
+  }
+
+  writeBackQueue(): Queue<WriteBackJob> {
+    this.#writeBacks ??= new Queue<WriteBackJob>(WRITE_BACK_QUEUE, this.#queueOptions);
+    return this.#writeBacks;
+  }
+
+  async enqueueToolCall(job: ToolCallJob, replay = 0): Promise<void> {
+    await this.toolCallQueue(job.caller).add('tool-call', job, {
+      jobId: toolCallJobId(job.callId, replay),
+      attempts: this.retry.toolCallAttempts,
+      backoff: { type: 'broker' },
+      // Completed jobs are not needed (the record is the truth); failed ones stay for inspection.
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { age: 7 * 86_400 },
+    });
+  }
+
+  async enqueueWriteBack(job: WriteBackJob): Promise<void> {
+    await this.writeBackQueue().add('write-back', job, {
+      jobId: writeBackJobId(job.callId, job.target),
+      attempts: this.retry.writeBackAttempts,
+      backoff: { type: 'broker' },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { age: 7 * 86_400 },
+    });
+  }
+
+  /** Removes a queued (waiting or delayed) tool-call job; false when it is already running or gone. */
+  async removeQueuedToolCall(caller: string, callId: string): Promise<boolean> {
+    const job = await this.toolCallQueue(caller).getJob(toolCallJobId(callId));
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#toolCalls.values(), ...(this.#writeBacks ? [this.#writeBacks] : [])].map((q) => q.close()),
+    );
+  }
+}
