@@ -57,6 +57,8 @@ export const toolCallRecordSchema = z.object({
   error: toolCallErrorSchema.optional(),
   attempts: z.number().int().nonnegative(),
   cancelRequested: z.boolean().optional(),
+  /** How many times the call was replayed from the dead letters; part of every job id. */
+  replays: z.number().int().nonnegative().optional(),
   deliveries: z.array(deliverySchema),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -70,5 +72,11 @@ export type ToolCallRecord = z.infer<typeof toolCallRecordSchema>;
 /** Job payloads on the queues: ids only; the record in Cosmos is the source of truth. */
 export const toolCallJobSchema = z.object({ callId: z.string(), caller: z.string() });
 export type ToolCallJob = z.infer<typeof toolCallJobSchema>;
-export const writeBackJobSchema = z.object({ callId: z.string(), caller: z.string(), target: z.number().int().min(0) });
-export type WriteBackJob = z.infer<typeof writeBackJobSchema>;
+export const writeBackJobSchema = z.object({
+  callId: z.string(),
+  caller: z.string(),
+  target: z.number().int().min(0),
+  /** The record's replay generation the delivery belongs to. */
+  replays: z.number().int().nonnegative().default(0),
+});
+export type WriteBackJob = z.input<typeof writeBackJobSchema>;

@@ -54,7 +54,7 @@ export class BrokerQueues {
 
   async enqueueWriteBack(job: WriteBackJob): Promise<void> {
     await this.writeBackQueue().add('write-back', job, {
-      jobId: writeBackJobId(job.callId, job.target),
+      jobId: writeBackJobId(job.callId, job.target, job.replays ?? 0),
       attempts: this.retry.writeBackAttempts,
       backoff: { type: 'broker' },
       removeOnComplete: { count: 1000 },

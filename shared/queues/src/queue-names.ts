@@ -14,6 +14,6 @@ export function toolCallJobId(callId: string, replay = 0): string {
   return replay === 0 ? callId : `${callId}.replay${replay}`;
 }
 
-export function writeBackJobId(callId: string, target: number): string {
-  return `${callId}.wb${target}`;
+export function writeBackJobId(callId: string, target: number, replay = 0): string {
+  return replay === 0 ? `${callId}.wb${target}` : `${callId}.replay${replay}.wb${target}`;
 }

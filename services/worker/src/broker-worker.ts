@@ -1,0 +1,109 @@
+import type { CallerConfig } from '@mcp-broker/broker-config';
+import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
+import { type BrokerQueues, backoffDelay, toolCallQueueName, WRITE_BACK_QUEUE } from '@mcp-broker/queues';
+import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
+import type { WriteBackTargetHandler } from '@mcp-broker/write-back';
+import { Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CancellationListener } from './cancellation-listener.ts';
+import { toolCallProcessor } from './jobs/tool-call-job.ts';
+import { writeBackProcessor } from './jobs/write-back-job.ts';
+import type { ToolInvoker } from './tool-invoker.ts';
+
+export interface BrokerWorkerOptions {
+  callers: readonly CallerConfig[];
+  /** BullMQ needs its own connections; they are duplicated from this one. */
+  redis: Redis;
+  prefix: string;
+  repository: ToolCallRepository;
+  queues: BrokerQueues;
+  invoker: ToolInvoker;
+  writeBackHandlers: readonly WriteBackTargetHandler[];
+  logger: Logger;
+  /** How long a job's lock lasts without renewal; a crashed worker's job is retried after it. Default 30 s. */
+  lockDurationMs?: number;
+  /** Concurrency of the write-back worker on this replica. Default 16. */
+  writeBackConcurrency?: number;
+  progressIntervalMs?: number;
+}
+
+/**
+ * One BullMQ worker per caller (each caller's queue, concurrency and rate limit apply across all
+ * replicas) plus the write-back worker. `close()` drains: stop taking jobs, let the ones in hand
+ * finish, then disconnect.
+ */
+export class BrokerWorker {
+  readonly #workers: Worker[] = [];
+  readonly #o: BrokerWorkerOptions;
+  readonly #subscriber: Redis;
+  readonly cancellations: CancellationListener;
+
+  constructor(options: BrokerWorkerOptions) {
+    this.#o = options;
+    this.#subscriber = options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.cancellations = new CancellationListener(this.#subscriber, options.prefix, options.logger);
+  }
+
+  async start(): Promise<void> {
+    const { retry } = this.#o.queues;
+    const base: Omit<WorkerOptions, 'concurrency'> = {
+      connection: this.#o.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
+      prefix: this.#o.prefix,
+      lockDuration: this.#o.lockDurationMs ?? 30_000,
+      stalledInterval: Math.max(500, Math.floor((this.#o.lockDurationMs ?? 30_000) / 2)),
+      maxStalledCount: 3,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, retry) },
+    };
+    for (const caller of this.#o.callers) {
+      const queue = this.#o.queues.toolCallQueue(caller.id);
+      // Limits held in Redis, so they bind every replica together.
+      await queue.setGlobalConcurrency(caller.limits.concurrency);
+      await queue.setGlobalRateLimit(caller.limits.callsPerMinute, 60_000);
+      let worker: Worker<ToolCallJob> | undefined;
+      const process = toolCallProcessor({
+        repository: this.#o.repository,
+        queues: this.#o.queues,
+        invoker: this.#o.invoker,
+        cancellations: this.cancellations,
+        logger: this.#o.logger,
+        ...(this.#o.progressIntervalMs === undefined ? {} : { progressIntervalMs: this.#o.progressIntervalMs }),
+      });
+      worker = new Worker<ToolCallJob>(
+        toolCallQueueName(caller.id),
+        (job, token) => process(job, token, () => worker!),
+        {
+          ...base,
+          concurrency: caller.limits.concurrency,
+        },
+      );
+      this.#watch(worker);
+      this.#workers.push(worker);
+    }
+    const writeBacks = new Worker<WriteBackJob>(
+      WRITE_BACK_QUEUE,
+      writeBackProcessor({
+        repository: this.#o.repository,
+        handlers: this.#o.writeBackHandlers,
+        logger: this.#o.logger,
+      }),
+      { ...base, concurrency: this.#o.writeBackConcurrency ?? 16 },
+    );
+    this.#watch(writeBacks);
+    this.#workers.push(writeBacks);
+    await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
+  }
+
+  #watch(worker: Worker) {
+    worker.on('error', (err) => this.#o.logger.error({ err, queue: worker.name }, 'worker error'));
+    worker.on('failed', (job, err) =>
+      this.#o.logger.warn({ jobId: job?.id, queue: worker.name, err: { message: err.message } }, 'job attempt failed'),
+    );
+  }
+
+  /** Drains: no new jobs; jobs in hand finish (or are released by their lock if the process dies). */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.close()));
+    this.#subscriber.disconnect();
+  }
+}

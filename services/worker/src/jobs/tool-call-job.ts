@@ -1,0 +1,193 @@
+import { finalStatuses, type ToolCallJob, type ToolCallRecord } from '@mcp-broker/contracts';
+import type { BrokerQueues } from '@mcp-broker/queues';
+import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
+import { type Job, RateLimitError, type Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { CancellationListener } from '../cancellation-listener.ts';
+import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
+
+export interface ToolCallJobDeps {
+  repository: ToolCallRepository;
+  queues: BrokerQueues;
+  invoker: ToolInvoker;
+  cancellations: CancellationListener;
+  logger: Logger;
+  /** Shortest interval between progress writes to the record, in ms. Default 1000. */
+  progressIntervalMs?: number;
+}
+
+/**
+ * Runs one tool call: record → running, call on the caller's behalf, record the outcome, enqueue
+ * one write-back job per target. The record is the source of truth: a job that finds its call
+ * already final (a crash after the outcome was stored) only makes sure the write-backs are queued.
+ */
+export function toolCallProcessor(deps: ToolCallJobDeps) {
+  return async (job: Job<ToolCallJob>, _token: string | undefined, worker: () => Worker): Promise<string> => {
+    const { callId, caller } = job.data;
+    const log = deps.logger.child({ callId, caller, jobId: job.id });
+    const record = await deps.repository.get(caller, callId);
+    if (!record) {
+      log.warn('job for an unknown tool call; dropped');
+      return 'missing';
+    }
+    if (finalStatuses.includes(record.status)) {
+      await enqueueWriteBacks(deps, record);
+      return record.status;
+    }
+    if (record.cancelRequested) return finish(deps, record, 'cancelled', {}, 'cancelled before it ran');
+
+    const running = await deps.repository.transition(
+      caller,
+      callId,
+      'running',
+      { attempts: record.attempts + 1, startedAt: record.startedAt ?? new Date().toISOString() },
+      `attempt ${record.attempts + 1}`,
+    );
+    if (!running) return 'missing';
+    const cancellation = deps.cancellations.register(callId);
+    const progress = progressWriter(deps, running, log);
+    try {
+      const result = await deps.invoker.invoke(running, { signal: cancellation.signal, onProgress: progress.update });
+      await progress.flush();
+      return outcomeOf(deps, running, result);
+    } catch (err) {
+      await progress.flush();
+      const fresh = (await deps.repository.get(caller, callId)) ?? running;
+      if (cancellation.signal.aborted || fresh.cancelRequested) {
+        return finish(deps, fresh, 'cancelled', {}, 'cancelled while running');
+      }
+      if (!isInvocationFailure(err)) {
+        log.error({ err }, 'unexpected failure calling the tool');
+        return retryOrDeadLetter(
+          deps,
+          job,
+          fresh,
+          { code: 'BROKER_INTERNAL', message: 'Unexpected worker error.' },
+          err,
+        );
+      }
+      switch (err.kind) {
+        case 'rate_limited': {
+          // The endpoint said when to come back: pause this caller's queue (all replicas) and put
+          // the job back without spending one of its attempts.
+          const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
+          await deps.repository.transition(
+            caller,
+            callId,
+            'queued',
+            { attempts: fresh.attempts - 1 },
+            `rate limited; retry in ${Math.ceil(waitMs / 1000)} s`,
+          );
+          await worker().rateLimit(waitMs);
+          throw new RateLimitError();
+        }
+        case 'transient':
+        case 'unauthorized':
+          return retryOrDeadLetter(deps, job, fresh, { code: err.code, message: err.message }, err);
+        case 'cancelled':
+          return finish(deps, fresh, 'cancelled', {}, 'cancelled while running');
+        case 'permanent':
+          return finish(deps, fresh, 'failed', { error: { code: err.code, message: err.message } });
+      }
+    } finally {
+      cancellation.release();
+    }
+  };
+}
+
+async function outcomeOf(deps: ToolCallJobDeps, record: ToolCallRecord, result: ToolResult): Promise<string> {
+  if (result.isError) {
+    const text = (result.content ?? [])
+      .map((c) => (c && typeof c === 'object' && 'text' in c ? String((c as { text: unknown }).text) : ''))
+      .join('\n')
+      .trim();
+    return finish(deps, record, 'failed', {
+      result,
+      error: { code: 'TOOL_ERROR', message: text || 'The tool reported an error.' },
+    });
+  }
+  return finish(deps, record, 'succeeded', { result });
+}
+
+async function retryOrDeadLetter(
+  deps: ToolCallJobDeps,
+  job: Job<ToolCallJob>,
+  record: ToolCallRecord,
+  error: { code: string; message: string },
+  cause: unknown,
+): Promise<string> {
+  const attempts = job.opts.attempts ?? 1;
+  if (job.attemptsMade + 1 >= attempts) {
+    return finish(deps, record, 'failed', {
+      error: { ...error, message: `${error.message} (gave up after ${attempts} attempts)`, deadLettered: true },
+    });
+  }
+  await deps.repository.transition(record.caller, record.id, 'queued', {}, `${error.code}: will retry`);
+  throw cause instanceof Error ? cause : new Error(error.message);
+}
+
+async function finish(
+  deps: ToolCallJobDeps,
+  record: ToolCallRecord,
+  status: 'succeeded' | 'failed' | 'cancelled',
+  patch: Partial<ToolCallRecord>,
+  note?: string,
+): Promise<string> {
+  const saved = await deps.repository.update(record.caller, record.id, (current, now) =>
+    finalStatuses.includes(current.status)
+      ? undefined
+      : {
+          ...current,
+          ...patch,
+          status,
+          completedAt: now,
+          history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
+        },
+  );
+  if (saved) await enqueueWriteBacks(deps, saved);
+  return status;
+}
+
+export async function enqueueWriteBacks(deps: Pick<ToolCallJobDeps, 'queues'>, record: ToolCallRecord): Promise<void> {
+  await Promise.all(
+    record.deliveries.map((d, target) =>
+      d.status === 'pending'
+        ? deps.queues.enqueueWriteBack({
+            callId: record.id,
+            caller: record.caller,
+            target,
+            replays: record.replays ?? 0,
+          })
+        : undefined,
+    ),
+  );
+}
+
+// Progress can arrive many times a second; the record needs the latest value, not every one.
+function progressWriter(deps: ToolCallJobDeps, record: ToolCallRecord, log: Logger) {
+  const interval = deps.progressIntervalMs ?? 1000;
+  let latest: ProgressUpdate | undefined;
+  let lastWrite = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = () => {
+    const value = latest;
+    latest = undefined;
+    if (!value) return writing;
+    lastWrite = Date.now();
+    writing = writing
+      .then(() =>
+        deps.repository.update(record.caller, record.id, (current) =>
+          current.status === 'running' ? { ...current, progress: value } : undefined,
+        ),
+      )
+      .catch((err: unknown) => log.warn({ err }, 'progress update failed'));
+    return writing;
+  };
+  return {
+    update(p: ProgressUpdate) {
+      latest = p;
+      if (Date.now() - lastWrite >= interval) void write();
+    },
+    flush: () => write(),
+  };
+}
