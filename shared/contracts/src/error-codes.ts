@@ -33,6 +33,22 @@ export const errorCatalog = {
   BROKER_METHOD_NOT_ALLOWED: { status: 405, hint: 'Use a method listed in the Allow header.' },
   BROKER_NOT_ACCEPTABLE: { status: 406, hint: 'Accept application/json (and text/event-stream on /mcp).' },
   BROKER_NOT_READY: { status: 503, hint: 'A dependency is not ready yet; retry shortly.' },
+  BROKER_VALIDATION_FAILED: { status: 400, hint: 'Fix the request fields named in the message.' },
+  BROKER_IDEMPOTENCY_KEY_MISSING: { status: 400, hint: 'Send an Idempotency-Key header (1–255 characters).' },
+  BROKER_IDEMPOTENCY_KEY_REUSED: { status: 422, hint: 'Use a new Idempotency-Key for a different request.' },
+  BROKER_IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    hint: 'The first request with this key is still being accepted; retry shortly.',
+  },
+  BROKER_TOOL_NOT_ALLOWED: { status: 403, hint: "Ask for the tool to be added to this caller's allowlist." },
+  BROKER_CALLBACK_NOT_ALLOWED: { status: 400, hint: "Use an https callback URL on this caller's allowlist." },
+  BROKER_CALL_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own calls.' },
+  BROKER_CALL_FINAL: { status: 409, hint: 'The call has already finished; nothing to cancel.' },
+  BROKER_ADMIN_REQUIRED: { status: 403, hint: 'Only callers with admin rights may do this.' },
+  BROKER_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    hint: 'The MCP endpoint could not be reached to check the tool; retry shortly.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -26,6 +26,17 @@ export {
   writeBackJobSchema,
 } from './tool-call.ts';
 export {
+  apiErrorSchema,
+  apiWriteBackTargetSchema,
+  type CreateToolCallBody,
+  createToolCallBodySchema,
+  deliveryViewSchema,
+  type ToolCallView,
+  toolCallAcceptedSchema,
+  toolCallListSchema,
+  toolCallViewSchema,
+} from './tool-call-api.ts';
+export {
   type Delivery,
   deliverySchema,
   deliveryStatusSchema,

@@ -23,6 +23,16 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_METHOD_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
   BROKER_NOT_ACCEPTABLE: JsonRpcErrorCode.InvalidRequest,
   BROKER_NOT_READY: JsonRpcErrorCode.Unavailable,
+  BROKER_VALIDATION_FAILED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_IDEMPOTENCY_KEY_MISSING: JsonRpcErrorCode.InvalidRequest,
+  BROKER_IDEMPOTENCY_KEY_REUSED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_IDEMPOTENCY_IN_PROGRESS: JsonRpcErrorCode.InvalidRequest,
+  BROKER_TOOL_NOT_ALLOWED: JsonRpcErrorCode.Forbidden,
+  BROKER_CALLBACK_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_CALL_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
+  BROKER_CALL_FINAL: JsonRpcErrorCode.InvalidRequest,
+  BROKER_ADMIN_REQUIRED: JsonRpcErrorCode.Forbidden,
+  BROKER_UPSTREAM_UNAVAILABLE: JsonRpcErrorCode.InternalError,
 };
 
 export function toJsonRpcCode(code: ErrorCode): number {

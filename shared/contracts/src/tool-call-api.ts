@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { toolCallStatusSchema } from './tool-call.ts';
+
+// These schemas generate the OpenAPI 3.0 document Salesforce External Services imports: plain
+// objects and enums only (External Services rejects oneOf in request bodies).
+
+export const apiWriteBackTargetSchema = z
+  .object({
+    type: z.enum(['http-callback']).describe('Target kind.'),
+    url: z.string().url().max(2048).describe("Callback URL (https, on the caller's allowlist)."),
+  })
+  .describe('Where to deliver the result.');
+
+export const createToolCallBodySchema = z
+  .object({
+    tool: z.string().min(1).max(128).describe('Tool name, as the MCP endpoint lists it.'),
+    arguments: z.record(z.string(), z.unknown()).default({}).describe("The tool's arguments."),
+    writeBack: z.array(apiWriteBackTargetSchema).max(10).default([]).describe('Delivery targets for the result.'),
+  })
+  .describe('A tool call to run asynchronously on the caller’s behalf.');
+export type CreateToolCallBody = z.infer<typeof createToolCallBodySchema>;
+
+export const toolCallAcceptedSchema = z.object({
+  id: z.string(),
+  status: toolCallStatusSchema,
+  statusUrl: z.string(),
+});
+
+export const deliveryViewSchema = z.object({
+  type: z.string(),
+  url: z.string().optional(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  deliveredAt: z.string().optional(),
+  lastError: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
+export const toolCallViewSchema = z.object({
+  id: z.string(),
+  tool: z.string(),
+  status: toolCallStatusSchema,
+  progress: z.object({ progress: z.number(), total: z.number().optional(), message: z.string().optional() }).optional(),
+  result: z.unknown().optional().describe('The MCP CallToolResult (structuredContent and content).'),
+  error: z.object({ code: z.string(), message: z.string(), deadLettered: z.boolean().optional() }).optional(),
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+  deliveries: z.array(deliveryViewSchema),
+  requestId: z.string(),
+});
+export type ToolCallView = z.infer<typeof toolCallViewSchema>;
+
+export const toolCallListSchema = z.object({
+  items: z.array(toolCallViewSchema),
+  nextPageToken: z.string().optional().describe('Pass as pageToken for the next page.'),
+});
+
+export const apiErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
