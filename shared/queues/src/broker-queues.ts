@@ -1,4 +1,4 @@
-import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
+import type { ToolCallJob, ToolCallRecord, WriteBackJob } from '@mcp-broker/contracts';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toolCallJobId, toolCallQueueName, WRITE_BACK_QUEUE, writeBackJobId } from './queue-names.ts';
@@ -60,6 +60,17 @@ export class BrokerQueues {
       removeOnComplete: { count: 1000 },
       removeOnFail: { age: 7 * 86_400 },
     });
+  }
+
+  /** One write-back job per target still pending on the record (idempotent). */
+  async enqueueWriteBacksFor(record: ToolCallRecord): Promise<void> {
+    await Promise.all(
+      record.deliveries.map((d, target) =>
+        d.status === 'pending'
+          ? this.enqueueWriteBack({ callId: record.id, caller: record.caller, target, replays: record.replays ?? 0 })
+          : undefined,
+      ),
+    );
   }
 
   /** Removes a queued (waiting or delayed) tool-call job; false when it is already running or gone. */

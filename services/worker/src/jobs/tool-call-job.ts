@@ -31,7 +31,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       return 'missing';
     }
     if (finalStatuses.includes(record.status)) {
-      await enqueueWriteBacks(deps, record);
+      await deps.queues.enqueueWriteBacksFor(record);
       return record.status;
     }
     if (record.cancelRequested) return finish(deps, record, 'cancelled', {}, 'cancelled before it ran');
@@ -144,23 +144,8 @@ async function finish(
           history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
         },
   );
-  if (saved) await enqueueWriteBacks(deps, saved);
+  if (saved) await deps.queues.enqueueWriteBacksFor(saved);
   return status;
-}
-
-export async function enqueueWriteBacks(deps: Pick<ToolCallJobDeps, 'queues'>, record: ToolCallRecord): Promise<void> {
-  await Promise.all(
-    record.deliveries.map((d, target) =>
-      d.status === 'pending'
-        ? deps.queues.enqueueWriteBack({
-            callId: record.id,
-            caller: record.caller,
-            target,
-            replays: record.replays ?? 0,
-          })
-        : undefined,
-    ),
-  );
 }
 
 // Progress can arrive many times a second; the record needs the latest value, not every one.

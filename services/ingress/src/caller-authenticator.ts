@@ -1,0 +1,95 @@
+import { createTokenVerifier, type TokenVerifier } from '@mcp-broker/auth';
+import { type CallerConfig, verifyPassword } from '@mcp-broker/broker-config';
+import { BrokerError } from '@mcp-broker/contracts';
+import { decodeJwt } from 'jose';
+
+/**
+ * Finds which configured caller a request comes from: a JWT from the caller's issuer whose subject
+ * or client app is listed for it, or HTTP Basic with the caller's username and password.
+ */
+export class CallerAuthenticator {
+  readonly #jwtCallers: Array<{ caller: CallerConfig; verifier: TokenVerifier }> = [];
+  readonly #basic = new Map<string, CallerConfig>();
+
+  constructor(callers: readonly CallerConfig[], options: { fetch?: typeof fetch } = {}) {
+    const verifiers = new Map<string, TokenVerifier>();
+    for (const caller of callers) {
+      if (caller.auth.type === 'basic') {
+        this.#basic.set(caller.auth.username, caller);
+        continue;
+      }
+      const key = `${caller.auth.issuer}\u0000${caller.auth.audience}`;
+      let verifier = verifiers.get(key);
+      if (!verifier) {
+        verifier = createTokenVerifier({
+          issuers: [{ issuer: caller.auth.issuer }],
+          audience: caller.auth.audience,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        });
+        verifiers.set(key, verifier);
+      }
+      this.#jwtCallers.push({ caller, verifier });
+    }
+  }
+
+  async authenticate(authorization: string | undefined): Promise<CallerConfig> {
+    if (!authorization) {
+      throw new BrokerError('BROKER_TOKEN_MISSING', 'Send Authorization: Bearer <token> (or Basic for Basic callers).');
+    }
+    if (/^basic /i.test(authorization)) return this.#basicCaller(authorization);
+    let iss: string | undefined;
+    try {
+      iss = decodeJwt(authorization.replace(/^bearer\s+/i, '')).iss;
+    } catch {
+      // The verifier below explains a malformed token precisely.
+    }
+    const candidates = this.#jwtCallers.filter(
+      (c) => c.caller.auth.type === 'jwt' && (iss === undefined || c.caller.auth.issuer === iss),
+    );
+    if (candidates.length === 0) {
+      throw new BrokerError('BROKER_TOKEN_INVALID', `Token issuer "${iss ?? '?'}" is not configured for any caller.`, {
+        details: { reason: 'unknown_issuer' },
+      });
+    }
+    // Callers sharing an issuer and audience share a verifier, so the token is verified once.
+    const identity = await candidates[0]!.verifier.verify(authorization);
+    for (const { caller, verifier } of candidates) {
+      if (verifier !== candidates[0]!.verifier) {
+        try {
+          await verifier.verify(authorization);
+        } catch {
+          continue;
+        }
+      }
+      const subjects = caller.auth.type === 'jwt' ? caller.auth.subjects : [];
+      if (subjects.includes(identity.subject) || (identity.clientAppId && subjects.includes(identity.clientAppId))) {
+        return caller;
+      }
+    }
+    throw new BrokerError(
+      'BROKER_TOKEN_INVALID',
+      `The token is valid but its subject "${identity.subject}" is not a configured caller.`,
+      { details: { reason: 'unknown_caller' } },
+    );
+  }
+
+  async #basicCaller(authorization: string): Promise<CallerConfig> {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const username = colon >= 0 ? decoded.slice(0, colon) : '';
+    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+    const caller = this.#basic.get(username);
+    // Verify against a fixed dummy hash for unknown users too, so timing does not reveal usernames.
+    const hash =
+      caller?.auth.type === 'basic'
+        ? caller.auth.passwordHash
+        : 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+    const ok = await verifyPassword(password, hash);
+    if (!caller || !ok) {
+      throw new BrokerError('BROKER_TOKEN_INVALID', 'Unknown username or wrong password.', {
+        details: { reason: 'bad_credentials' },
+      });
+    }
+    return caller;
+  }
+}
