@@ -41,7 +41,21 @@ export function toBrokerError(err: unknown, bodyLimit: number): BrokerError {
       return new BrokerError('BROKER_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type; send application/json.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new BrokerError('BROKER_JSONRPC_PARSE_ERROR', 'Request body is not valid JSON.');
+      return new BrokerError('BROKER_MALFORMED_JSON', 'Request body is not valid JSON.');
+  }
+  const validation = (err as { validation?: Array<{ instancePath?: string; message?: string; params?: unknown }> })
+    .validation;
+  if (Array.isArray(validation)) {
+    const context = (err as { validationContext?: string }).validationContext ?? 'body';
+    const fields = validation.map((v) => ({
+      field: `${context}${(v.instancePath ?? '').replace(/\//g, '.')}` || context,
+      problem: v.message ?? 'invalid',
+    }));
+    return new BrokerError(
+      'BROKER_VALIDATION_FAILED',
+      `Invalid request: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
+      { details: { fields } },
+    );
   }
   if (fe.statusCode === 400 && fe.message) {
     return new BrokerError('BROKER_JSONRPC_INVALID_REQUEST', fe.message);

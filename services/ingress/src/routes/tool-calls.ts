@@ -1,0 +1,161 @@
+import {
+  apiErrorSchema,
+  createToolCallBodySchema,
+  toolCallAcceptedSchema,
+  toolCallListSchema,
+  toolCallStatusSchema,
+  toolCallViewSchema,
+} from '@mcp-broker/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ToolCallService } from '../tool-call-service.ts';
+import { toToolCallView } from '../tool-call-view.ts';
+
+const idParams = z.object({ id: z.string().max(100).describe('Tool call id (tc_…).') });
+const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 403: apiErrorSchema, 404: apiErrorSchema };
+
+/** The asynchronous tool-call API (docs/async-api.md). */
+export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCallService, publicUrl: string): void {
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+
+  app.post(
+    '/v1/tool-calls',
+    {
+      schema: {
+        operationId: 'submitToolCall',
+        summary: 'Submit a tool call; answers 202 at once',
+        tags: ['tool-calls'],
+        headers: z.object({
+          'idempotency-key': z.string().min(1).max(255).optional().describe('Required. One value per logical call.'),
+        }),
+        body: createToolCallBodySchema,
+        response: {
+          200: toolCallAcceptedSchema.describe('The same key and body were submitted before: the existing call.'),
+          202: toolCallAcceptedSchema,
+          ...errors,
+          409: apiErrorSchema,
+          422: apiErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { created, record } = await service.submit(
+        request.caller,
+        request.body,
+        request.headers['idempotency-key'],
+        {
+          requestId: request.id,
+          ...(typeof request.headers.traceparent === 'string' ? { traceparent: request.headers.traceparent } : {}),
+        },
+      );
+      const statusUrl = `${publicUrl}/v1/tool-calls/${record.id}`;
+      reply.status(created ? 202 : 200).header('location', statusUrl);
+      return { id: record.id, status: record.status, statusUrl };
+    },
+  );
+
+  app.get(
+    '/v1/tool-calls/:id',
+    {
+      schema: {
+        operationId: 'getToolCall',
+        summary: 'Status, progress, result and deliveries of a call',
+        tags: ['tool-calls'],
+        params: idParams,
+        querystring: z.object({
+          wait: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(100)
+            .optional()
+            .describe('Hold the request up to this many seconds until the call is final (max 100).'),
+        }),
+        response: { 200: toolCallViewSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      // Stop polling for a caller that hung up (an Apex callout that timed out).
+      const gone = new AbortController();
+      reply.raw.on('close', () => gone.abort());
+      const record = request.query.wait
+        ? await service.wait(request.caller, request.params.id, request.query.wait, gone.signal)
+        : await service.get(request.caller, request.params.id);
+      return toToolCallView(record);
+    },
+  );
+
+  app.post(
+    '/v1/tool-calls/:id/cancel',
+    {
+      schema: {
+        operationId: 'cancelToolCall',
+        summary: 'Cancel a queued or running call',
+        tags: ['tool-calls'],
+        params: idParams,
+        response: { 200: toolCallViewSchema, ...errors, 409: apiErrorSchema },
+      },
+    },
+    async (request) => toToolCallView(await service.cancel(request.caller, request.params.id)),
+  );
+
+  app.get(
+    '/v1/tool-calls',
+    {
+      schema: {
+        operationId: 'listToolCalls',
+        summary: "The caller's own calls, newest first",
+        tags: ['tool-calls'],
+        querystring: z.object({
+          status: toolCallStatusSchema.optional(),
+          tool: z.string().max(128).optional(),
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+          pageToken: z.string().max(4096).optional(),
+        }),
+        response: { 200: toolCallListSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const page = await service.list(request.caller, request.query);
+      return {
+        items: page.items.map(toToolCallView),
+        ...(page.continuation ? { nextPageToken: page.continuation } : {}),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/dead-letters',
+    {
+      schema: {
+        operationId: 'listDeadLetters',
+        summary: 'Calls that exhausted their retries (admin)',
+        tags: ['dead-letters'],
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+        response: { 200: z.object({ items: z.array(toolCallViewSchema.extend({ caller: z.string() })) }), ...errors },
+      },
+    },
+    async (request) => {
+      const items = await service.deadLetters(request.caller, request.query.limit);
+      return { items: items.map((r) => ({ ...toToolCallView(r), caller: r.caller })) };
+    },
+  );
+
+  app.post(
+    '/v1/dead-letters/:id/replay',
+    {
+      schema: {
+        operationId: 'replayDeadLetter',
+        summary: 'Queue a dead-lettered call again (admin)',
+        tags: ['dead-letters'],
+        params: idParams,
+        response: { 202: toolCallViewSchema, ...errors, 409: apiErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      reply.status(202);
+      return toToolCallView(await service.replay(request.caller, request.params.id));
+    },
+  );
+}

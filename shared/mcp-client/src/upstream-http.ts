@@ -1,0 +1,114 @@
+/**
+ * What the pool's fetch wrapper learns from an HTTP response that the SDK would reduce to text:
+ * the status, `Retry-After`, and the JSON-RPC error in the body (the governed server and APIM
+ * policies answer with a JSON-RPC envelope carrying the stable code in `error.data`).
+ */
+export class UpstreamHttpError extends Error {
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  readonly rpcError: { code: number; message: string; data?: Record<string, unknown> } | undefined;
+
+  constructor(
+    status: number,
+    message: string,
+    options: { retryAfterMs?: number | undefined; rpcError?: UpstreamHttpError['rpcError'] } = {},
+  ) {
+    super(message);
+    this.name = 'UpstreamHttpError';
+    this.status = status;
+    this.retryAfterMs = options.retryAfterMs;
+    this.rpcError = options.rpcError;
+  }
+
+  /** Reads a non-2xx response (consuming its body). */
+  static async from(response: Response, method: string, url: string): Promise<UpstreamHttpError> {
+    const text = await response.text().catch(() => '');
+    const rpcError = jsonRpcError(text);
+    const retryAfterMs =
+      parseRetryAfter(response.headers.get('retry-after')) ??
+      (typeof rpcError?.data?.retryAfterSeconds === 'number' ? rpcError.data.retryAfterSeconds * 1000 : undefined);
+    const reason = rpcError?.message ?? (text.trim().slice(0, 200) || response.statusText);
+    return new UpstreamHttpError(response.status, `${method} ${safeUrl(url)} answered HTTP ${response.status}: ${reason}`, {
+      retryAfterMs,
+      rpcError,
+    });
+  }
+}
+
+function jsonRpcError(text: string): UpstreamHttpError['rpcError'] {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const error = body?.error;
+    if (!error || typeof error.code !== 'number') return undefined;
+    return {
+      code: error.code,
+      message: typeof error.message === 'string' ? error.message : '',
+      ...(error.data && typeof error.data === 'object' && !Array.isArray(error.data)
+        ? { data: error.data as Record<string, unknown> }
+        : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The URL without query (a session id or a key in a query string stays out of messages). */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(url)';
+  }
+}
+
+/** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Network error codes (undici and Node) that mean the peer could not be reached or went away. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The network error code of `err` or its cause chain, if it is a network failure. */
+export function networkErrorCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    if (current.message === 'fetch failed' || current.message === 'terminated') return code === undefined ? 'fetch failed' : String(code);
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** `fetch failed` says nothing; the cause (ECONNREFUSED, timeout…) says what happened. */
+export function describeNetworkError(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'the request timed out';
+    const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+    if (cause && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
+    if (cause && typeof cause.message === 'string') return `${err.message} (${cause.message})`;
+    return err.message;
+  }
+  return String(err);
+}
