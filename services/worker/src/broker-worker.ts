@@ -1,6 +1,6 @@
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
-import { type BrokerQueues, backoffDelay, toolCallQueueName, WRITE_BACK_QUEUE } from '@mcp-broker/queues';
+import { type BrokerQueues, backoffDelay, bullPrefix, toolCallQueueName, WRITE_BACK_QUEUE } from '@mcp-broker/queues';
 import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { WriteBackTargetHandler } from '@mcp-broker/write-back';
 import { Worker, type WorkerOptions } from 'bullmq';
@@ -49,7 +49,7 @@ export class BrokerWorker {
     const { retry } = this.#o.queues;
     const base: Omit<WorkerOptions, 'concurrency'> = {
       connection: this.#o.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
-      prefix: this.#o.prefix,
+      prefix: bullPrefix(this.#o.prefix),
       lockDuration: this.#o.lockDurationMs ?? 30_000,
       stalledInterval: Math.max(500, Math.floor((this.#o.lockDurationMs ?? 30_000) / 2)),
       maxStalledCount: 3,

@@ -24,7 +24,7 @@ export class BrokerQueues {
   }
 
   get #queueOptions(): QueueOptions {
-    return { connection: this.#o.connection, prefix: this.#o.prefix };
+    return { connection: this.#o.connection, prefix: bullPrefix(this.#o.prefix) };
   }
 
   toolCallQueue(caller: string): Queue<ToolCallJob> {
@@ -92,4 +92,9 @@ export class BrokerQueues {
       [...this.#toolCalls.values(), ...(this.#writeBacks ? [this.#writeBacks] : [])].map((q) => q.close()),
     );
   }
+}
+
+/** BullMQ joins its prefix and queue names with ':'; the broker's key prefixes already end in one. */
+export function bullPrefix(prefix: string): string {
+  return prefix.replace(/:+$/, '') || 'bull';
 }

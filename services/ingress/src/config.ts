@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** Ingress settings, read once from the environment in main.ts. */
+export const ingressConfigSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  /** Externally visible base URL (Location headers, OpenAPI servers). Default http://HOST:PORT. */
+  PUBLIC_URL: z.url().optional(),
+  /** Path of the broker configuration file (YAML or JSON): endpoints and callers. */
+  BROKER_CONFIG: z.string().min(1),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key and BullMQ queue; must match the worker's. */
+  REDIS_KEY_PREFIX: z.string().default('mcpb:'),
+  COSMOS_ENDPOINT: z.url().optional(),
+  COSMOS_KEY: z.string().optional(),
+  COSMOS_DATABASE: z.string().default('mcp-broker'),
+  /** Days tool-call records are kept (Cosmos TTL). */
+  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type IngressConfig = z.infer<typeof ingressConfigSchema>;

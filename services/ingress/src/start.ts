@@ -1,0 +1,77 @@
+import type { BrokerConfig } from '@mcp-broker/broker-config';
+import { createBrokerUpstream } from '@mcp-broker/mcp-client';
+import { BrokerQueues } from '@mcp-broker/queues';
+import type { Logger } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { ToolCallRepository } from '@mcp-broker/tool-call-store';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildIngressApp } from './app.ts';
+import { CallerAuthenticator } from './caller-authenticator.ts';
+import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
+import type { IngressConfig } from './config.ts';
+import { ToolCallService } from './tool-call-service.ts';
+
+export interface StartedIngress {
+  app: FastifyInstance;
+  service: ToolCallService;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Wires configuration into real dependencies and listens. */
+export async function startIngress(
+  config: IngressConfig,
+  broker: BrokerConfig,
+  logger: Logger,
+  overrides: { store?: Store; env?: Record<string, string | undefined>; fetch?: typeof fetch } = {},
+): Promise<StartedIngress> {
+  const env = overrides.env ?? process.env;
+  const store =
+    overrides.store ??
+    (await createStore({
+      endpoint: config.COSMOS_ENDPOINT,
+      key: config.COSMOS_KEY,
+      databaseId: config.COSMOS_DATABASE,
+    }));
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const queues = new BrokerQueues({ connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
+  const service = new ToolCallService({
+    repository: new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS }),
+    queues,
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    validator: new CatalogArgumentValidator(upstream.catalog),
+    env,
+  });
+  const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  const app = await buildIngressApp({
+    logger,
+    service,
+    authenticator: new CallerAuthenticator(broker.callers, overrides.fetch ? { fetch: overrides.fetch } : {}),
+    publicUrl,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    readiness: {
+      store: () => store.ping(),
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+  });
+  const url = await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ url }, 'ingress listening');
+  return {
+    app,
+    service,
+    url,
+    async close() {
+      await app.close();
+      await upstream.close();
+      await queues.close();
+      redis.disconnect();
+      if (!overrides.store) await store.close();
+    },
+  };
+}

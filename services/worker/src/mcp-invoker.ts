@@ -1,0 +1,36 @@
+import type { EndpointConfig } from '@mcp-broker/broker-config';
+import type { ToolCallRecord } from '@mcp-broker/contracts';
+import { type BrokerUpstream, callTool } from '@mcp-broker/mcp-client';
+import type { ProgressUpdate, ToolInvoker, ToolResult } from './tool-invoker.ts';
+
+/**
+ * Calls tools through pooled MCP clients that carry each caller's own upstream token, so APIM and
+ * the MCP server govern and audit the real caller. Errors arrive classified (`McpCallError`).
+ */
+export class McpToolInvoker implements ToolInvoker {
+  readonly #upstream: BrokerUpstream;
+  readonly #endpoints: Record<string, EndpointConfig>;
+
+  constructor(upstream: BrokerUpstream, endpoints: Record<string, EndpointConfig>) {
+    this.#upstream = upstream;
+    this.#endpoints = endpoints;
+  }
+
+  async invoke(
+    record: ToolCallRecord,
+    options: { signal: AbortSignal; onProgress: (p: ProgressUpdate) => void },
+  ): Promise<ToolResult> {
+    const endpoint = this.#endpoints[record.endpoint];
+    const { result } = await callTool({
+      pool: this.#upstream.pool,
+      key: { caller: record.caller, endpoint: record.endpoint },
+      tool: record.tool,
+      arguments: record.arguments,
+      onProgress: options.onProgress,
+      signal: options.signal,
+      ...(endpoint ? { timeoutMs: endpoint.callTimeoutMs } : {}),
+      meta: { 'mcp-broker/callId': record.id, 'mcp-broker/requestId': record.correlation.requestId },
+    });
+    return result as ToolResult;
+  }
+}

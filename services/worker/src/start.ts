@@ -1,0 +1,91 @@
+import { type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
+import { createBrokerUpstream } from '@mcp-broker/mcp-client';
+import { BrokerQueues } from '@mcp-broker/queues';
+import type { Logger } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { ToolCallRepository } from '@mcp-broker/tool-call-store';
+import { HttpCallbackHandler } from '@mcp-broker/write-back';
+import { Redis } from 'ioredis';
+import { BrokerWorker } from './broker-worker.ts';
+import type { WorkerConfig } from './config.ts';
+import { McpToolInvoker } from './mcp-invoker.ts';
+
+export interface StartedWorker {
+  worker: BrokerWorker;
+  upstream: ReturnType<typeof createBrokerUpstream>;
+  /** Drains (jobs in hand finish), then disconnects. */
+  close(): Promise<void>;
+}
+
+/** Wires configuration into real dependencies and starts consuming. */
+export async function startWorker(
+  config: WorkerConfig,
+  broker: BrokerConfig,
+  logger: Logger,
+  overrides: { store?: Store; env?: Record<string, string | undefined> } = {},
+): Promise<StartedWorker> {
+  const env = overrides.env ?? process.env;
+  const store =
+    overrides.store ??
+    (await createStore({
+      endpoint: config.COSMOS_ENDPOINT,
+      key: config.COSMOS_KEY,
+      databaseId: config.COSMOS_DATABASE,
+    }));
+  // BullMQ workers block on Redis: they need unlimited retries per request.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const queues = new BrokerQueues({
+    connection: redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    retry: {
+      toolCallAttempts: config.TOOL_CALL_ATTEMPTS,
+      writeBackAttempts: config.WRITE_BACK_ATTEMPTS,
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    },
+  });
+  const upstream = createBrokerUpstream(broker, {
+    env,
+    poolSize: config.MCP_POOL_SIZE,
+    idleMs: config.MCP_POOL_IDLE_MS,
+  });
+  const callers = new Map(broker.callers.map((c) => [c.id, c]));
+  const worker = new BrokerWorker({
+    callers: broker.callers,
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    repository: new ToolCallRepository({ store }),
+    queues,
+    invoker: new McpToolInvoker(upstream, broker.endpoints),
+    writeBackHandlers: [
+      new HttpCallbackHandler({
+        policyFor: (caller) => {
+          const c = callers.get(caller);
+          return { hosts: c?.callbackHosts ?? [], allowPrivate: c?.allowPrivateCallbacks ?? false };
+        },
+        secretFor: (caller) => {
+          const ref = callers.get(caller)?.callbackSigningSecret;
+          if (!ref) throw new Error(`Caller ${caller} has no callbackSigningSecret.`);
+          return resolveSecret(ref, env);
+        },
+      }),
+    ],
+    logger,
+    lockDurationMs: config.JOB_LOCK_MS,
+    writeBackConcurrency: config.WRITE_BACK_CONCURRENCY,
+  });
+  await worker.start();
+  logger.info({ callers: broker.callers.length }, 'worker consuming');
+  return {
+    worker,
+    upstream,
+    async close() {
+      await worker.close();
+      await upstream.close();
+      await queues.close();
+      redis.disconnect();
+      if (!overrides.store) await store.close();
+    },
+  };
+}
