@@ -19,6 +19,8 @@ export const ingressConfigSchema = z.object({
   COSMOS_ENDPOINT: z.url().optional(),
   COSMOS_KEY: z.string().optional(),
   COSMOS_DATABASE: z.string().default('mcp-broker'),
+  /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */
+  TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   /** Days tool-call records are kept (Cosmos TTL). */
   TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

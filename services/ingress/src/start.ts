@@ -36,7 +36,11 @@ export async function startIngress(
     }));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-  const queues = new BrokerQueues({ connection: redis, prefix: config.REDIS_KEY_PREFIX });
+  const queues = new BrokerQueues({
+    connection: redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS },
+  });
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const service = new ToolCallService({
     repository: new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS }),

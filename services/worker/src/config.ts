@@ -10,6 +10,7 @@ export const workerConfigSchema = z.object({
   COSMOS_ENDPOINT: z.url().optional(),
   COSMOS_KEY: z.string().optional(),
   COSMOS_DATABASE: z.string().default('mcp-broker'),
+  /** Attempts for calls this worker queues itself; calls from ingress carry ingress's setting. */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   /** First retry delay in ms (doubles per attempt, full jitter). */

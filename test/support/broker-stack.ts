@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenVerifier } from '@mcp-broker/auth';
+import { type BrokerConfig, brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
+import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import { ingressConfigSchema, type StartedIngress, startIngress } from '@mcp-broker/ingress';
+import { buildMcpServer, type McpServer, type ToolDefinition } from '@mcp-broker/mcp-server';
+import { createLogger, loadConfig } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { type StartedWorker, startWorker, workerConfigSchema } from '@mcp-broker/worker';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const RESOURCE = 'api://mcp-broker-e2e';
+export const CALLBACK_SECRET = 'e2e-callback-signing-secret';
+
+export interface Callback {
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: { id: string; status: string; result?: unknown; error?: { code: string } };
+}
+
+/** A callback receiver on loopback that records what it receives (and can answer with errors). */
+export async function startCallbackReceiver() {
+  const received: Callback[] = [];
+  const plan: number[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const status = plan.shift() ?? 200;
+      if (status === 200) received.push({ headers: req.headers, body, json: JSON.parse(body) });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    url: (path = '/cb') => `http://${host}${path}`,
+    received,
+    /** Statuses to answer with before answering 200 again. */
+    failNext: (...statuses: number[]) => plan.push(...statuses),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface BrokerStack {
+  ingressUrl: string;
+  mcpUrl: string;
+  oauth: DevOAuthServer;
+  store: Store;
+  mcp: McpServer;
+  ingress: StartedIngress;
+  worker: StartedWorker;
+  prefix: string;
+  broker: BrokerConfig;
+  /** Basic credentials of a configured caller. */
+  auth(caller: 'caller-a' | 'caller-b' | 'admin'): string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole broker on real peers: dev OAuth server (oidc-provider) issuing each caller's upstream
+ * tokens, the governed MCP server trusting it, ingress and worker, the embedded store, real Redis.
+ */
+export async function startBrokerStack(options: {
+  tools: readonly ToolDefinition[];
+  callbackHost: string;
+  roles: string[];
+  perTool?: Record<string, { points: number; windowSeconds: number }>;
+  workerEnv?: Record<string, string>;
+}): Promise<BrokerStack> {
+  const prefix = `e2e:${randomUUID()}:`;
+  const logger = createLogger({ name: 'e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const secrets = { A: randomUUID(), B: randomUUID(), ADMIN: randomUUID() };
+  const passwords = { 'caller-a': randomUUID(), 'caller-b': randomUUID(), admin: randomUUID() };
+  const oauth = await startDevOAuthServer({
+    audience: RESOURCE,
+    clients: [
+      { clientId: 'broker-for-a', clientSecret: secrets.A, roles: options.roles },
+      { clientId: 'broker-for-b', clientSecret: secrets.B, roles: options.roles },
+      { clientId: 'broker-for-admin', clientSecret: secrets.ADMIN, roles: options.roles },
+    ],
+  });
+  const store = await createStore({ databaseId: `e2e-${randomUUID()}` });
+  const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const mcp = buildMcpServer({
+    logger,
+    store,
+    redis,
+    verifier: createTokenVerifier({ issuers: [{ issuer: oauth.issuer }], audience: RESOURCE }),
+    tools: options.tools,
+    publicUrl: 'http://127.0.0.1',
+    resource: RESOURCE,
+    authorizationServers: [oauth.issuer],
+    redisKeyPrefix: prefix,
+    rateLimit: {
+      perIdentity: { points: 100_000, windowSeconds: 60 },
+      ...(options.perTool ? { perTool: options.perTool } : {}),
+    },
+  });
+  const mcpUrl = await mcp.app.listen({ host: '127.0.0.1', port: 0 });
+
+  const caller = (id: keyof typeof passwords, client: string, secretEnv: string, admin = false) => ({
+    id,
+    auth: { type: 'basic', username: id, passwordHash: '' },
+    upstream: {
+      endpoint: 'local',
+      credential: {
+        type: 'client-credentials',
+        tokenUrl: oauth.tokenEndpoint,
+        clientId: client,
+        clientSecret: { fromEnv: secretEnv },
+        scope: options.roles.join(' '),
+      },
+    },
+    tools: id === 'caller-b' ? ['test_echo'] : ['*'],
+    limits: { concurrency: 4, callsPerMinute: 10_000 },
+    callbackHosts: [options.callbackHost],
+    allowPrivateCallbacks: true,
+    callbackSigningSecret: { fromEnv: 'E2E_CALLBACK_SECRET' },
+    admin,
+  });
+  const raw = {
+    endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
+    callers: [
+      caller('caller-a', 'broker-for-a', 'E2E_SECRET_A'),
+      caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
+      caller('admin', 'broker-for-admin', 'E2E_SECRET_ADMIN', true),
+    ],
+  };
+  for (const c of raw.callers) c.auth.passwordHash = await hashPassword(passwords[c.id], { N: 1024, r: 8, p: 1 });
+  const broker = brokerConfigSchema.parse(raw);
+  const env = {
+    E2E_SECRET_A: secrets.A,
+    E2E_SECRET_B: secrets.B,
+    E2E_SECRET_ADMIN: secrets.ADMIN,
+    E2E_CALLBACK_SECRET: CALLBACK_SECRET,
+  };
+  const common = { BROKER_CONFIG: '(in memory)', REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  const ingress = await startIngress(
+    loadConfig(ingressConfigSchema, { ...common, PORT: '0', TOOL_CALL_ATTEMPTS: '4' }),
+    broker,
+    logger,
+    {
+      store,
+      env,
+    },
+  );
+  const worker = await startWorker(
+    loadConfig(workerConfigSchema, {
+      ...common,
+      RETRY_BASE_DELAY_MS: '20',
+      RETRY_MAX_DELAY_MS: '200',
+      TOOL_CALL_ATTEMPTS: '4',
+      WRITE_BACK_ATTEMPTS: '4',
+      ...options.workerEnv,
+    }),
+    broker,
+    logger,
+    { store, env },
+  );
+  return {
+    ingressUrl: ingress.url,
+    mcpUrl,
+    oauth,
+    store,
+    mcp,
+    ingress,
+    worker,
+    prefix,
+    broker,
+    auth: (id) => `Basic ${Buffer.from(`${id}:${passwords[id]}`).toString('base64')}`,
+    async close() {
+      await worker.close();
+      await ingress.close();
+      await mcp.close();
+      redis.disconnect();
+      const cleanup = new Redis(REDIS_URL);
+      const keys = await cleanup.keys(`${prefix}*`);
+      if (keys.length) await cleanup.del(...keys);
+      cleanup.disconnect();
+      await oauth.close();
+      await store.close();
+    },
+  };
+}
