@@ -80,7 +80,7 @@ describe('dev stack on embedded defaults (the quick start)', () => {
     const list = (await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).json()) as {
       result: { tools: Array<{ name: string }> };
     };
-    expect(list.result.tools.map((t) => t.name)).toEqual(['query_customer_data']);
+    expect(list.result.tools.map((t) => t.name).sort()).toEqual(['next_best_action', 'query_customer_data']);
     const denied = await post({
       jsonrpc: '2.0',
       id: 2,

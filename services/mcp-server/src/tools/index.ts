@@ -1,6 +1,17 @@
 import { analyzeSalesDataTool } from './analyze-sales-data.ts';
+import { clearMemoryTool, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
+import { nextBestActionTool } from './next-best-action.ts';
 import { queryCustomerDataTool } from './query-customer-data.ts';
+import { queryDataTool } from './query-data.ts';
 import type { ToolDefinition } from './tool-definition.ts';
 
 /** Every product tool, in the order `tools/list` shows them. */
-export const productTools: readonly ToolDefinition[] = [queryCustomerDataTool, analyzeSalesDataTool];
+export const productTools: readonly ToolDefinition[] = [
+  queryCustomerDataTool,
+  analyzeSalesDataTool,
+  nextBestActionTool,
+  queryDataTool,
+  storeMemoryTool,
+  recallMemoryTool,
+  clearMemoryTool,
+];

@@ -1,0 +1,145 @@
+import {
+  accountSchema,
+  caseSchema,
+  customerSchema,
+  opportunitySchema,
+  orderSchema,
+  SAMPLE_DATA_REFERENCE_DATE,
+} from '@mcp-broker/sample-data';
+import type { ContainerName } from '@mcp-broker/store';
+import { z } from 'zod';
+import { nextBestActions, rankNextBestActions } from './next-best-action-rules.ts';
+import { defineTool, type ToolContext, ToolError } from './tool-definition.ts';
+
+const CONTEXT_MAX = 500;
+
+export const nextBestActionInput = z.object({
+  customer_id: z
+    .string()
+    .regex(/^cus-\d{6}$/, 'customer_id must be "cus-" followed by six digits, e.g. cus-000042')
+    .describe('Customer id: "cus-" followed by six digits, e.g. cus-000042.'),
+  context: z
+    .string()
+    .max(CONTEXT_MAX)
+    .optional()
+    .describe(
+      `Optional free text about the situation (at most ${CONTEXT_MAX} characters), e.g. "renewal call next week". ` +
+        'Echoed back; an action whose keywords it mentions gets +10 points if its rule fired anyway.',
+    ),
+  as_of: z
+    .union([z.iso.date(), z.iso.datetime()])
+    .optional()
+    .describe(
+      `The instant the rules judge from, as YYYY-MM-DD or an ISO 8601 UTC timestamp. Default ${SAMPLE_DATA_REFERENCE_DATE}, ` +
+        'the sample data’s reference date (the data is frozen there; the wall clock would make every customer look ' +
+        'lapsed). Records dated after it are ignored.',
+    ),
+});
+
+const signalValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+
+export const nextBestActionOutput = z.object({
+  customerId: z.string().describe('The customer.'),
+  customerName: z.string().describe('The customer’s company name.'),
+  asOf: z.string().describe('The instant the rules judged from (ISO 8601 UTC).'),
+  context: z.string().nullable().describe('The context given, or null.'),
+  actions: z
+    .array(
+      z.object({
+        action: z.enum(nextBestActions).describe('What to do next.'),
+        score: z.number().int().min(0).max(100).describe('Priority 0–100: the sum of breakdown, capped at 100.'),
+        rationale: z.string().describe('One sentence explaining the action with the figures behind it.'),
+        signals: z.record(z.string(), signalValue).describe('The figures this rule used, by name.'),
+        breakdown: z.record(z.string(), z.number()).describe('Points per rule component (see docs/tools.md).'),
+      }),
+    )
+    .describe('Every action whose rule fired, highest score first, ties by action name. Empty when none fired.'),
+  signals: z
+    .record(z.string(), signalValue)
+    .describe('Every figure the rules computed (money in USD, durations in whole days, null when undefined).'),
+});
+
+/**
+ * Ranks what to do next with one customer from explainable rules over its history (see
+ * `next-best-action-rules.ts` and docs/tools.md). All reads stay in the customer's partition.
+ */
+export const nextBestActionTool = defineTool({
+  name: 'next_best_action',
+  title: 'Next best action',
+  description:
+    'Ranks the next actions for one customer (follow_up_case, close_open_deal, rescue, renew, upsell, re_engage) ' +
+    'from documented rules over its order recency and trend, open deals, unresolved high/critical cases and ' +
+    'account tier. Each action has a 0–100 score, a one-sentence rationale citing the figures and the signals ' +
+    'used. Deterministic: judged as of the sample data’s reference date unless as_of is given.',
+  inputSchema: nextBestActionInput,
+  outputSchema: nextBestActionOutput,
+  requiredPermissions: ['Customers.Read'],
+  timeoutMs: 10_000,
+  async handler({ customer_id: customerId, context, as_of }, toolContext) {
+    const { signal, store } = toolContext;
+    const asOf = new Date(as_of ?? SAMPLE_DATA_REFERENCE_DATE);
+    if (Number.isNaN(asOf.getTime())) throw new ToolError(`as_of "${as_of}" is not an ISO 8601 date or timestamp.`);
+    const { resource } = await store.container('customers').item(customerId, customerId).read({ abortSignal: signal });
+    if (!resource) {
+      throw new ToolError(
+        `No customer with id "${customerId}"; check the id (customer ids are assigned in order from cus-000001).`,
+      );
+    }
+    const customer = customerSchema.parse(resource);
+
+    const [accounts, opportunities, orders, cases] = await Promise.all([
+      readPartition(toolContext, 'accounts', customerId, 'c.tier'),
+      readPartition(toolContext, 'opportunities', customerId, 'c.stage, c.amount, c.closeDate, c.createdAt'),
+      readPartition(toolContext, 'orders', customerId, 'c.orderDate, c.total'),
+      readPartition(toolContext, 'cases', customerId, 'c.priority, c.status, c.openedAt, c.closedAt'),
+    ]);
+    signal.throwIfAborted();
+
+    const { signals, actions } = rankNextBestActions(
+      {
+        accounts: z.array(accountSchema.pick({ tier: true })).parse(accounts),
+        opportunities: z
+          .array(opportunitySchema.pick({ stage: true, amount: true, closeDate: true, createdAt: true }))
+          .parse(opportunities),
+        orders: z.array(orderSchema.pick({ orderDate: true, total: true })).parse(orders),
+        cases: z.array(caseSchema.pick({ priority: true, status: true, openedAt: true, closedAt: true })).parse(cases),
+      },
+      { asOf, context },
+    );
+    return {
+      customerId,
+      customerName: customer.name,
+      asOf: asOf.toISOString(),
+      context: context ?? null,
+      actions,
+      signals: { ...signals },
+    };
+  },
+});
+
+/**
+ * Selected fields (a constant of this module, never caller input) of every record of one customer
+ * in a container; reads stay in its partition.
+ */
+async function readPartition(
+  context: ToolContext,
+  container: ContainerName,
+  customerId: string,
+  fields: string,
+): Promise<unknown[]> {
+  const { signal, store } = context;
+  const iterator = store.container(container).items.query(
+    {
+      query: `SELECT ${fields} FROM c WHERE c.customerId = @customerId`,
+      parameters: [{ name: '@customerId', value: customerId }],
+    },
+    { partitionKey: customerId, abortSignal: signal },
+  );
+  const results: unknown[] = [];
+  while (iterator.hasMoreResults()) {
+    signal.throwIfAborted();
+    const { resources } = await iterator.fetchNext();
+    results.push(...resources);
+  }
+  return results;
+}
