@@ -59,8 +59,10 @@ export interface BrokerStack {
   store: Store;
   mcp: McpServer;
   ingress: StartedIngress;
-  worker: StartedWorker;
+  worker: StartedWorker | undefined;
   prefix: string;
+  /** Environment for a worker child process sharing this stack (store, Redis, secrets). */
+  childWorkerEnv(brokerConfigPath: string): Record<string, string>;
   broker: BrokerConfig;
   /** Basic credentials of a configured caller. */
   auth(caller: 'caller-a' | 'caller-b' | 'admin'): string;
@@ -77,6 +79,8 @@ export async function startBrokerStack(options: {
   roles: string[];
   perTool?: Record<string, { points: number; windowSeconds: number }>;
   workerEnv?: Record<string, string>;
+  /** Start the worker in this process (default true); false for tests that run it as a child process. */
+  inProcessWorker?: boolean;
 }): Promise<BrokerStack> {
   const prefix = `e2e:${randomUUID()}:`;
   const logger = createLogger({ name: 'e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -156,19 +160,20 @@ export async function startBrokerStack(options: {
       env,
     },
   );
-  const worker = await startWorker(
-    loadConfig(workerConfigSchema, {
-      ...common,
-      RETRY_BASE_DELAY_MS: '20',
-      RETRY_MAX_DELAY_MS: '200',
-      TOOL_CALL_ATTEMPTS: '4',
-      WRITE_BACK_ATTEMPTS: '4',
-      ...options.workerEnv,
-    }),
-    broker,
-    logger,
-    { store, env },
-  );
+  const workerSettings = {
+    RETRY_BASE_DELAY_MS: '20',
+    RETRY_MAX_DELAY_MS: '200',
+    TOOL_CALL_ATTEMPTS: '4',
+    WRITE_BACK_ATTEMPTS: '4',
+    ...options.workerEnv,
+  };
+  const worker =
+    options.inProcessWorker === false
+      ? undefined
+      : await startWorker(loadConfig(workerConfigSchema, { ...common, ...workerSettings }), broker, logger, {
+          store,
+          env,
+        });
   return {
     ingressUrl: ingress.url,
     mcpUrl,
@@ -179,9 +184,20 @@ export async function startBrokerStack(options: {
     worker,
     prefix,
     broker,
+    childWorkerEnv: (brokerConfigPath) => ({
+      ...env,
+      ...workerSettings,
+      BROKER_CONFIG: brokerConfigPath,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      COSMOS_ENDPOINT: store.endpoint,
+      COSMOS_KEY: Buffer.from('embedded').toString('base64'),
+      COSMOS_DATABASE: store.database.id,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    }),
     auth: (id) => `Basic ${Buffer.from(`${id}:${passwords[id]}`).toString('base64')}`,
     async close() {
-      await worker.close();
+      await worker?.close();
       await ingress.close();
       await mcp.close();
       redis.disconnect();

@@ -45,7 +45,9 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
       : options.aadCredential
         ? { aadCredentials: options.aadCredential }
         : { key: options.key ?? '' }),
-    connectionPolicy: { enableEndpointDiscovery: !embedded },
+    // Discovery redirects to the account's regional https endpoints; a plain-http endpoint is an
+    // embedded server in another process (tests, benchmarks), which has no such thing.
+    connectionPolicy: { enableEndpointDiscovery: !embedded && endpoint.startsWith('https:') },
   });
   const databaseId = options.databaseId ?? 'mcp-broker';
   const database = client.database(databaseId);
