@@ -3,6 +3,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devConfigSchema } from '@mcp-broker/dev/config';
+import { readDemoPassword, runDemoCall } from '@mcp-broker/dev/demo-call';
 import { type DevStack, startDevStack } from '@mcp-broker/dev/start-dev';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
@@ -18,6 +19,7 @@ beforeAll(async () => {
   const env = {
     PORT: '0',
     DEV_OAUTH_PORT: '0',
+    DEV_INGRESS_PORT: '0',
     SAMPLE_CUSTOMERS: '30',
     DEV_DATA_DIR: dataDir,
     REDIS_KEY_PREFIX: `e2e:${randomUUID()}:`,
@@ -67,6 +69,20 @@ describe('dev stack on embedded defaults (the quick start)', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ customer: { id: 'cus-000001' } });
     await client.close();
+  });
+
+  it('the main job: a tool call submitted through the broker comes back with its result', async () => {
+    const { submitStatus, call } = await runDemoCall({
+      ingressUrl: stack.ingressUrl,
+      password: await readDemoPassword(stack.credentialsPath),
+      tool: 'query_customer_data',
+      arguments: { customer_id: 'cus-000002' },
+    });
+    expect(submitStatus).toBe(202);
+    expect(call).toMatchObject({
+      status: 'succeeded',
+      result: { structuredContent: { customer: { id: 'cus-000002' } } },
+    });
   });
 
   it('the read-only dev client sees only the tools its roles allow and is refused the others', async () => {

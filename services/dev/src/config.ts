@@ -4,6 +4,13 @@ import { z } from 'zod';
 export const devConfigSchema = z.object({
   /** Port of the development OAuth server. */
   DEV_OAUTH_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  /** Port of the broker's ingress (asynchronous tool-call API). */
+  DEV_INGRESS_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  /** Submit one tool call through the broker at start and print its result. Default true. */
+  DEV_DEMO_CALL: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Customers in the seeded sample data set. */
   SAMPLE_CUSTOMERS: z.coerce.number().int().min(1).max(999_999).default(200),
   SAMPLE_SEED: z.coerce.number().int().default(42),

@@ -39,3 +39,11 @@ export async function loadOrCreateDevCredentials(
   }
   return { path, clients: result };
 }
+
+/** The demo caller's Basic password, from the credentials file. */
+export async function readDemoPassword(path: string): Promise<string> {
+  const { secrets } = JSON.parse(await readFile(path, 'utf8')) as { secrets: Record<string, string> };
+  const password = secrets['demo-caller-password'];
+  if (!password) throw new Error(`${path} has no demo-caller-password; delete the file to regenerate it.`);
+  return password;
+}

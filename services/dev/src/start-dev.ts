@@ -1,13 +1,17 @@
 import { startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
 import { type McpServerConfig, productTools, startMcpServer } from '@mcp-broker/mcp-server';
-import type { Logger } from '@mcp-broker/runtime';
+import { type Logger, loadConfig } from '@mcp-broker/runtime';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore } from '@mcp-broker/store';
+import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import type { DevConfig } from './config.ts';
+import { DEV_UPSTREAM_SECRET_ENV, devBrokerConfig } from './dev-broker-config.ts';
 import { loadOrCreateDevCredentials } from './dev-credentials.ts';
 
 export interface DevStack {
   mcpUrl: string;
+  ingressUrl: string;
   oauthIssuer: string;
   tokenEndpoint: string;
   credentialsPath: string;
@@ -23,7 +27,11 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
   const credentials = await loadOrCreateDevCredentials(dev.DEV_DATA_DIR, [
     { clientId: 'demo-app', roles: allRoles },
     { clientId: 'readonly-app', roles: ['Customers.Read'] },
+    // The broker's upstream identity for the demo caller; and the demo caller's Basic password.
+    { clientId: 'broker-demo', roles: allRoles },
+    { clientId: 'demo-caller-password', roles: [] },
   ]);
+  const secretOf = (id: string) => credentials.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
 
   const store = await createStore({
     endpoint: mcp.COSMOS_ENDPOINT,
@@ -38,15 +46,39 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
   const oauth = await startDevOAuthServer({
     port: dev.DEV_OAUTH_PORT,
     audience: mcp.MCP_RESOURCE,
-    clients: credentials.clients,
+    clients: credentials.clients.filter((c) => c.clientId !== 'demo-caller-password'),
   });
   const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }] });
+
+  const broker = await devBrokerConfig({
+    mcpUrl: server.url,
+    tokenEndpoint: oauth.tokenEndpoint,
+    upstreamClientId: 'broker-demo',
+    demoPassword: secretOf('demo-caller-password'),
+  });
+  const env = { [DEV_UPSTREAM_SECRET_ENV]: secretOf('broker-demo') };
+  const common = {
+    BROKER_CONFIG: '(dev launcher)',
+    REDIS_URL: mcp.REDIS_URL,
+    REDIS_KEY_PREFIX: mcp.REDIS_KEY_PREFIX,
+    LOG_LEVEL: mcp.LOG_LEVEL,
+  };
+  const ingress = await startIngress(
+    loadConfig(ingressConfigSchema, { ...common, HOST: mcp.HOST, PORT: String(dev.DEV_INGRESS_PORT) }),
+    broker,
+    logger,
+    { store, env },
+  );
+  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
   return {
+    ingressUrl: ingress.url,
     mcpUrl: server.url,
     oauthIssuer: oauth.issuer,
     tokenEndpoint: oauth.tokenEndpoint,
     credentialsPath: credentials.path,
     async close() {
+      await worker.close();
+      await ingress.close();
       await server.close();
       await oauth.close();
       await store.close();
@@ -56,10 +88,12 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
 
 /** What to type next: how to get a token and call a tool, with the secret read from its file. */
 export function startBanner(stack: DevStack): string {
-  const secret = `$(node -p "require('./${stack.credentialsPath}').secrets['demo-app']")`;
+  const secretOf = (id: string) => `$(node -p "require('./${stack.credentialsPath}').secrets['${id}']")`;
+  const secret = secretOf('demo-app');
   return [
     '',
     'mcp-broker dev stack is running',
+    `  Broker API      ${stack.ingressUrl}  (async tool calls: POST /v1/tool-calls; OpenAPI at /openapi.json)`,
     `  MCP server      ${stack.mcpUrl}  (/mcp streamable HTTP, /sse legacy SSE, POST /message plain JSON-RPC)`,
     `  OAuth server    ${stack.oauthIssuer}  (client credentials; clients demo-app, readonly-app)`,
     `  Credentials     ${stack.credentialsPath}  (git-ignored, mode 600)`,
@@ -75,6 +109,12 @@ export function startBanner(stack: DevStack): string {
     'List the tools:',
     `  curl -s ${stack.mcpUrl}/message -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
     `    -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'`,
+    '',
+    'Submit an asynchronous tool call through the broker (caller "demo", HTTP Basic), then read it:',
+    `  PASS=${secretOf('demo-caller-password')}`,
+    `  curl -s -u "demo:$PASS" ${stack.ingressUrl}/v1/tool-calls -H "Idempotency-Key: $(node -p 'crypto.randomUUID()')" \\`,
+    `    -H 'Content-Type: application/json' -d '{"tool":"analyze_sales_data","arguments":{"from":"2026-01-01","to":"2026-03-31"}}'`,
+    `  curl -s -u "demo:$PASS" "${stack.ingressUrl}/v1/tool-calls/<id>?wait=30"`,
     '',
     'Stop with Ctrl+C.',
     '',
