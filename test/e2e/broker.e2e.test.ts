@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
   await receiver?.close();
-});
+}, 60_000);
 
 type Caller = 'caller-a' | 'caller-b' | 'admin';
 
@@ -211,6 +211,48 @@ describe('asynchronous tool calls end to end', () => {
     const ids = ((await list.json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
     expect(ids).not.toContain(res.json.id);
   });
+});
+
+describe('fairness and limits across replicas', () => {
+  it('a caller flooding its queue neither starves another caller nor exceeds its concurrency on two workers', async () => {
+    const { startWorker, workerConfigSchema } = await import('@mcp-broker/worker');
+    const { createLogger, loadConfig } = await import('@mcp-broker/runtime');
+    const second = await startWorker(
+      loadConfig(workerConfigSchema, {
+        BROKER_CONFIG: '-',
+        REDIS_URL: process.env.REDIS_URL,
+        REDIS_KEY_PREFIX: stack.prefix,
+      }),
+      stack.broker,
+      createLogger({ name: 'second', level: 'silent' }),
+      { store: stack.store, env: stack.env },
+    );
+    try {
+      const running = () => waits.started - waits.aborted;
+      const before = running();
+      const flood = await Promise.all(
+        Array.from({ length: 12 }, () => submit({ tool: 'test_wait', arguments: { key: randomUUID() } })),
+      );
+      // caller-a's concurrency is 4 in total, however many workers consume its queue.
+      await expect.poll(running, { timeout: 10_000 }).toBe(before + 4);
+      const other = await submit(
+        { tool: 'test_echo', arguments: { message: `not-starved-${randomUUID()}` } },
+        { caller: 'caller-b' },
+      );
+      const done = await settled(other.json.id, 'caller-b');
+      expect(done.status).toBe('succeeded');
+      expect(running()).toBe(before + 4);
+      for (const f of flood) {
+        await fetch(`${stack.ingressUrl}/v1/tool-calls/${f.json.id}/cancel`, {
+          method: 'POST',
+          headers: { authorization: stack.auth('caller-a') },
+        });
+      }
+      await expect.poll(running, { timeout: 20_000 }).toBe(before);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
 });
 
 describe('bad input gets a clear 4xx and nothing is stored or queued', () => {

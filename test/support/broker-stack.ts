@@ -61,6 +61,8 @@ export interface BrokerStack {
   ingress: StartedIngress;
   worker: StartedWorker | undefined;
   prefix: string;
+  /** Secrets the configuration references. */
+  env: Record<string, string>;
   /** Environment for a worker child process sharing this stack (store, Redis, secrets). */
   childWorkerEnv(brokerConfigPath: string): Record<string, string>;
   broker: BrokerConfig;
@@ -184,6 +186,7 @@ export async function startBrokerStack(options: {
     worker,
     prefix,
     broker,
+    env,
     childWorkerEnv: (brokerConfigPath) => ({
       ...env,
       ...workerSettings,

@@ -1,13 +1,14 @@
-import type { UpstreamCredentialConfig } from '@mcp-broker/broker-config';
-import { resolveSecret } from '@mcp-broker/broker-config';
 import {
   AuthenticationError,
+  AuthenticationRequiredError,
   ClientCertificateCredential,
   CredentialUnavailableError,
   ManagedIdentityCredential,
   type TokenCredential,
   WorkloadIdentityCredential,
 } from '@azure/identity';
+import type { UpstreamCredentialConfig } from '@mcp-broker/broker-config';
+import { resolveSecret } from '@mcp-broker/broker-config';
 import { McpCallError } from './mcp-call-error.ts';
 import type { TokenSource } from './token-cache.ts';
 
@@ -38,28 +39,48 @@ export function createAzureCredential(
       });
     }
     case 'managed-identity':
-      return credential.clientId ? new ManagedIdentityCredential({ clientId: credential.clientId }) : new ManagedIdentityCredential();
-    case 'client-certificate':
-      return new ClientCertificateCredential(
-        credential.tenantId,
-        credential.clientId,
-        { certificate: resolveSecret(credential.certificatePem, env) },
-        authorityHost,
-      );
+      return credential.clientId
+        ? new ManagedIdentityCredential({ clientId: credential.clientId })
+        : new ManagedIdentityCredential();
+    case 'client-certificate': {
+      const certificate = resolveSecret(credential.certificatePem, env);
+      // @azure/identity parses the PEM only on the first token request; say what is wrong up front.
+      if (
+        !/-----BEGIN CERTIFICATE-----/.test(certificate) ||
+        !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(certificate)
+      ) {
+        throw new TypeError(
+          `${credential.certificatePem.fromEnv} must hold a PEM with the certificate and its private key (BEGIN CERTIFICATE and BEGIN PRIVATE KEY blocks).`,
+        );
+      }
+      return new ClientCertificateCredential(credential.tenantId, credential.clientId, { certificate }, authorityHost);
+    }
     default:
       return assertNever(credential);
   }
 }
 
 /**
- * Tokens from an `@azure/identity` credential for one scope (`api://…/.default`). The credential
- * keeps its own MSAL cache; `TokenCache` on top gives every provider the same early refresh and
- * single-flight behaviour. Failures become `McpCallError`: an `AuthenticationError` with a 4xx status
- * (bad certificate, unknown client, missing consent) or a `CredentialUnavailableError` (the
- * environment does not offer this flow) is permanent; anything else (network, 5xx) is transient.
+ * Tokens from an `@azure/identity` credential for one scope (`api://…/.default`). The credential is
+ * built on first use, so a misconfigured caller fails its own calls (permanently) instead of the
+ * worker's start. It keeps its own MSAL cache; `TokenCache` on top gives every provider the same
+ * early refresh and single-flight behaviour. Failures become `McpCallError`:
+ * - permanent `UPSTREAM_AUTH_FAILED`: the credential cannot be built (missing token file, bad PEM,
+ *   missing variable), an `AuthenticationError` with a 4xx status (unknown client, bad certificate,
+ *   no consent), an `AuthenticationRequiredError` (unreadable federated token file);
+ * - `rate_limited` on 429; transient `UPSTREAM_AUTH_UNAVAILABLE` otherwise (network, 5xx, and
+ *   `CredentialUnavailableError`, which managed identity raises when its endpoint does not answer).
  */
-export function azureCredentialSource(credential: TokenCredential, scope: string, who: string): TokenSource {
+export function azureCredentialSource(build: () => TokenCredential, scope: string, who: string): TokenSource {
+  let credential: TokenCredential | undefined;
   return async () => {
+    if (!credential) {
+      try {
+        credential = build();
+      } catch (err) {
+        throw new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', `${who} cannot be set up: ${firstLine(err)}`);
+      }
+    }
     let token: Awaited<ReturnType<TokenCredential['getToken']>>;
     try {
       token = await credential.getToken(scope);
@@ -74,23 +95,28 @@ export function azureCredentialSource(credential: TokenCredential, scope: string
 }
 
 function azureError(err: unknown, who: string): McpCallError {
-  const message = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 400) : String(err);
-  if (err instanceof CredentialUnavailableError) {
-    return new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', `${who} is unavailable here: ${message}`);
-  }
+  const message = firstLine(err);
   if (err instanceof AuthenticationError) {
     const status = err.statusCode;
     const oauthError = err.errorResponse?.error;
-    const details = oauthError ? { oauthError } : undefined;
-    const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    return new McpCallError(
-      permanent ? 'permanent' : 'transient',
-      permanent ? 'UPSTREAM_AUTH_FAILED' : 'UPSTREAM_AUTH_UNAVAILABLE',
-      `${who} could not authenticate (HTTP ${status}${oauthError ? ` ${oauthError}` : ''}): ${message}`,
-      { httpStatus: status, ...(details ? { details } : {}) },
-    );
+    const facts = { httpStatus: status, ...(oauthError ? { details: { oauthError } } : {}) };
+    const text = `${who} could not authenticate (HTTP ${status}${oauthError ? ` ${oauthError}` : ''}): ${message}`;
+    if (status === 429) return new McpCallError('rate_limited', 'UPSTREAM_AUTH_UNAVAILABLE', text, facts);
+    if (status >= 400 && status < 500 && status !== 408)
+      return new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', text, facts);
+    return new McpCallError('transient', 'UPSTREAM_AUTH_UNAVAILABLE', text, facts);
+  }
+  if (err instanceof AuthenticationRequiredError) {
+    return new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', `${who} could not authenticate: ${message}`);
+  }
+  if (err instanceof CredentialUnavailableError) {
+    return new McpCallError('transient', 'UPSTREAM_AUTH_UNAVAILABLE', `${who} is unavailable: ${message}`);
   }
   return new McpCallError('transient', 'UPSTREAM_AUTH_UNAVAILABLE', `${who} could not obtain a token: ${message}`);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 400);
 }
 
 function assertNever(value: never): never {

@@ -1,5 +1,6 @@
 import { resolveSecret, SecretMissingError, type UpstreamCredentialConfig } from '@mcp-broker/broker-config';
 import { McpCallError } from './mcp-call-error.ts';
+import { redact } from './redact.ts';
 import type { IssuedToken, TokenSource } from './token-cache.ts';
 import { describeNetworkError, parseRetryAfter } from './upstream-http.ts';
 
@@ -21,7 +22,10 @@ const UNKNOWN_LIFETIME_MS = 10 * 60_000;
  * Entra v2 rejects the RFC 8707 `resource` parameter. The secret is read from the environment on each
  * request (so a missing variable fails the calls of this caller only) and never appears in an error.
  */
-export function clientCredentialsSource(config: ClientCredentialsConfig, options: ClientCredentialsSourceOptions): TokenSource {
+export function clientCredentialsSource(
+  config: ClientCredentialsConfig,
+  options: ClientCredentialsSourceOptions,
+): TokenSource {
   const who = `client "${config.clientId}" at ${config.tokenUrl}`;
   return async () => {
     let secret: string;
@@ -29,7 +33,11 @@ export function clientCredentialsSource(config: ClientCredentialsConfig, options
       secret = resolveSecret(config.clientSecret, options.env);
     } catch (err) {
       if (err instanceof SecretMissingError) {
-        throw new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', `Cannot request a token for ${who}: ${err.message}`);
+        throw new McpCallError(
+          'permanent',
+          'UPSTREAM_AUTH_FAILED',
+          `Cannot request a token for ${who}: ${err.message}`,
+        );
       }
       throw err;
     }
@@ -52,7 +60,7 @@ export function clientCredentialsSource(config: ClientCredentialsConfig, options
       throw new McpCallError(
         'transient',
         'UPSTREAM_AUTH_UNAVAILABLE',
-        `Token endpoint unreachable for ${who}: ${scrub(describeNetworkError(err), secret)}.`,
+        `Token endpoint unreachable for ${who}: ${redact(describeNetworkError(err), [secret])}.`,
       );
     }
     const text = await response.text().catch(() => '');
@@ -78,7 +86,8 @@ export function clientCredentialsSource(config: ClientCredentialsConfig, options
 export function tokenExpiry(expiresIn: unknown, token: string, requestedAtMs: number): number {
   const candidates: number[] = [];
   const seconds = typeof expiresIn === 'string' ? Number(expiresIn) : expiresIn;
-  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) candidates.push(requestedAtMs + seconds * 1000);
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0)
+    candidates.push(requestedAtMs + seconds * 1000);
   const exp = jwtExp(token);
   if (exp !== undefined) candidates.push(exp * 1000);
   return candidates.length ? Math.min(...candidates) : requestedAtMs + UNKNOWN_LIFETIME_MS;
@@ -104,46 +113,53 @@ function tokenEndpointError(
 ): McpCallError {
   const oauthError = typeof json?.error === 'string' ? json.error : undefined;
   const description = typeof json?.error_description === 'string' ? json.error_description : undefined;
-  const reason = scrub(
+  const reason = redact(
     [oauthError, description].filter(Boolean).join(': ') || text.slice(0, 200) || response.statusText,
-    secret,
+    [secret],
   ).slice(0, 400);
   const details = oauthError ? { oauthError } : undefined;
   const status = response.status;
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return new McpCallError('rate_limited', 'UPSTREAM_AUTH_UNAVAILABLE', `Token endpoint throttled ${who} (HTTP 429).`, {
-      httpStatus: status,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
+    return new McpCallError(
+      'rate_limited',
+      'UPSTREAM_AUTH_UNAVAILABLE',
+      `Token endpoint throttled ${who} (HTTP 429).`,
+      {
+        httpStatus: status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    );
   }
   if (status >= 500 || status === 408) {
-    return new McpCallError('transient', 'UPSTREAM_AUTH_UNAVAILABLE', `Token endpoint failed for ${who} (HTTP ${status}): ${reason}`, {
+    return new McpCallError(
+      'transient',
+      'UPSTREAM_AUTH_UNAVAILABLE',
+      `Token endpoint failed for ${who} (HTTP ${status}): ${reason}`,
+      {
+        httpStatus: status,
+        ...(details ? { details } : {}),
+      },
+    );
+  }
+  return new McpCallError(
+    'permanent',
+    'UPSTREAM_AUTH_FAILED',
+    `Token endpoint refused ${who} (HTTP ${status}): ${reason}`,
+    {
       httpStatus: status,
       ...(details ? { details } : {}),
-    });
-  }
-  return new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', `Token endpoint refused ${who} (HTTP ${status}): ${reason}`, {
-    httpStatus: status,
-    ...(details ? { details } : {}),
-  });
+    },
+  );
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** Removes every occurrence of the secret (and its form encoding) from a text meant for a person. */
-export function scrub(text: string, secret: string): string {
-  if (!secret) return text;
-  let out = text;
-  for (const form of new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
-    out = out.split(form).join('[redacted]');
-  }
-  return out;
 }

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCErrorResponse, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import { McpCallError } from './mcp-call-error.ts';
+import { raceAbort } from './race-abort.ts';
 import type { TokenProvider } from './token-provider.ts';
 import { UpstreamHttpError } from './upstream-http.ts';
 
@@ -193,7 +194,13 @@ export class McpClientPool {
     const id = `${key.caller}\u0000${key.endpoint}`;
     let bucket = this.#buckets.get(id);
     if (!bucket) {
-      bucket = { key: { caller: key.caller, endpoint: key.endpoint }, idle: [], busy: new Set(), connecting: 0, waiters: [] };
+      bucket = {
+        key: { caller: key.caller, endpoint: key.endpoint },
+        idle: [],
+        busy: new Set(),
+        connecting: 0,
+        waiters: [],
+      };
       this.#buckets.set(id, bucket);
     }
     return bucket;
@@ -320,25 +327,39 @@ export class McpClientPool {
         );
       }
     }
-    const state: { lastGetRejection: UpstreamHttpError | undefined } = { lastGetRejection: undefined };
-    const fetch = authorizedFetch(this.#options.fetch ?? globalThis.fetch, target.tokenProvider, subscriptionKey, state);
+    const state: FetchState = { lastGetRejection: undefined, tokenError: undefined, onResponseStreamBreak: () => {} };
+    const fetch = authorizedFetch(
+      this.#options.fetch ?? globalThis.fetch,
+      target.tokenProvider,
+      subscriptionKey,
+      state,
+    );
     const url = new URL(endpoint.url);
     const transport: Transport =
-      endpoint.transport === 'sse' ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
-    const client = new Client(this.#options.clientInfo ?? { name: 'mcp-broker', version: '0.1.0' }, { capabilities: {} });
+      endpoint.transport === 'sse'
+        ? new SSEClientTransport(url, { fetch })
+        : new StreamableHTTPClientTransport(url, { fetch });
+    const client = new Client(this.#options.clientInfo ?? { name: 'mcp-broker', version: '0.1.0' }, {
+      capabilities: {},
+    });
     // Failures reach the caller through the request they belong to; the rest is noise here.
     client.onerror = () => {};
     const entry: Entry = { client, target, bucket, broken: false, closing: false, idleTimer: undefined };
     // Set before connect: the SDK chains its own handlers after these.
     transport.onclose = () => this.#markBroken(entry);
+    // The legacy transport's one SSE stream carries every response: when it fails, the client is done.
     transport.onerror = (err) => {
-      if (isStreamBreak(err)) this.#markBroken(entry);
+      if (err instanceof SseError) this.#markBroken(entry);
     };
+    state.onResponseStreamBreak = () => this.#markBroken(entry);
 
     const timeout = AbortSignal.timeout(endpoint.connectTimeoutMs);
     const connectSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      await untilAborted(client.connect(transport, { signal: connectSignal, timeout: endpoint.connectTimeoutMs }), connectSignal);
+      await raceAbort(
+        client.connect(transport, { signal: connectSignal, timeout: endpoint.connectTimeoutMs }),
+        connectSignal,
+      );
     } catch (err) {
       entry.closing = true;
       await client.close().catch(() => {});
@@ -350,7 +371,9 @@ export class McpClientPool {
           `Connecting to endpoint "${bucket.key.endpoint}" took longer than ${endpoint.connectTimeoutMs} ms.`,
         );
       }
-      // The SSE transport reports a refused GET /sse only as a status code; the wrapper kept the details.
+      // The SSE transport's EventSource reports a failed fetch as a bare network error: report the
+      // token failure itself. And it reports a refused GET /sse only as a status code; the wrapper kept the details.
+      if (err instanceof SseError && state.tokenError) throw state.tokenError;
       if (err instanceof SseError && typeof err.code === 'number' && state.lastGetRejection?.status === err.code) {
         throw state.lastGetRejection;
       }
@@ -362,30 +385,76 @@ export class McpClientPool {
   }
 }
 
+/** What the fetch wrapper saw that the transports would not pass on. */
+interface FetchState {
+  lastGetRejection: UpstreamHttpError | undefined;
+  tokenError: unknown;
+  /** A POST's event-stream response failed mid-way (the connection was cut). */
+  onResponseStreamBreak: () => void;
+}
+
 /**
  * The per-request header injection and error capture described on `McpClientPool`. The token is
- * taken per request, never stored in the transport, and never appears in an error.
+ * taken per request, never stored in the transport, and redacted from any error text.
  */
 function authorizedFetch(
   base: FetchLike,
   tokenProvider: TokenProvider,
   subscriptionKey: string | undefined,
-  state: { lastGetRejection: UpstreamHttpError | undefined },
+  state: FetchState,
 ): FetchLike {
   return async (url, init) => {
-    const token = await tokenProvider.getToken();
+    let token: string;
+    try {
+      token = await tokenProvider.getToken();
+    } catch (err) {
+      state.tokenError = err;
+      throw err;
+    }
+    const secrets = [token, subscriptionKey];
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${token}`);
     if (subscriptionKey) headers.set('ocp-apim-subscription-key', subscriptionKey);
     const method = (init?.method ?? 'GET').toUpperCase();
     const response = await base(url, { ...init, headers });
     if (response.status >= 400) {
-      if (method === 'POST') throw await UpstreamHttpError.from(response, method, String(url));
+      if (method === 'POST') throw await UpstreamHttpError.from(response, method, String(url), secrets);
       // GET /mcp answers 405 on stateless servers, which the SDK expects; a refused GET /sse is kept for the error.
-      if (response.status !== 405) state.lastGetRejection = await UpstreamHttpError.from(response.clone(), method, String(url));
+      if (response.status !== 405)
+        state.lastGetRejection = await UpstreamHttpError.from(response.clone(), method, String(url), secrets);
+      return response;
     }
-    return response;
+    const eventStream = response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream');
+    return method === 'POST' && eventStream && response.body
+      ? watchBody(response, state.onResponseStreamBreak)
+      : response;
   };
+}
+
+/**
+ * The response with its body re-streamed so that a read error (connection cut while the server was
+ * still answering) is noticed. The SDK would only report it through `onerror`, with the same text as
+ * for its standalone GET stream, which it reconnects on its own; a POST's stream is not resumed
+ * here (the governed server keeps no event store), so its request would wait for its timeout.
+ */
+function watchBody(response: Response, onBreak: () => void): Response {
+  const reader = response.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        onBreak();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /**
@@ -397,35 +466,10 @@ function deliverResponsesLast(transport: Transport): void {
   const deliver = transport.onmessage;
   if (!deliver) return;
   transport.onmessage = (message, extra) => {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) setImmediate(() => deliver(message, extra));
+    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message))
+      setImmediate(() => deliver(message, extra));
     else deliver(message, extra);
   };
-}
-
-/** The legacy SSE stream failed, or a Streamable HTTP response stream was cut mid-way. */
-function isStreamBreak(err: Error): boolean {
-  return err instanceof SseError || err.message.startsWith('SSE stream disconnected');
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 function cancelled(): McpCallError {
@@ -433,5 +477,9 @@ function cancelled(): McpCallError {
 }
 
 function poolClosed(): McpCallError {
-  return new McpCallError('transient', 'UPSTREAM_UNAVAILABLE', 'The MCP client pool is closed (the worker is stopping).');
+  return new McpCallError(
+    'transient',
+    'UPSTREAM_UNAVAILABLE',
+    'The MCP client pool is closed (the worker is stopping).',
+  );
 }

@@ -1,4 +1,5 @@
 import { McpCallError } from './mcp-call-error.ts';
+import { raceAbort } from './race-abort.ts';
 import type { GetTokenOptions, TokenProvider } from './token-provider.ts';
 
 /** A token and when it stops being valid. */
@@ -46,7 +47,7 @@ export class TokenCache implements TokenProvider {
     const now = this.#now();
     if (!options.forceRefresh && current && now < current.expiresAtMs - this.#refreshBeforeMs) return current.token;
     try {
-      return (await abandonable(this.#refresh(), options.signal)).token;
+      return (await raceAbort(this.#refresh(), options.signal, cancelledWait)).token;
     } catch (err) {
       if (options.signal?.aborted) throw err;
       // A refresh that fails inside the early-refresh window still leaves a usable token.
@@ -78,21 +79,6 @@ export class TokenCache implements TokenProvider {
   }
 }
 
-function abandonable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () =>
-      reject(new McpCallError('cancelled', 'CANCELLED', 'Waiting for an upstream token was cancelled.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+function cancelledWait(): McpCallError {
+  return new McpCallError('cancelled', 'CANCELLED', 'Waiting for an upstream token was cancelled.');
 }

@@ -1,5 +1,5 @@
-import type { UpstreamCredentialConfig } from '@mcp-broker/broker-config';
 import type { TokenCredential } from '@azure/identity';
+import type { UpstreamCredentialConfig } from '@mcp-broker/broker-config';
 import { azureCredentialSource, createAzureCredential } from './azure-credential.ts';
 import { clientCredentialsSource } from './client-credentials.ts';
 import { TokenCache } from './token-cache.ts';
@@ -47,7 +47,10 @@ export interface TokenProviderOptions {
  * - `workload-identity`, `managed-identity`, `client-certificate`: `@azure/identity`, asked for `scope`.
  * Every provider caches and refreshes through `TokenCache` (early refresh, one fetch in flight).
  */
-export function createTokenProvider(credential: UpstreamCredentialConfig, options: TokenProviderOptions): TokenProvider {
+export function createTokenProvider(
+  credential: UpstreamCredentialConfig,
+  options: TokenProviderOptions,
+): TokenProvider {
   const now = options.now ?? Date.now;
   const source =
     credential.type === 'client-credentials'
@@ -58,11 +61,14 @@ export function createTokenProvider(credential: UpstreamCredentialConfig, option
           requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
         })
       : azureCredentialSource(
-          (options.azureCredential ?? createAzureCredential)(credential, options.env),
+          () => (options.azureCredential ?? createAzureCredential)(credential, options.env),
           credential.scope,
           describeCredential(credential),
         );
-  return new TokenCache(source, { now, ...(options.refreshBeforeMs === undefined ? {} : { refreshBeforeMs: options.refreshBeforeMs }) });
+  return new TokenCache(source, {
+    now,
+    ...(options.refreshBeforeMs === undefined ? {} : { refreshBeforeMs: options.refreshBeforeMs }),
+  });
 }
 
 function describeCredential(credential: Exclude<UpstreamCredentialConfig, { type: 'client-credentials' }>): string {

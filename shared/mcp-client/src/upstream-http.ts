@@ -1,3 +1,5 @@
+import { redact } from './redact.ts';
+
 /**
  * What the pool's fetch wrapper learns from an HTTP response that the SDK would reduce to text:
  * the status, `Retry-After`, and the JSON-RPC error in the body (the governed server and APIM
@@ -20,18 +22,27 @@ export class UpstreamHttpError extends Error {
     this.rpcError = options.rpcError;
   }
 
-  /** Reads a non-2xx response (consuming its body). */
-  static async from(response: Response, method: string, url: string): Promise<UpstreamHttpError> {
-    const text = await response.text().catch(() => '');
+  /** Reads a non-2xx response (consuming its body), removing `secrets` should the body echo one. */
+  static async from(
+    response: Response,
+    method: string,
+    url: string,
+    secrets: readonly (string | undefined)[] = [],
+  ): Promise<UpstreamHttpError> {
+    const text = redact(await response.text().catch(() => ''), secrets);
     const rpcError = jsonRpcError(text);
     const retryAfterMs =
       parseRetryAfter(response.headers.get('retry-after')) ??
       (typeof rpcError?.data?.retryAfterSeconds === 'number' ? rpcError.data.retryAfterSeconds * 1000 : undefined);
     const reason = rpcError?.message ?? (text.trim().slice(0, 200) || response.statusText);
-    return new UpstreamHttpError(response.status, `${method} ${safeUrl(url)} answered HTTP ${response.status}: ${reason}`, {
-      retryAfterMs,
-      rpcError,
-    });
+    return new UpstreamHttpError(
+      response.status,
+      `${method} ${safeUrl(url)} answered HTTP ${response.status}: ${reason}`,
+      {
+        retryAfterMs,
+        rpcError,
+      },
+    );
   }
 }
 
@@ -95,7 +106,8 @@ export function networkErrorCode(err: unknown): string | undefined {
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (current.message === 'fetch failed' || current.message === 'terminated') return code === undefined ? 'fetch failed' : String(code);
+    if (current.message === 'fetch failed' || current.message === 'terminated')
+      return code === undefined ? 'fetch failed' : String(code);
     current = current.cause;
   }
   return undefined;

@@ -74,7 +74,9 @@ export class LinearRows<T> extends Array<T> {
   override reduce(callbackfn: (previous: T, current: T, index: number, array: T[]) => T): T;
   override reduce(callbackfn: (previous: T, current: T, index: number, array: T[]) => T, initialValue: T): T;
   override reduce<U>(callbackfn: (previous: U, current: T, index: number, array: T[]) => U, initialValue: U): U;
-  override reduce(...args: [callbackfn: (previous: never, current: T, index: number, array: T[]) => unknown, initialValue?: unknown]): unknown {
+  override reduce(
+    ...args: [callbackfn: (previous: never, current: T, index: number, array: T[]) => unknown, initialValue?: unknown]
+  ): unknown {
     const [callbackfn, initialValue] = args;
     if (args.length < 2 || !Array.isArray(initialValue) || initialValue.length !== 0) {
       return (Array.prototype.reduce as (...a: unknown[]) => unknown).apply(this, args);

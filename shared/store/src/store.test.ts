@@ -25,6 +25,7 @@ describe('store on the embedded Cosmos-compatible server', () => {
         'opportunities',
         'orders',
         'products',
+        'toolCalls',
       ].sort(),
     );
     await expect(store.ping()).resolves.toBeUndefined();

@@ -19,7 +19,9 @@ type RequestId = string | number;
  */
 export class CancellationRelay {
   readonly #o: CancellationRelayOptions;
-  readonly #inFlight = new Map<string, () => void>();
+  // Several calls of one identity can share a JSON-RPC id (ids are per client connection);
+  // such a cancellation is ambiguous and aborts nothing rather than the wrong call.
+  readonly #inFlight = new Map<string, Set<() => void>>();
 
   constructor(options: CancellationRelayOptions) {
     this.#o = options;
@@ -32,7 +34,7 @@ export class CancellationRelay {
       if (channel !== this.#channel) return;
       try {
         const { subject, requestId } = JSON.parse(payload) as { subject: string; requestId: RequestId };
-        this.#inFlight.get(key(subject, requestId))?.();
+        this.#abortUnambiguous(subject, requestId);
       } catch (err) {
         this.#o.logger.warn({ err }, 'unreadable cancellation message');
       }
@@ -46,18 +48,29 @@ export class CancellationRelay {
   /** Registers an in-flight call; returns the function that unregisters it. */
   track(subject: string, requestId: RequestId, cancel: () => void): () => void {
     const k = key(subject, requestId);
-    this.#inFlight.set(k, cancel);
+    const set = this.#inFlight.get(k) ?? new Set();
+    set.add(cancel);
+    this.#inFlight.set(k, set);
     return () => {
-      if (this.#inFlight.get(k) === cancel) this.#inFlight.delete(k);
+      set.delete(cancel);
+      if (set.size === 0 && this.#inFlight.get(k) === set) this.#inFlight.delete(k);
     };
   }
 
-  async cancel(subject: string, requestId: RequestId): Promise<void> {
-    const local = this.#inFlight.get(key(subject, requestId));
-    if (local) {
-      local();
-      return;
+  /** Aborts the call when exactly one in-flight call has this (subject, id); true when handled here. */
+  #abortUnambiguous(subject: string, requestId: RequestId): boolean {
+    const set = this.#inFlight.get(key(subject, requestId));
+    if (!set || set.size === 0) return false;
+    if (set.size > 1) {
+      this.#o.logger.info({ subject, requestId }, 'ambiguous cancellation ignored (several calls share this id)');
+      return true;
     }
+    for (const cancel of set) cancel();
+    return true;
+  }
+
+  async cancel(subject: string, requestId: RequestId): Promise<void> {
+    if (this.#abortUnambiguous(subject, requestId)) return;
     try {
       await this.#o.redis.publish(this.#channel, JSON.stringify({ subject, requestId }));
     } catch (err) {

@@ -36,6 +36,9 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
     }
     if (record.cancelRequested) return finish(deps, record, 'cancelled', {}, 'cancelled before it ran');
 
+    // Registered before the record says "running": a cancellation published from then on is seen,
+    // and one that came earlier is on the record read by the transition below.
+    const cancellation = deps.cancellations.register(callId);
     const running = await deps.repository.transition(
       caller,
       callId,
@@ -43,8 +46,14 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       { attempts: record.attempts + 1, startedAt: record.startedAt ?? new Date().toISOString() },
       `attempt ${record.attempts + 1}`,
     );
-    if (!running) return 'missing';
-    const cancellation = deps.cancellations.register(callId);
+    if (!running) {
+      cancellation.release();
+      return 'missing';
+    }
+    if (running.cancelRequested) {
+      cancellation.release();
+      return finish(deps, running, 'cancelled', {}, 'cancelled before it ran');
+    }
     const progress = progressWriter(deps, running, log);
     try {
       const result = await deps.invoker.invoke(running, { signal: cancellation.signal, onProgress: progress.update });
