@@ -59,6 +59,13 @@ export const mcpServerConfigSchema = z.object({
   COSMOS_DATABASE: z.string().default('mcp-broker'),
   /** Customers of sample data loaded at start when the store is the embedded one (0: none). */
   EMBEDDED_SAMPLE_CUSTOMERS: z.coerce.number().int().min(0).max(999_999).default(200),
+  /** HMAC key for signed document links (>= 32 chars, same on every replica). Unset: random per start (embedded store only). */
+  DOCUMENT_LINK_SECRET: z.string().min(32).optional(),
+  /** Lifetime of a signed document link in seconds. */
+  DOCUMENT_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
+  /** Azure Blob Storage for generated documents; unset: the Cosmos `documents` container. */
+  AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
+  DOCUMENTS_BLOB_CONTAINER: z.string().default('documents'),
   AUDIT_RETENTION_DAYS: z.coerce.number().positive().default(90),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

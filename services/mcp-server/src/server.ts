@@ -9,6 +9,7 @@ import { registerGovernance, type TokenVerifier } from './governance/governance-
 import { type RateLimitRule, RateLimits } from './governance/rate-limits.ts';
 import { createProtocolServer } from './protocol/mcp-protocol-server.ts';
 import type { TransportKind } from './protocol/request-context.ts';
+import { type DocumentRoutesOptions, registerDocumentRoutes } from './routes/documents.ts';
 import type { ToolDefinition } from './tools/tool-definition.ts';
 import { ToolRegistry } from './tools/tool-registry.ts';
 import { CancellationRelay } from './transports/cancellation-relay.ts';
@@ -41,6 +42,8 @@ export interface McpServerOptions {
   sseKeepAliveMs?: number;
   /** Announced in `initialize`. */
   version?: string;
+  /** Serves generated documents at `GET /documents/{id}` behind signed, expiring links. */
+  documents?: DocumentRoutesOptions;
 }
 
 export interface McpServer {
@@ -120,6 +123,9 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     }
     return metadata(suffix);
   });
+
+  // Outside the governed scope: the link's signature is the authorization (the browser has no token).
+  if (options.documents) registerDocumentRoutes(app, options.documents);
 
   const routeDeps: McpRouteDeps = {
     createProtocolServer: () =>

@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { createTokenVerifier, entraIssuer, type IssuerConfig } from '@mcp-broker/auth';
 import type { Logger } from '@mcp-broker/runtime';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, type Store } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
 import type { McpServerConfig } from './config.ts';
+import { BlobDocumentStorage } from './documents/blob-document-storage.ts';
+import { CosmosDocumentStorage } from './documents/cosmos-document-storage.ts';
+import { DocumentLinkSigner } from './documents/signed-link.ts';
 import { buildMcpServer, type McpServer } from './server.ts';
+import { buildGenerateContractTool } from './tools/generate-contract.ts';
 import { productTools } from './tools/index.ts';
 
 export interface StartedMcpServer {
@@ -54,13 +59,30 @@ export async function startMcpServer(
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   await redis.connect();
 
+  const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  const storage = config.AZURE_STORAGE_CONNECTION_STRING
+    ? BlobDocumentStorage.fromConnectionString(config.AZURE_STORAGE_CONNECTION_STRING, config.DOCUMENTS_BLOB_CONTAINER)
+    : new CosmosDocumentStorage(store);
+  let linkSecret = config.DOCUMENT_LINK_SECRET;
+  if (!linkSecret) {
+    if (!store.embedded) {
+      throw new Error('DOCUMENT_LINK_SECRET is required with COSMOS_ENDPOINT (every replica must share it).');
+    }
+    linkSecret = randomBytes(32).toString('base64url');
+    logger.info('DOCUMENT_LINK_SECRET unset: document links use a per-start key (embedded store only)');
+  }
+  const signer = new DocumentLinkSigner({ secret: linkSecret, baseUrl: publicUrl });
   const server = buildMcpServer({
     logger,
     store,
     redis,
     verifier: createTokenVerifier({ issuers, audience: config.MCP_RESOURCE }),
-    tools: productTools,
-    publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
+    tools: [
+      ...productTools,
+      buildGenerateContractTool({ storage, signer, linkTtlSeconds: config.DOCUMENT_LINK_TTL_SECONDS }),
+    ],
+    documents: { storage, signer },
+    publicUrl,
     resource: config.MCP_RESOURCE,
     authorizationServers: issuers.map((i) => i.issuer),
     allowedOrigins: config.ALLOWED_ORIGINS,

@@ -33,6 +33,7 @@ export const errorCatalog = {
   BROKER_METHOD_NOT_ALLOWED: { status: 405, hint: 'Use a method listed in the Allow header.' },
   BROKER_NOT_ACCEPTABLE: { status: 406, hint: 'Accept application/json (and text/event-stream on /mcp).' },
   BROKER_NOT_READY: { status: 503, hint: 'A dependency is not ready yet; retry shortly.' },
+  BROKER_DOCUMENT_LINK_INVALID: { status: 403, hint: 'Ask for a new document link (generate_contract again).' },
   BROKER_MALFORMED_JSON: { status: 400, hint: 'Send a valid JSON body.' },
   BROKER_VALIDATION_FAILED: { status: 400, hint: 'Fix the request fields named in the message.' },
   BROKER_IDEMPOTENCY_KEY_MISSING: { status: 400, hint: 'Send an Idempotency-Key header (1–255 characters).' },

@@ -23,6 +23,7 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_METHOD_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
   BROKER_NOT_ACCEPTABLE: JsonRpcErrorCode.InvalidRequest,
   BROKER_NOT_READY: JsonRpcErrorCode.Unavailable,
+  BROKER_DOCUMENT_LINK_INVALID: JsonRpcErrorCode.Forbidden,
   BROKER_MALFORMED_JSON: JsonRpcErrorCode.ParseError,
   BROKER_VALIDATION_FAILED: JsonRpcErrorCode.InvalidRequest,
   BROKER_IDEMPOTENCY_KEY_MISSING: JsonRpcErrorCode.InvalidRequest,

@@ -1,11 +1,15 @@
 import { analyzeSalesDataTool } from './analyze-sales-data.ts';
+import { buildAccountPlanTool } from './build-account-plan.ts';
 import { clearMemoryTool, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
 import { nextBestActionTool } from './next-best-action.ts';
 import { queryCustomerDataTool } from './query-customer-data.ts';
 import { queryDataTool } from './query-data.ts';
 import type { ToolDefinition } from './tool-definition.ts';
 
-/** Every product tool, in the order `tools/list` shows them. */
+/**
+ * Every product tool that needs nothing but the store, in the order `tools/list` shows them.
+ * `generate_contract` needs document storage and a link signer, so `start.ts` adds it.
+ */
 export const productTools: readonly ToolDefinition[] = [
   queryCustomerDataTool,
   analyzeSalesDataTool,
@@ -14,4 +18,5 @@ export const productTools: readonly ToolDefinition[] = [
   storeMemoryTool,
   recallMemoryTool,
   clearMemoryTool,
+  buildAccountPlanTool,
 ];
