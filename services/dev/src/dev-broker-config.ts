@@ -2,6 +2,8 @@ import { type BrokerConfig, brokerConfigSchema, hashPassword } from '@mcp-broker
 
 /** The env variable the dev broker's upstream client secret is referenced by (never inline). */
 export const DEV_UPSTREAM_SECRET_ENV = 'DEV_BROKER_UPSTREAM_SECRET';
+/** The env variable the demo caller's callback signing secret is referenced by. */
+export const DEV_CALLBACK_SECRET_ENV = 'DEV_BROKER_CALLBACK_SECRET';
 
 /**
  * The broker configuration the dev launcher uses: one caller, `demo`, authenticating to the broker
@@ -34,6 +36,7 @@ export async function devBrokerConfig(options: {
         limits: { concurrency: 4, callsPerMinute: 600 },
         callbackHosts: ['127.0.0.1', 'localhost'],
         allowPrivateCallbacks: true,
+        callbackSigningSecret: { fromEnv: DEV_CALLBACK_SECRET_ENV },
         admin: true,
       },
     ],

@@ -6,7 +6,7 @@ import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore } from '@mcp-broker/store';
 import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import type { DevConfig } from './config.ts';
-import { DEV_UPSTREAM_SECRET_ENV, devBrokerConfig } from './dev-broker-config.ts';
+import { DEV_CALLBACK_SECRET_ENV, DEV_UPSTREAM_SECRET_ENV, devBrokerConfig } from './dev-broker-config.ts';
 import { loadOrCreateDevCredentials } from './dev-credentials.ts';
 
 export interface DevStack {
@@ -30,6 +30,7 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     // The broker's upstream identity for the demo caller; and the demo caller's Basic password.
     { clientId: 'broker-demo', roles: allRoles },
     { clientId: 'demo-caller-password', roles: [] },
+    { clientId: 'demo-callback-secret', roles: [] },
   ]);
   const secretOf = (id: string) => credentials.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
 
@@ -46,7 +47,8 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
   const oauth = await startDevOAuthServer({
     port: dev.DEV_OAUTH_PORT,
     audience: mcp.MCP_RESOURCE,
-    clients: credentials.clients.filter((c) => c.clientId !== 'demo-caller-password'),
+    // Two entries are not OAuth clients, only secrets kept in the same file.
+    clients: credentials.clients.filter((c) => !['demo-caller-password', 'demo-callback-secret'].includes(c.clientId)),
   });
   const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }] });
 
@@ -56,7 +58,10 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     upstreamClientId: 'broker-demo',
     demoPassword: secretOf('demo-caller-password'),
   });
-  const env = { [DEV_UPSTREAM_SECRET_ENV]: secretOf('broker-demo') };
+  const env = {
+    [DEV_UPSTREAM_SECRET_ENV]: secretOf('broker-demo'),
+    [DEV_CALLBACK_SECRET_ENV]: secretOf('demo-callback-secret'),
+  };
   const common = {
     BROKER_CONFIG: '(dev launcher)',
     REDIS_URL: mcp.REDIS_URL,

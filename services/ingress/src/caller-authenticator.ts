@@ -1,6 +1,6 @@
 import { createTokenVerifier, type TokenVerifier } from '@mcp-broker/auth';
 import { type CallerConfig, verifyPassword } from '@mcp-broker/broker-config';
-import { BrokerError } from '@mcp-broker/contracts';
+import { BrokerError, type Identity } from '@mcp-broker/contracts';
 import { decodeJwt } from 'jose';
 
 /**
@@ -51,24 +51,31 @@ export class CallerAuthenticator {
         details: { reason: 'unknown_issuer' },
       });
     }
-    // Callers sharing an issuer and audience share a verifier, so the token is verified once.
-    const identity = await candidates[0]!.verifier.verify(authorization);
+    // Callers sharing an issuer and audience share a verifier: each distinct verifier runs once.
+    const outcomes = new Map<TokenVerifier, Promise<Identity | Error>>();
+    let firstError: Error | undefined;
+    let verified: Identity | undefined;
     for (const { caller, verifier } of candidates) {
-      if (verifier !== candidates[0]!.verifier) {
-        try {
-          await verifier.verify(authorization);
-        } catch {
-          continue;
-        }
+      let outcome = outcomes.get(verifier);
+      if (!outcome) {
+        outcome = verifier.verify(authorization).catch((err: Error) => err);
+        outcomes.set(verifier, outcome);
       }
+      const identity = await outcome;
+      if (identity instanceof Error) {
+        firstError ??= identity;
+        continue;
+      }
+      verified = identity;
       const subjects = caller.auth.type === 'jwt' ? caller.auth.subjects : [];
       if (subjects.includes(identity.subject) || (identity.clientAppId && subjects.includes(identity.clientAppId))) {
         return caller;
       }
     }
+    if (!verified) throw firstError ?? new BrokerError('BROKER_TOKEN_INVALID', 'Token could not be verified.');
     throw new BrokerError(
       'BROKER_TOKEN_INVALID',
-      `The token is valid but its subject "${identity.subject}" is not a configured caller.`,
+      `The token is valid but its subject "${verified.subject}" is not a configured caller.`,
       { details: { reason: 'unknown_caller' } },
     );
   }

@@ -1,4 +1,4 @@
-import type { BrokerConfig } from '@mcp-broker/broker-config';
+import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
@@ -27,6 +27,7 @@ export async function startIngress(
   overrides: { store?: Store; env?: Record<string, string | undefined>; fetch?: typeof fetch } = {},
 ): Promise<StartedIngress> {
   const env = overrides.env ?? process.env;
+  assertSecretsPresent(broker, env);
   const store =
     overrides.store ??
     (await createStore({

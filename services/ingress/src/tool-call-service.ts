@@ -162,7 +162,7 @@ export class ToolCallService {
         `Tool call ${id} already ended (${record.status}); nothing to cancel.`,
       );
     }
-    if (await this.#o.queues.removeQueuedToolCall(caller.id, id)) {
+    if (await this.#o.queues.removeQueuedToolCall(caller.id, id, record.replays ?? 0)) {
       const cancelled = await this.#o.repository.update(caller.id, id, (current, now) =>
         finalStatuses.includes(current.status)
           ? undefined
@@ -211,7 +211,7 @@ export class ToolCallService {
     }
     const replayed = await this.#o.repository.update(found.caller, id, (current, now) => {
       if (current.status !== 'failed' || !current.error?.deadLettered) return undefined;
-      const { error: _e, completedAt: _c, progress: _p, ...rest } = current;
+      const { error: _e, completedAt: _c, progress: _p, cancelRequested: _x, ...rest } = current;
       return {
         ...rest,
         status: 'queued' as ToolCallStatus,

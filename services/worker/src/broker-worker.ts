@@ -1,9 +1,9 @@
 import type { CallerConfig } from '@mcp-broker/broker-config';
-import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
+import { finalStatuses, type ToolCallJob, type WriteBackJob } from '@mcp-broker/contracts';
 import { type BrokerQueues, backoffDelay, bullPrefix, toolCallQueueName, WRITE_BACK_QUEUE } from '@mcp-broker/queues';
 import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { WriteBackTargetHandler } from '@mcp-broker/write-back';
-import { Worker, type WorkerOptions } from 'bullmq';
+import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CancellationListener } from './cancellation-listener.ts';
@@ -78,6 +78,9 @@ export class BrokerWorker {
         },
       );
       this.#watch(worker);
+      worker.on('failed', (job, err) => {
+        if (job) void this.#deadLetterIfAbandoned(job, err);
+      });
       this.#workers.push(worker);
     }
     const writeBacks = new Worker<WriteBackJob>(
@@ -99,6 +102,37 @@ export class BrokerWorker {
     worker.on('failed', (job, err) =>
       this.#o.logger.warn({ jobId: job?.id, queue: worker.name, err: { message: err.message } }, 'job attempt failed'),
     );
+  }
+
+  /**
+   * BullMQ gives up on a job without running our code when it stalled too often (a worker dying
+   * again and again mid-call). The record must not stay "running": dead-letter it like exhausted
+   * retries, so it is visible and replayable.
+   */
+  async #deadLetterIfAbandoned(job: Job<ToolCallJob>, err: Error): Promise<void> {
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade < attempts && !/stalled more than/i.test(err.message)) return;
+    const { callId, caller } = job.data;
+    try {
+      const saved = await this.#o.repository.update(caller, callId, (current, now) =>
+        finalStatuses.includes(current.status)
+          ? undefined
+          : {
+              ...current,
+              status: 'failed',
+              completedAt: now,
+              error: {
+                code: 'BROKER_WORKER_ABANDONED',
+                message: `Gave up on the call: ${err.message}`,
+                deadLettered: true,
+              },
+              history: [...current.history, { status: 'failed', at: now, note: 'abandoned by the queue' }],
+            },
+      );
+      if (saved && saved.status === 'failed') await this.#o.queues.enqueueWriteBacksFor(saved);
+    } catch (cause) {
+      this.#o.logger.error({ err: cause, callId }, 'could not dead-letter an abandoned call');
+    }
   }
 
   /** Drains: no new jobs; jobs in hand finish (or are released by their lock if the process dies). */

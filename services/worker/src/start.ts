@@ -1,4 +1,4 @@
-import { type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
+import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
@@ -25,6 +25,7 @@ export async function startWorker(
   overrides: { store?: Store; env?: Record<string, string | undefined> } = {},
 ): Promise<StartedWorker> {
   const env = overrides.env ?? process.env;
+  assertSecretsPresent(broker, env);
   const store =
     overrides.store ??
     (await createStore({

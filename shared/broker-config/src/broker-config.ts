@@ -34,7 +34,7 @@ export const callerAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('basic'),
     username: z.string().min(1).max(128),
-    /** `scrypt$N$r$p$saltB64$hashB64`, made with `npm run hash-password`. Never the password itself. */
+    /** `scrypt$N$r$p$saltB64$hashB64`, made with `hashPassword` from this package (docs/configuration.md shows a one-liner). Never the password itself. */
     passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'an scrypt hash'),
   }),
 ]);

@@ -9,6 +9,7 @@ export {
   type UpstreamCredentialConfig,
   upstreamCredentialSchema,
 } from './broker-config.ts';
+export { assertSecretsPresent } from './check-secrets.ts';
 export { BrokerConfigError, loadBrokerConfigFile, parseBrokerConfig } from './load-broker-config.ts';
 export { hashPassword, verifyPassword } from './password-hash.ts';
 export { resolveSecret, SecretMissingError, type SecretRef, secretRefSchema } from './secret-ref.ts';

@@ -80,3 +80,12 @@ describe('broker configuration', () => {
     expect(await verifyPassword('x', 'plain-text')).toBe(false);
   });
 });
+
+describe('secrets check at start', () => {
+  it('names every referenced variable that is not set', async () => {
+    const { assertSecretsPresent } = await import('./check-secrets.ts');
+    const config = parseBrokerConfig(valid);
+    expect(() => assertSecretsPresent(config, {})).toThrow('not set: SF_CLIENT_SECRET.');
+    expect(() => assertSecretsPresent(config, { SF_CLIENT_SECRET: 'x' })).not.toThrow();
+  });
+});

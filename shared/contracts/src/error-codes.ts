@@ -47,6 +47,10 @@ export const errorCatalog = {
   BROKER_CALL_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own calls.' },
   BROKER_CALL_FINAL: { status: 409, hint: 'The call has already finished; nothing to cancel.' },
   BROKER_ADMIN_REQUIRED: { status: 403, hint: 'Only callers with admin rights may do this.' },
+  BROKER_WORKER_ABANDONED: {
+    status: 500,
+    hint: 'The queue gave up on the call (its worker kept dying); replay it from the dead letters.',
+  },
   BROKER_UPSTREAM_UNAVAILABLE: {
     status: 502,
     hint: 'The MCP endpoint could not be reached to check the tool; retry shortly.',

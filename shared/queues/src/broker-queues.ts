@@ -74,8 +74,8 @@ export class BrokerQueues {
   }
 
   /** Removes a queued (waiting or delayed) tool-call job; false when it is already running or gone. */
-  async removeQueuedToolCall(caller: string, callId: string): Promise<boolean> {
-    const job = await this.toolCallQueue(caller).getJob(toolCallJobId(callId));
+  async removeQueuedToolCall(caller: string, callId: string, replay = 0): Promise<boolean> {
+    const job = await this.toolCallQueue(caller).getJob(toolCallJobId(callId, replay));
     if (!job) return false;
     const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;

@@ -22,6 +22,14 @@ export interface HttpCallbackOptions {
   nowSeconds?: () => number;
 }
 
+/**
+ * Names one delivery: the same for every retry of it, different for a replayed call's new result,
+ * so a receiver that ignores keys it has seen still gets the replay.
+ */
+export function deliveryKey(record: ToolCallRecord, targetIndex: number): string {
+  return record.replays ? `${record.id}.replay${record.replays}.wb${targetIndex}` : `${record.id}.wb${targetIndex}`;
+}
+
 /** The JSON body a callback receives. */
 export function callbackPayload(record: ToolCallRecord) {
   return {
@@ -31,7 +39,15 @@ export function callbackPayload(record: ToolCallRecord) {
     idempotencyKey: record.idempotencyKey,
     requestId: record.correlation.requestId,
     ...(record.result === undefined ? {} : { result: record.result }),
-    ...(record.error ? { error: { code: record.error.code, message: record.error.message } } : {}),
+    ...(record.error
+      ? {
+          error: {
+            code: record.error.code,
+            message: record.error.message,
+            ...(record.error.deadLettered ? { deadLettered: true } : {}),
+          },
+        }
+      : {}),
     completedAt: record.completedAt ?? null,
   };
 }
@@ -74,7 +90,7 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
       [SIGNATURE_HEADER]: signCallback(body, this.#o.secretFor(record.caller), now),
       'x-mcp-broker-call-id': record.id,
       // Stable per (call, target): receivers use it to ignore a repeated delivery.
-      'idempotency-key': `${record.id}.wb${targetIndex}`,
+      'idempotency-key': deliveryKey(record, targetIndex),
       'x-request-id': record.correlation.requestId,
     };
     const pinned: LookupFunction = (_host, options, callback) => {

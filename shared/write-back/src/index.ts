@@ -6,5 +6,5 @@ export {
   isPrivateAddress,
   resolveCallbackAddress,
 } from './callback-url-policy.ts';
-export { callbackPayload, HttpCallbackHandler, type HttpCallbackOptions } from './http-callback-target.ts';
+export { callbackPayload, deliveryKey, HttpCallbackHandler, type HttpCallbackOptions } from './http-callback-target.ts';
 export { type DeliveryContext, DeliveryError, type WriteBackTargetHandler } from './write-back-target-handler.ts';

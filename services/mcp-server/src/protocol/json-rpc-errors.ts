@@ -34,6 +34,7 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_CALL_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
   BROKER_CALL_FINAL: JsonRpcErrorCode.InvalidRequest,
   BROKER_ADMIN_REQUIRED: JsonRpcErrorCode.Forbidden,
+  BROKER_WORKER_ABANDONED: JsonRpcErrorCode.InternalError,
   BROKER_UPSTREAM_UNAVAILABLE: JsonRpcErrorCode.InternalError,
 };
 

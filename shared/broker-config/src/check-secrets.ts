@@ -1,0 +1,25 @@
+import type { BrokerConfig } from './broker-config.ts';
+import { SecretMissingError } from './secret-ref.ts';
+
+/**
+ * Every secret the configuration references must be set when a service starts: a missing variable
+ * stops the start naming it, instead of failing calls later.
+ */
+export function assertSecretsPresent(config: BrokerConfig, env: Record<string, string | undefined>): void {
+  const missing = new Set<string>();
+  const need = (ref: { fromEnv: string } | undefined) => {
+    if (ref && !env[ref.fromEnv]) missing.add(ref.fromEnv);
+  };
+  for (const endpoint of Object.values(config.endpoints)) need(endpoint.apimSubscriptionKey);
+  for (const caller of config.callers) {
+    need(caller.callbackSigningSecret);
+    const credential = caller.upstream.credential;
+    if (credential.type === 'client-credentials') need(credential.clientSecret);
+    if (credential.type === 'client-certificate') need(credential.certificatePem);
+  }
+  if (missing.size > 0) {
+    throw new SecretMissingError(
+      `Environment variables referenced by the broker configuration are not set: ${[...missing].sort().join(', ')}.`,
+    );
+  }
+}
