@@ -3,7 +3,7 @@ import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
 import { type McpServerConfig, productTools, startMcpServer } from '@mcp-broker/mcp-server';
 import { type Logger, loadConfig } from '@mcp-broker/runtime';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
-import { createStore } from '@mcp-broker/store';
+import { createStore, storeOptionsFromEnv } from '@mcp-broker/store';
 import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import type { DevConfig } from './config.ts';
 import { DEV_CALLBACK_SECRET_ENV, DEV_UPSTREAM_SECRET_ENV, devBrokerConfig } from './dev-broker-config.ts';
@@ -34,11 +34,7 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
   ]);
   const secretOf = (id: string) => credentials.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
 
-  const store = await createStore({
-    endpoint: mcp.COSMOS_ENDPOINT,
-    key: mcp.COSMOS_KEY,
-    databaseId: mcp.COSMOS_DATABASE,
-  });
+  const store = await createStore(storeOptionsFromEnv(mcp));
   const data = generateSampleData({ seed: dev.SAMPLE_SEED, customers: dev.SAMPLE_CUSTOMERS });
   const started = performance.now();
   const counts = await loadSampleData(store, data);

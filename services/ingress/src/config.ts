@@ -1,3 +1,5 @@
+import { logLevelSchema, redisEnvShape } from '@mcp-broker/runtime';
+import { storeEnvShape } from '@mcp-broker/store';
 import { z } from 'zod';
 
 /** Ingress settings, read once from the environment in main.ts. */
@@ -13,16 +15,12 @@ export const ingressConfigSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** Prefix of every Redis key and BullMQ queue; must match the worker's. */
-  REDIS_KEY_PREFIX: z.string().default('mcpb:'),
-  COSMOS_ENDPOINT: z.url().optional(),
-  COSMOS_KEY: z.string().optional(),
-  COSMOS_DATABASE: z.string().default('mcp-broker'),
+  ...redisEnvShape,
+  ...storeEnvShape,
   /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   /** Days tool-call records are kept (Cosmos TTL). */
   TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevelSchema,
 });
 export type IngressConfig = z.infer<typeof ingressConfigSchema>;

@@ -2,7 +2,7 @@ import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-conf
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
-import { createStore, type Store } from '@mcp-broker/store';
+import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -28,13 +28,7 @@ export async function startIngress(
 ): Promise<StartedIngress> {
   const env = overrides.env ?? process.env;
   assertSecretsPresent(broker, env);
-  const store =
-    overrides.store ??
-    (await createStore({
-      endpoint: config.COSMOS_ENDPOINT,
-      key: config.COSMOS_KEY,
-      databaseId: config.COSMOS_DATABASE,
-    }));
+  const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   const queues = new BrokerQueues({

@@ -1,3 +1,5 @@
+import { logLevelSchema, redisEnvShape } from '@mcp-broker/runtime';
+import { storeEnvShape } from '@mcp-broker/store';
 import { z } from 'zod';
 
 const list = z
@@ -48,15 +50,12 @@ export const mcpServerConfigSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z.string().default('mcpb:'),
+  ...redisEnvShape,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /** Per-tool calls per minute per identity, e.g. "analyze_sales_data=60,build_account_plan=5". */
   RATE_LIMIT_TOOLS: toolLimits,
   RATE_LIMIT_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
-  COSMOS_ENDPOINT: z.url().optional(),
-  COSMOS_KEY: z.string().optional(),
-  COSMOS_DATABASE: z.string().default('mcp-broker'),
+  ...storeEnvShape,
   /** Customers of sample data loaded at start when the store is the embedded one (0: none). */
   EMBEDDED_SAMPLE_CUSTOMERS: z.coerce.number().int().min(0).max(999_999).default(200),
   /** HMAC key for signed document links (>= 32 chars, same on every replica). Unset: random per start (embedded store only). */
@@ -68,6 +67,6 @@ export const mcpServerConfigSchema = z.object({
   DOCUMENTS_BLOB_CONTAINER: z.string().default('documents'),
   AUDIT_RETENTION_DAYS: z.coerce.number().positive().default(90),
   SSE_KEEPALIVE_SECONDS: z.coerce.number().positive().default(15),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevelSchema,
 });
 export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;

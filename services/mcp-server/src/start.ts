@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createTokenVerifier, entraIssuer, type IssuerConfig } from '@mcp-broker/auth';
 import type { Logger } from '@mcp-broker/runtime';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
+import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
 import type { McpServerConfig } from './config.ts';
 import { BlobDocumentStorage } from './documents/blob-document-storage.ts';
@@ -42,13 +42,7 @@ export async function startMcpServer(
   if (issuers.length === 0) {
     throw new Error('No token issuer configured: set OAUTH_ISSUERS and/or ENTRA_TENANT_ID.');
   }
-  const store =
-    overrides.store ??
-    (await createStore({
-      endpoint: config.COSMOS_ENDPOINT,
-      key: config.COSMOS_KEY,
-      databaseId: config.COSMOS_DATABASE,
-    }));
+  const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   if (!overrides.store && store.embedded && config.EMBEDDED_SAMPLE_CUSTOMERS > 0) {
     // An embedded store starts empty; seed it so the tools have data to work on.
     const counts = await loadSampleData(store, generateSampleData({ customers: config.EMBEDDED_SAMPLE_CUSTOMERS }));

@@ -1,15 +1,13 @@
+import { logLevelSchema, redisEnvShape } from '@mcp-broker/runtime';
+import { storeEnvShape } from '@mcp-broker/store';
 import { z } from 'zod';
 
 /** Worker settings, read once from the environment in main.ts. */
 export const workerConfigSchema = z.object({
   /** Path of the broker configuration file (YAML or JSON): endpoints and callers. */
   BROKER_CONFIG: z.string().min(1),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** Prefix of every Redis key and BullMQ queue; must match ingress's. */
-  REDIS_KEY_PREFIX: z.string().default('mcpb:'),
-  COSMOS_ENDPOINT: z.url().optional(),
-  COSMOS_KEY: z.string().optional(),
-  COSMOS_DATABASE: z.string().default('mcp-broker'),
+  ...redisEnvShape,
+  ...storeEnvShape,
   /** Attempts for calls this worker queues itself; calls from ingress carry ingress's setting. */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -22,6 +20,6 @@ export const workerConfigSchema = z.object({
   /** Pooled MCP clients per (caller, endpoint) on this replica. */
   MCP_POOL_SIZE: z.coerce.number().int().min(1).max(256).default(8),
   MCP_POOL_IDLE_MS: z.coerce.number().int().min(1000).default(60_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

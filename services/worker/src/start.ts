@@ -2,7 +2,7 @@ import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-bro
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
-import { createStore, type Store } from '@mcp-broker/store';
+import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
@@ -26,13 +26,7 @@ export async function startWorker(
 ): Promise<StartedWorker> {
   const env = overrides.env ?? process.env;
   assertSecretsPresent(broker, env);
-  const store =
-    overrides.store ??
-    (await createStore({
-      endpoint: config.COSMOS_ENDPOINT,
-      key: config.COSMOS_KEY,
-      databaseId: config.COSMOS_DATABASE,
-    }));
+  const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   // BullMQ workers block on Redis: they need unlimited retries per request.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));

@@ -1,3 +1,4 @@
+export { logLevelSchema, redisEnvShape } from './common-env.ts';
 export { installGracefulShutdown, type ShutdownOptions } from './graceful-shutdown.ts';
 export {
   buildHttpServer,

@@ -1,4 +1,4 @@
-export { canonicalJson, fingerprint, toolCallId } from './tool-call-id.ts';
+export { toolCallId } from './tool-call-id.ts';
 export {
   type CreateOutcome,
   type ListOptions,

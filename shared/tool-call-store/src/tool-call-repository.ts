@@ -1,6 +1,6 @@
-import type { ToolCallRecord, ToolCallRequest, ToolCallStatus } from '@mcp-broker/contracts';
+import { fingerprint, type ToolCallRecord, type ToolCallRequest, type ToolCallStatus } from '@mcp-broker/contracts';
 import type { Store } from '@mcp-broker/store';
-import { fingerprint, toolCallId } from './tool-call-id.ts';
+import { toolCallId } from './tool-call-id.ts';
 
 export type CreateOutcome =
   | { kind: 'created'; record: ToolCallRecord }

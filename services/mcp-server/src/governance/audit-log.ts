@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { AuditRecord, Identity } from '@mcp-broker/contracts';
+import { randomUUID } from 'node:crypto';
+import { type AuditRecord, fingerprint, type Identity } from '@mcp-broker/contracts';
 import type { Store } from '@mcp-broker/store';
 import type { Logger } from 'pino';
 
@@ -57,15 +57,4 @@ export class AuditLog {
 }
 
 /** sha256 of the arguments in canonical JSON (sorted keys), so equal arguments hash equally. */
-export function hashArguments(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+export const hashArguments = fingerprint;
