@@ -57,6 +57,8 @@ export const toolCallRecordSchema = z.object({
   error: toolCallErrorSchema.optional(),
   attempts: z.number().int().nonnegative(),
   cancelRequested: z.boolean().optional(),
+  /** How many times the endpoint answered 429 for this call (bounded, so 429 forever cannot loop forever). */
+  rateLimitWaits: z.number().int().nonnegative().optional(),
   /** How many times the call was replayed from the dead letters; part of every job id. */
   replays: z.number().int().nonnegative().optional(),
   deliveries: z.array(deliverySchema),

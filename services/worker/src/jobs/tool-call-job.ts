@@ -12,6 +12,8 @@ export interface ToolCallJobDeps {
   invoker: ToolInvoker;
   cancellations: CancellationListener;
   logger: Logger;
+  /** 429 answers a call may wait out before they count as failed attempts. Default 50. */
+  maxRateLimitWaits?: number;
   /** Shortest interval between progress writes to the record, in ms. Default 1000. */
   progressIntervalMs?: number;
 }
@@ -77,6 +79,17 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       }
       switch (err.kind) {
         case 'rate_limited': {
+          const waits = (fresh.rateLimitWaits ?? 0) + 1;
+          if (waits > (deps.maxRateLimitWaits ?? 50)) {
+            // The endpoint keeps refusing: count it as a failed attempt like any transient error.
+            return retryOrDeadLetter(
+              deps,
+              job,
+              fresh,
+              { code: err.code, message: `${err.message} (after ${waits - 1} waits)` },
+              err,
+            );
+          }
           // The endpoint said when to come back: pause this caller's queue (all replicas) and put
           // the job back without spending one of its attempts.
           const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
@@ -84,7 +97,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
             caller,
             callId,
             'queued',
-            { attempts: fresh.attempts - 1 },
+            { attempts: fresh.attempts - 1, rateLimitWaits: waits },
             `rate limited; retry in ${Math.ceil(waitMs / 1000)} s`,
           );
           await worker().rateLimit(waitMs);
