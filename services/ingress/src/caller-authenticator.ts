@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createTokenVerifier, type TokenVerifier } from '@mcp-broker/auth';
 import { type CallerConfig, verifyPassword } from '@mcp-broker/broker-config';
 import { BrokerError, type Identity } from '@mcp-broker/contracts';
@@ -10,8 +11,21 @@ import { decodeJwt } from 'jose';
 export class CallerAuthenticator {
   readonly #jwtCallers: Array<{ caller: CallerConfig; verifier: TokenVerifier }> = [];
   readonly #basic = new Map<string, CallerConfig>();
+  // scrypt is deliberately slow (tens of ms of CPU); a caller sending the same Basic credentials on
+  // every request would otherwise pay it every time. Only successful checks are cached, keyed by a
+  // hash of the header (never the password), for a short time.
+  readonly #verifiedBasic = new Map<string, { caller: CallerConfig; until: number }>();
+  readonly #basicCacheMs: number;
 
-  constructor(callers: readonly CallerConfig[], options: { fetch?: typeof fetch } = {}) {
+  constructor(
+    callers: readonly CallerConfig[],
+    options: {
+      fetch?: typeof fetch;
+      /** How long a successful Basic check is remembered, in ms; default 5 minutes, 0 to disable. */
+      basicCacheMs?: number;
+    } = {},
+  ) {
+    this.#basicCacheMs = options.basicCacheMs ?? 5 * 60_000;
     const verifiers = new Map<string, TokenVerifier>();
     for (const caller of callers) {
       if (caller.auth.type === 'basic') {
@@ -81,6 +95,18 @@ export class CallerAuthenticator {
   }
 
   async #basicCaller(authorization: string): Promise<CallerConfig> {
+    const cacheKey = createHash('sha256').update(authorization).digest('base64url');
+    const cached = this.#verifiedBasic.get(cacheKey);
+    if (cached && cached.until > Date.now()) return cached.caller;
+    const caller = await this.#checkBasic(authorization);
+    if (this.#basicCacheMs > 0) {
+      if (this.#verifiedBasic.size >= 10_000) this.#verifiedBasic.clear();
+      this.#verifiedBasic.set(cacheKey, { caller, until: Date.now() + this.#basicCacheMs });
+    }
+    return caller;
+  }
+
+  async #checkBasic(authorization: string): Promise<CallerConfig> {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const username = colon >= 0 ? decoded.slice(0, colon) : '';
