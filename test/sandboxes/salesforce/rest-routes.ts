@@ -1,0 +1,92 @@
+/**
+ * The REST API entry, `/services/data/vXX.X/...`, in the order Salesforce answers: the version
+ * (404 past the org's), the session (401 `INVALID_SESSION_ID`), the org's API request limit
+ * (403 `REQUEST_LIMIT_EXCEEDED`), the JSON body (400 `JSON_PARSER_ERROR`), then the resource.
+ * Every answer carries `Sforce-Limit-Info: api-usage=<used>/<limit>`.
+ */
+
+import { randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultInjector } from './fault-injection.ts';
+import { readBody, sendJson } from './http-helpers.ts';
+import { fromFailure, type RestContext, type RestResult, type RestServices } from './rest-context.ts';
+import {
+  failure,
+  invalidSession,
+  notFound,
+  requestLimitExceeded,
+  sfError,
+  unknownException,
+} from './salesforce-errors.ts';
+import type { SessionStore } from './session-store.ts';
+import { routeCollections } from './sobject-collections.ts';
+import { routeSObjects } from './sobject-routes.ts';
+
+export interface RestRoutesOptions extends RestServices {
+  /** The newest API version the org serves; later versions answer 404. */
+  apiVersion: string;
+  sessions: SessionStore;
+  faults: FaultInjector;
+  /** The org's daily API request allocation, reported in `Sforce-Limit-Info`. */
+  dailyApiRequests: number;
+}
+
+const OLDEST_VERSION = 31;
+
+function route(services: RestServices, context: RestContext): RestResult {
+  const [first, second] = context.segments;
+  if (first === 'sobjects') return routeSObjects(services, context);
+  if (first === 'composite' && second === 'sobjects') return routeCollections(services, context);
+  return fromFailure(notFound());
+}
+
+export function buildRestRoutes(options: RestRoutesOptions) {
+  let apiUsage = 0;
+
+  return async function handleRest(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const send = (result: RestResult, headers: Record<string, string> = {}) =>
+      sendJson(response, result.status, result.body, {
+        'sforce-limit-info': `api-usage=${apiUsage}/${options.dailyApiRequests}`,
+        ...headers,
+      });
+
+    const match = /^\/services\/data\/v(\d+\.\d)(?:\/(.*))?$/.exec(url.pathname);
+    const version = match?.[1];
+    const versionNumber = Number.parseFloat(version ?? '0');
+    if (
+      version === undefined ||
+      versionNumber > Number.parseFloat(options.apiVersion) ||
+      versionNumber < OLDEST_VERSION
+    ) {
+      send(fromFailure(notFound()));
+      return;
+    }
+    const session = options.sessions.fromAuthorization(request.headers.authorization);
+    if (!session) {
+      send(fromFailure(invalidSession()), { 'www-authenticate': 'Token' });
+      return;
+    }
+    apiUsage += 1;
+    if (options.faults.takeRequestLimit()) {
+      send(fromFailure(requestLimitExceeded()));
+      return;
+    }
+    if (options.faults.takeServerError()) {
+      send(fromFailure(unknownException(`${randomInt(1e9)}-${randomInt(1e5)} (${randomInt(2 ** 31)})`)));
+      return;
+    }
+    const text = await readBody(request);
+    let body: unknown;
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        send(fromFailure(failure(400, sfError('JSON_PARSER_ERROR', (error as Error).message))));
+        return;
+      }
+    }
+    const segments = (match?.[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+    const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
+    send(route(options, { method, segments, query: url.searchParams, body, apiVersion: version, session }));
+  };
+}
