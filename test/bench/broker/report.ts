@@ -1,0 +1,244 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Percentiles } from './load.ts';
+import type { BrokerBenchSettings, BrokerPathName, ChildName, PathName } from './settings.ts';
+
+export interface WorkerCheckpoint {
+  path: BrokerPathName;
+  round: number;
+  /** Share of the phase's calls completed when the sample was taken. */
+  percent: number;
+  calls: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  /** V8 heap in use right after a full collection (live objects only). */
+  heapAfterGcMiB: number | null;
+}
+
+export interface PhaseResult {
+  path: PathName;
+  round: number;
+  /** Calls that completed successfully. */
+  calls: number;
+  errors: number;
+  /** Up to five distinct error descriptions with their counts. */
+  errorSamples: Record<string, number>;
+  /** Calls never started because the phase hit BENCH_BROKER_MAX_PHASE_SECONDS. */
+  notStarted: number;
+  seconds: number;
+  /** Successful calls / wall time (first start to last completion). */
+  callsPerSecond: number;
+  /**
+   * Start of the call to its completion as the caller sees it: the tool result for direct calls;
+   * for broker calls, submission to callback arrival (or to the long poll's final answer).
+   */
+  latencyMs: Percentiles;
+  broker?: {
+    /** Submission to the 202. */
+    acceptMs: Percentiles;
+    /** Submission to the record's `completedAt` (the worker's clock, ms resolution; before the write-back). */
+    recordCompletionMs: Percentiles | null;
+    /** Completion − submission − the tool's own time; the echo handler's own time is ~0, so = latencyMs. */
+    addedLatencyMs: { p50: number; p99: number };
+  };
+  /**
+   * Round trips per successful call: requests the embedded Cosmos server served, by HTTP method (GET
+   * read, PUT replace, POST create; null with BENCH_COSMOS_KEEPALIVE=0), and Redis commands processed
+   * (INFO commandstats; a Lua script counts once, plus the commands it runs; includes anything else
+   * using the same Redis meanwhile).
+   */
+  roundTripsPerCall: {
+    cosmos: Record<string, number> | null;
+    redisCommands: number | null;
+    /** The most frequent Redis commands per call (evalsha: BullMQ's Lua scripts). */
+    redisByCommand: Record<string, number>;
+  };
+  /** CPU milliseconds per successful call, by process (loadGenerator: this process, incl. OAuth server and callback receiver). */
+  cpuMsPerCall: Record<ChildName | 'redis' | 'loadGenerator', number | null>;
+  /** Cores' worth of CPU the whole machine used in the window. */
+  busyCores: number | null;
+  /** Cores' worth of CPU used in the window by processes outside the benchmark; above ~0.1 the figures are suspect. */
+  otherLoadCores: number | null;
+  /** Worst event-loop delay in the window (ms), per child. */
+  eventLoopMaxMs: Record<ChildName, number>;
+  workerRssMiB: { start: number; max: number; end: number };
+  /** Broker phases: worker memory at 10 %, 50 % and 100 % of the phase's calls. */
+  checkpoints?: WorkerCheckpoint[];
+}
+
+export interface PathSummary {
+  best: { callsPerSecond: number; p50: number; p99: number };
+  median: { callsPerSecond: number; p50: number; p99: number };
+  errors: number;
+}
+
+export interface BrokerBenchReport {
+  benchmark: 'broker';
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  settings: Omit<BrokerBenchSettings, 'redisUrl'>;
+  tool: string;
+  phases: PhaseResult[];
+  paths: Partial<Record<PathName, PathSummary>>;
+  ratio: {
+    target: number;
+    /** `broker` (the documented configuration) when it ran, else `broker-light-auth`. */
+    headlinePath: BrokerPathName;
+    /** headline path / direct-pooled calls/s, best phase of each. */
+    best: number;
+    /** headline path / direct-pooled calls/s, median phases. */
+    median: number;
+    meetsTarget: boolean;
+    /** Every broker path / direct-pooled. */
+    byPath: Partial<Record<BrokerPathName, { best: number; median: number }>>;
+    /** direct-pooled / direct-per-call calls/s (medians): what the pool buys; null if per-call did not run. */
+    poolOverPerCall: number | null;
+  };
+  /** Broker path latency minus direct-pooled latency (medians of phases): the time the broker adds to a direct call. */
+  brokerMinusDirectMs: Partial<Record<BrokerPathName, { p50: number; p99: number }>>;
+  memory: {
+    worker: {
+      checkpoints: WorkerCheckpoint[];
+      /** Flatness over the broker phase with the most calls (the long run's only one). */
+      flatness: {
+        path: BrokerPathName;
+        round: number;
+        calls: number;
+        /** RSS growth from its 10 % to its 100 % checkpoint, as a fraction. */
+        rssGrowth: number | null;
+        heapAfterGcGrowth: number | null;
+        flat: boolean | null;
+      } | null;
+      /** Every 1 s sample of the run: seconds since start, phase, worker RSS MiB, measured calls completed in that second. */
+      series: { t: number; phase: string; rssMiB: number; calls: number }[];
+    };
+    redis: { usedMemoryMiB: { before: number; afterBroker: number; afterCleanup: number }; keysLeft: number };
+    /** RSS of each child at the end of the run. */
+    endRssMiB: Record<ChildName, number>;
+  };
+  verification: {
+    brokerCallsSubmitted: number;
+    records: Record<string, number>;
+    callbacks: { received: number; duplicates: number; badSignatures: number; timedOut: number };
+    workerPool: Record<string, number>;
+    auditDrainMs: number;
+  };
+  profiles: Partial<Record<ChildName, { file: string; busyMs: number; byPackage: [string, number][] }>>;
+  ok: boolean;
+  problems: string[];
+  warnings: string[];
+  logDir: string;
+}
+
+export function formatBrokerReport(report: BrokerBenchReport): string {
+  const rows: string[][] = [
+    [
+      'path',
+      'round',
+      'calls',
+      'calls/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'CPU ms/call worker|ingress|mcp|cosmos|redis|load',
+      'per call: Cosmos reqs|Redis cmds',
+    ],
+  ];
+  const f = (x: number | null) => (x === null ? '?' : x.toFixed(2));
+  for (const p of report.phases) {
+    const c = p.cpuMsPerCall;
+    rows.push([
+      p.path,
+      String(p.round),
+      String(p.calls),
+      p.callsPerSecond.toFixed(0),
+      p.latencyMs.p50.toFixed(1),
+      p.latencyMs.p99.toFixed(1),
+      String(p.errors),
+      [c.worker, c.ingress, c.mcp, c.cosmos, c.redis, c.loadGenerator].map(f).join(' | '),
+      `${p.roundTripsPerCall.cosmos?.total?.toFixed(1) ?? '?'} | ${p.roundTripsPerCall.redisCommands?.toFixed(1) ?? '?'}`,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
+  const { ratio } = report;
+  for (const [path, s] of Object.entries(report.paths)) {
+    out.push(
+      `${path.padEnd(17)} median ${s.median.callsPerSecond.toFixed(0)} calls/s, p50 ${s.median.p50} ms, ` +
+        `p99 ${s.median.p99} ms (best ${s.best.callsPerSecond.toFixed(0)} calls/s), errors ${s.errors}`,
+    );
+  }
+  const until = report.settings.completion === 'callback' ? 'callback arrival' : 'final long-poll answer';
+  for (const p of report.phases) {
+    if (!p.broker) continue;
+    out.push(
+      `${p.path} r${p.round} added latency (submission → ${until}; tool time ≈ 0): p50 ${p.broker.addedLatencyMs.p50} ms, ` +
+        `p99 ${p.broker.addedLatencyMs.p99} ms; 202 after p50 ${p.broker.acceptMs.p50} ms; ` +
+        `record completed after p50 ${p.broker.recordCompletionMs?.p50 ?? '?'} ms`,
+    );
+  }
+  for (const [path, d] of Object.entries(report.brokerMinusDirectMs)) {
+    out.push(`${path} − direct-pooled latency (medians): p50 +${d.p50} ms, p99 +${d.p99} ms`);
+  }
+  for (const [path, r] of Object.entries(ratio.byPath)) {
+    out.push(
+      `${path}/direct-pooled throughput: ${r.best.toFixed(2)} (best phases), ${r.median.toFixed(2)} (medians)` +
+        (path === ratio.headlinePath ? `; target ${ratio.target}: ${ratio.meetsTarget ? 'MET' : 'NOT MET'}` : ''),
+    );
+  }
+  if (ratio.poolOverPerCall !== null) {
+    out.push(`direct-pooled/direct-per-call throughput: ${ratio.poolOverPerCall.toFixed(2)} (what the pool buys)`);
+  }
+  const w = report.memory.worker;
+  for (const path of new Set(w.checkpoints.map((c) => `${c.path} r${c.round}`))) {
+    const mine = w.checkpoints.filter((c) => `${c.path} r${c.round}` === path);
+    out.push(
+      `worker memory, ${path}: ${mine
+        .map((c) => `${c.percent}% (${c.calls}) RSS ${c.rssMiB} MiB, heap after GC ${c.heapAfterGcMiB ?? '?'} MiB`)
+        .join('; ')}`,
+    );
+  }
+  const fl = w.flatness;
+  if (fl) {
+    const pct = (x: number | null) => (x === null ? '?' : `${(x * 100).toFixed(1)} %`);
+    out.push(
+      `worker RSS growth 10%→100% over ${fl.calls} calls (${fl.path} r${fl.round}): ${pct(fl.rssGrowth)} ` +
+        `(heap after GC ${pct(fl.heapAfterGcGrowth)}); flat (≤ ${(report.settings.rssGrowthLimit * 100).toFixed(0)} %): ` +
+        `${fl.flat === null ? '?' : fl.flat ? 'yes' : 'NO'}`,
+    );
+  }
+  const rm = report.memory.redis.usedMemoryMiB;
+  out.push(
+    `Redis used_memory: ${rm.before} MiB before, ${rm.afterBroker} MiB after the broker phases, ${rm.afterCleanup} MiB ` +
+      `after cleanup (${report.memory.redis.keysLeft} keys left)`,
+  );
+  out.push(
+    `end RSS MiB: ${Object.entries(report.memory.endRssMiB)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  const v = report.verification;
+  out.push(
+    `records: ${JSON.stringify(v.records)} for ${v.brokerCallsSubmitted} broker calls; callbacks ${v.callbacks.received} ` +
+      `(duplicates ${v.callbacks.duplicates}, bad signatures ${v.callbacks.badSignatures}, timed out ${v.callbacks.timedOut}); ` +
+      `worker pool: ${v.workerPool.created} sessions created, ${v.workerPool.reused} reuses`,
+  );
+  for (const [name, p] of Object.entries(report.profiles)) {
+    out.push(
+      `profile ${name} (${(p.busyMs / 1000).toFixed(1)} s busy): ${p.byPackage
+        .slice(0, 8)
+        .map(([k, share]) => `${k} ${share}%`)
+        .join(', ')}`,
+    );
+  }
+  out.push(report.ok ? 'run: OK (no errors)' : `run: HAD PROBLEMS\n  - ${report.problems.join('\n  - ')}`);
+  if (report.warnings.length > 0) out.push(`warnings:\n  - ${report.warnings.join('\n  - ')}`);
+  return out.join('\n');
+}
+
+export async function writeBrokerReport(report: BrokerBenchReport, file: string): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true });
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+}

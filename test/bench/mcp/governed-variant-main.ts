@@ -1,0 +1,115 @@
+/**
+ * Ablation child: the governed server wired like `start.ts`, but through `buildMcpServer` so single
+ * governance steps can be switched off or replaced, to measure what each one costs per call.
+ * BENCH_ABLATE is a comma list of:
+ *   logs        log level warn instead of info (no per-request "request completed" line)
+ *   audit       audit records are built but not written to Cosmos
+ *   token       no JWT verification: a fixed identity for every request
+ *   token-cache JWT verified once per distinct token, then served from a cache until `exp`
+ *   ratelimit   no per-identity Redis round trip
+ * Other env as for governed-main.ts, plus BENCH_TOOL (see bench-tool.ts).
+ */
+import { createHash } from 'node:crypto';
+import { createTokenVerifier } from '@mcp-broker/auth';
+import type { Identity } from '@mcp-broker/contracts';
+import { buildMcpServer } from '@mcp-broker/mcp-server';
+import { createLogger } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { Redis } from 'ioredis';
+// Not exported by the package; patched on its prototype for the `ratelimit` ablation only.
+import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
+import { benchTool } from './bench-tool.ts';
+import { announceReady, requiredEnv, serveParent } from './ipc.ts';
+
+const ablate = new Set(
+  (process.env.BENCH_ABLATE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const known = ['logs', 'audit', 'token', 'token-cache', 'ratelimit'];
+for (const a of ablate) if (!known.includes(a)) throw new Error(`BENCH_ABLATE: unknown step "${a}"`);
+
+const issuer = requiredEnv('BENCH_ISSUER');
+const resource = requiredEnv('BENCH_RESOURCE');
+const logger = createLogger({
+  name: 'mcp-server',
+  level: ablate.has('logs') ? 'warn' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
+});
+const realStore = await createStore({
+  endpoint: requiredEnv('BENCH_COSMOS_ENDPOINT'),
+  key: requiredEnv('BENCH_COSMOS_KEY'),
+  databaseId: requiredEnv('BENCH_DATABASE'),
+});
+const noAuditWrites = { items: { create: async () => ({}) } } as unknown as ReturnType<Store['container']>;
+const store: Store = ablate.has('audit')
+  ? { ...realStore, container: (name) => (name === 'audit' ? noAuditWrites : realStore.container(name)) }
+  : realStore;
+
+const redis = new Redis(requiredEnv('BENCH_REDIS_URL'), {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  lazyConnect: true,
+});
+redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+await redis.connect();
+
+if (ablate.has('ratelimit')) RateLimits.prototype.consumeIdentity = async () => undefined;
+
+const jwtVerifier = createTokenVerifier({ issuers: [{ issuer }], audience: resource });
+const fixedIdentity: Identity = {
+  subject: 'bench-app',
+  clientAppId: 'bench-client',
+  issuer,
+  tokenKind: 'app',
+  permissions: ['Customers.Read'],
+};
+const cache = new Map<string, { identity: Identity; expiresAt: number }>();
+const verifier = ablate.has('token')
+  ? { verify: async () => fixedIdentity }
+  : ablate.has('token-cache')
+    ? {
+        // What a verified-token cache could look like: keyed by the token's hash, bounded by `exp`.
+        async verify(authorization: string | undefined) {
+          const key = createHash('sha256')
+            .update(authorization ?? '')
+            .digest('base64url');
+          const hit = cache.get(key);
+          if (hit && hit.expiresAt > Date.now()) return hit.identity;
+          const identity = await jwtVerifier.verify(authorization);
+          const exp = JSON.parse(Buffer.from((authorization ?? '').split('.')[1] ?? '', 'base64url').toString()).exp;
+          cache.set(key, { identity, expiresAt: Number(exp) * 1000 });
+          return identity;
+        },
+      }
+    : jwtVerifier;
+
+const server = buildMcpServer({
+  logger,
+  store,
+  redis,
+  verifier,
+  tools: [benchTool()],
+  publicUrl: 'http://127.0.0.1:0',
+  resource,
+  authorizationServers: [issuer],
+  redisKeyPrefix: requiredEnv('BENCH_REDIS_PREFIX'),
+  rateLimit: { perIdentity: { points: 1_000_000_000, windowSeconds: 60 } },
+});
+const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+
+serveParent(
+  {
+    drainAudit: async () => {
+      const t0 = performance.now();
+      await server.audit.flush();
+      return performance.now() - t0;
+    },
+  },
+  async () => {
+    await server.close();
+    redis.disconnect();
+    await realStore.close();
+  },
+);
+announceReady({ url, pid: process.pid, ablate: [...ablate] });
