@@ -101,6 +101,25 @@ const profiles: Record<Segment, SegmentProfile> = {
   },
 };
 
+/**
+ * Every 10,000th customer is a key account: one account with a long history (20,000 orders, many
+ * deals and cases), so a large seed holds accounts whose full aggregation (build_account_plan)
+ * takes minutes, as the broker's asynchronous paths need. Small seeds (under 10,000) have none.
+ */
+export const KEY_ACCOUNT_EVERY = 10_000;
+
+export function isKeyAccount(customerNumber: number): boolean {
+  return customerNumber % KEY_ACCOUNT_EVERY === 0;
+}
+
+const keyAccountProfile: SegmentProfile = {
+  ...profiles.enterprise,
+  accounts: [1, 1],
+  opportunities: [40, 60],
+  orders: [20_000, 20_000],
+  cases: [30, 60],
+};
+
 const segmentWeights = Object.fromEntries(Object.entries(profiles).map(([s, p]) => [s, p.weight])) as Record<
   Segment,
   number
@@ -127,8 +146,9 @@ export function generateCustomerRecords(seed: number, customerNumber: number): C
   }
   const rng = createSeededRandom(deriveSeed(seed, customerNumber));
   const num = String(customerNumber).padStart(6, '0');
-  const segment = rng.weighted(segmentWeights);
-  const profile = profiles[segment];
+  const key = isKeyAccount(customerNumber);
+  const segment: Segment = key ? 'enterprise' : rng.weighted(segmentWeights);
+  const profile = key ? keyAccountProfile : profiles[segment];
   const region = rng.weighted(regionWeights);
   const prefix = rng.pick(companyPrefixes);
   const noun = rng.pick(companyNouns);

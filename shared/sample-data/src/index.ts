@@ -1,6 +1,8 @@
 export {
   type CustomerRecords,
   generateCustomerRecords,
+  isKeyAccount,
+  KEY_ACCOUNT_EVERY,
   MAX_CUSTOMERS,
   SAMPLE_DATA_REFERENCE_DATE,
 } from './generate-customer-records.ts';
