@@ -177,3 +177,16 @@ describe('generateSampleData', () => {
     expect(() => generateCustomerRecords(42, 0)).toThrow(RangeError);
   });
 });
+
+describe('key accounts', () => {
+  it('every 10,000th customer has one account with 20,000 orders; others stay small', async () => {
+    const { generateCustomerRecords, isKeyAccount } = await import('./index.ts');
+    const key = generateCustomerRecords(42, 10_000);
+    expect(isKeyAccount(10_000)).toBe(true);
+    expect(key.accounts).toHaveLength(1);
+    expect(key.orders).toHaveLength(20_000);
+    expect(key.orders.every((o) => o.accountId === key.accounts[0]?.id)).toBe(true);
+    const normal = generateCustomerRecords(42, 9_999);
+    expect(normal.orders.length).toBeLessThanOrEqual(20);
+  });
+});
