@@ -1,0 +1,304 @@
+/**
+ * What each governance step costs on its own: runs each step of the governed pipeline in isolation,
+ * many times, against the same peers as the benchmark (embedded Cosmos in its own process, Redis,
+ * the loopback issuer), and reports CPU microseconds per operation in this process, plus in the
+ * peer that does the other half of the work (Cosmos, Redis). Unlike whole-server ablation on a
+ * saturated 2-core machine, these figures are additive.
+ *
+ *   node test/bench/mcp/step-costs.ts
+ *
+ * Env: BENCH_STEP_OPS (5000; the tool and SDK steps run a fifth of that), BENCH_CONCURRENCY (32),
+ * REDIS_URL. Output: a table; JSON in the temporary log directory.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenVerifier } from '@mcp-broker/auth';
+import { startLocalTestIssuer } from '@mcp-broker/auth/testing';
+import { fingerprint, type Identity } from '@mcp-broker/contracts';
+import { createLogger } from '@mcp-broker/runtime';
+import { createStore, type Store } from '@mcp-broker/store';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+// Not exported by the package: the governance classes themselves, measured as the server uses them.
+import { AuditLog } from '../../../services/mcp-server/src/governance/audit-log.ts';
+import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
+import { benchTool } from './bench-tool.ts';
+import { type BenchChild, killAllChildren, spawnChild } from './children.ts';
+import { redisCpuMicros } from './redis-cpu.ts';
+
+type BatchOperations = Parameters<ReturnType<Store['container']>['items']['batch']>[0];
+
+const ops = Number(process.env.BENCH_STEP_OPS ?? 5000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RESOURCE = 'api://mcp-broker-bench';
+
+const children: BenchChild[] = [];
+process.on('exit', killAllChildren);
+process.once('SIGINT', () => {
+  killAllChildren();
+  process.exit(130);
+});
+
+interface StepResult {
+  step: string;
+  ops: number;
+  /** CPU in this process per operation (main thread, GC and thread pool), µs. */
+  cpuUs: number;
+  /** CPU in the peer process per operation (Cosmos or Redis), µs; null when there is none. */
+  peerCpuUs: number | null;
+  peer: string | null;
+  /** Wall time per operation at the given concurrency, µs (throughput view, not latency). */
+  wallUs: number;
+}
+
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/** Runs `op` n times (after n/10 warm-up runs) with `parallel` in flight; `settle` waits for background work. */
+async function measure(
+  step: string,
+  n: number,
+  parallel: number,
+  op: (i: number) => unknown,
+  peer?: { name: string; cpu: () => Promise<number | undefined> },
+  settle?: () => Promise<void>,
+): Promise<StepResult> {
+  const run = async (count: number, offset: number) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, count) }, async () => {
+        while (next < count) await op(offset + next++);
+      }),
+    );
+    await settle?.();
+  };
+  await run(Math.ceil(n / 10), 1_000_000);
+  const peer0 = await peer?.cpu();
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  await run(n, 0);
+  const wall = performance.now() - t0;
+  const cpu1 = cpuNow();
+  const peer1 = await peer?.cpu();
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    step,
+    ops: n,
+    cpuUs: r1((cpu1 - cpu0) / n),
+    peerCpuUs: peer0 === undefined || peer1 === undefined ? null : r1((peer1 - peer0) / n),
+    peer: peer?.name ?? null,
+    wallUs: r1((wall * 1000) / n),
+  };
+}
+
+const logDir = await mkdtemp(join(tmpdir(), 'mcpb-steps-'));
+const issuer = await startLocalTestIssuer();
+const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+try {
+  const databaseId = `bench-${randomUUID().slice(0, 8)}`;
+  const cosmos = await spawnChild({
+    name: 'cosmos',
+    entry: 'cosmos-main.ts',
+    env: { BENCH_DATABASE: databaseId, BENCH_CUSTOMERS: '200' },
+    logDir,
+    readyTimeoutMs: 180_000,
+  });
+  children.push(cosmos);
+  const { endpoint, key } = cosmos.info as { endpoint: string; key: string };
+  const store = await createStore({ endpoint, key, databaseId });
+  await redis.connect();
+  const cosmosPeer = { name: 'cosmos', cpu: () => cosmos.call<number>('cpu') };
+  const redisPeer = { name: 'redis', cpu: () => redisCpuMicros(redisUrl) };
+  // Same logger setup and destination kind as the benchmark's servers: pino, synchronous, to a file.
+  const logger = createLogger({
+    name: 'mcp-server',
+    level: 'info',
+    destination: pino.destination({ dest: join(logDir, 'steps.log'), sync: true }),
+  });
+  const identity: Identity = {
+    subject: 'bench-app',
+    clientAppId: 'bench-client',
+    issuer: issuer.issuer,
+    tokenKind: 'app',
+    permissions: ['Customers.Read'],
+  };
+  const token = await issuer.sign({ sub: 'bench-app', azp: 'bench-client', roles: ['Customers.Read'], aud: RESOURCE });
+  const results: StepResult[] = [];
+  const report = (r: StepResult) => {
+    results.push(r);
+    console.log(
+      `${r.step.padEnd(44)} ${r.cpuUs.toFixed(1).padStart(8)} µs CPU/op` +
+        (r.peer ? `  + ${r.peerCpuUs?.toFixed(1) ?? '?'} µs in ${r.peer}` : '') +
+        `   (${r.ops} ops, ${r.wallUs.toFixed(1)} µs wall/op at ${concurrency} in flight)`,
+    );
+  };
+  console.log(`step costs, ${ops} ops each (logs in ${logDir})\n`);
+
+  // 1. Bearer token: jose RS256 verification against the issuer's JWKS (cached after the first call).
+  const verifier = createTokenVerifier({ issuers: [{ issuer: issuer.issuer }], audience: RESOURCE });
+  report(await measure('token: verify JWT (RS256, jose)', ops, concurrency, () => verifier.verify(`Bearer ${token}`)));
+
+  // 2. Per-identity rate limit: one rate-limiter-flexible consume (a Lua script) in Redis.
+  const rateLimits = new RateLimits({
+    redis,
+    keyPrefix: `bench:${randomUUID()}:`,
+    perIdentity: { points: 1_000_000_000, windowSeconds: 60 },
+    logger,
+  });
+  report(
+    await measure(
+      'rate limit: consume 1 point (Redis)',
+      ops,
+      concurrency,
+      () => rateLimits.consumeIdentity('bench-app'),
+      redisPeer,
+    ),
+  );
+
+  // 3. Audit: build the record, hash the arguments, write it to Cosmos (the server does not await it).
+  const audit = new AuditLog({ store, logger });
+  report(
+    await measure(
+      'audit: record + Cosmos create',
+      ops,
+      concurrency,
+      (i) =>
+        audit.record({
+          identity,
+          requestId: randomUUID(),
+          transport: 'streamable-http',
+          tool: 'query_customer_data',
+          argumentsSha256: fingerprint({ customer_id: `cus-${String((i % 200) + 1).padStart(6, '0')}` }),
+          outcome: 'success',
+          durationMs: 12.34,
+        } as Parameters<AuditLog['record']>[0]),
+      cosmosPeer,
+      () => audit.flush(),
+    ),
+  );
+
+  // What-if: the same records written 25 at a time in one transactional batch (audit is partitioned
+  // by subject, and one caller identity makes most calls), as an audit writer that buffers could.
+  const batchSize = 25;
+  report(
+    await measure(
+      `audit what-if: Cosmos batch of ${batchSize} (per record)`,
+      ops / batchSize,
+      Math.max(1, Math.floor(concurrency / 4)),
+      async () => {
+        const operations = Array.from({ length: batchSize }, () => ({
+          operationType: 'Create' as const,
+          resourceBody: {
+            id: randomUUID(),
+            subject: identity.subject,
+            clientAppId: identity.clientAppId,
+            issuer: identity.issuer,
+            requestId: randomUUID(),
+            transport: 'streamable-http',
+            tool: 'query_customer_data',
+            argumentsSha256: fingerprint({ customer_id: 'cus-000001' }),
+            outcome: 'success',
+            durationMs: 12.34,
+            at: new Date().toISOString(),
+            ttl: 90 * 86_400,
+          },
+        }));
+        const response = await store
+          .container('audit')
+          .items.batch(operations as unknown as BatchOperations, identity.subject);
+        if (response.result?.some((r) => r.statusCode >= 400)) throw new Error('batch create failed');
+      },
+      cosmosPeer,
+    ).then((r) => ({
+      ...r,
+      ops,
+      cpuUs: Math.round((r.cpuUs / batchSize) * 10) / 10,
+      peerCpuUs: r.peerCpuUs === null ? null : Math.round((r.peerCpuUs / batchSize) * 10) / 10,
+      wallUs: Math.round((r.wallUs / batchSize) * 10) / 10,
+    })),
+  );
+
+  // 4. Logging the governed server adds per request: two child loggers (subject; request id + tool)
+  //    and the runtime's "request completed" line at info.
+  report(
+    await measure('logging: 2 child loggers + "request completed"', ops, 1, (i) => {
+      const requestLog = logger.child({ requestId: `r-${i}` }).child({ subject: 'bench-app' });
+      logger.child({ requestId: `r-${i}`, tool: 'query_customer_data', subject: 'bench-app' });
+      requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
+    }),
+  );
+
+  // 5. Per-call guards in the protocol server: timeout + cancellation signals.
+  report(
+    await measure('signals: AbortSignal.timeout + any', ops, 1, () => {
+      const controller = new AbortController();
+      AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
+      controller.abort();
+    }),
+  );
+
+  // For scale: what every call costs with or without governance.
+  const tool = benchTool();
+  const noSignal = new AbortController().signal;
+  report(
+    await measure(
+      `tool: ${tool.name} handler (5 Cosmos requests)`,
+      Math.ceil(ops / 5),
+      concurrency,
+      (i) =>
+        tool.handler(
+          { customer_id: `cus-${String((i % 200) + 1).padStart(6, '0')}` },
+          {
+            identity,
+            requestId: 'r',
+            logger,
+            signal: noSignal,
+            store,
+            progress: async () => {},
+          },
+        ),
+      cosmosPeer,
+    ),
+  );
+  const newServer = (validator?: AjvJsonSchemaValidator) => {
+    const server = new Server(
+      { name: 'x', version: '1' },
+      { capabilities: { tools: {} }, ...(validator ? { jsonSchemaValidator: validator } : {}) },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+    server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [] }));
+    return server;
+  };
+  const perRequest = async (validator?: AjvJsonSchemaValidator) => {
+    const server = newServer(validator);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    await transport.close();
+    await server.close();
+  };
+  report(await measure('SDK per request: new Server + transport', Math.ceil(ops / 5), 1, () => perRequest()));
+  const shared = new AjvJsonSchemaValidator();
+  report(await measure('SDK per request, one shared Ajv validator', Math.ceil(ops / 5), 1, () => perRequest(shared)));
+
+  const out = join(logDir, 'step-costs.json');
+  await writeFile(out, `${JSON.stringify({ ops, concurrency, results }, null, 2)}\n`);
+  console.log(`\nresults: ${out}`);
+  await store.close();
+} catch (err) {
+  console.error('[step-costs] failed:', err);
+  process.exitCode = 1;
+} finally {
+  redis.disconnect();
+  await Promise.allSettled(children.map((c) => c.stop(3_000)));
+  killAllChildren();
+  await issuer.close();
+}
