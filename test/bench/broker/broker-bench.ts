@@ -38,6 +38,7 @@ import {
   checkSettings,
   isBrokerPath,
   LIGHT_SCRYPT_N,
+  MIN_CALLS_FOR_FLATNESS,
   type PathName,
 } from './settings.ts';
 
@@ -135,7 +136,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       await spawnChild({
         name: 'cosmos',
         entry: '../broker/cosmos-main.ts',
-        env: { BENCH_DATABASE: databaseId, BENCH_COSMOS_KEEPALIVE: settings.cosmosKeepAlive ? '1' : '0' },
+        env: { BENCH_DATABASE: databaseId },
         logDir,
         nodeFlags: prof('cosmos'),
       }),
@@ -320,7 +321,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
             heapAfterGcMiB: afterGc ? r2(afterGc.heapUsed / MiB) : null,
           }));
       await Promise.all(CHILD_NAMES.map((n) => procs[n].call('eventLoop')));
-      const cosmosStart = await cosmos.call<Record<string, number> | null>('requests');
+      const cosmosStart = await cosmos.call<Record<string, number>>('requests');
       const redisStart = await redisCommands();
       const cpuStart = await cpuOf();
       const result = await runFixedCalls({
@@ -337,7 +338,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       });
       const cpuEnd = await cpuOf();
       const redisEnd = await redisCommands();
-      const cosmosEnd = await cosmos.call<Record<string, number> | null>('requests');
+      const cosmosEnd = await cosmos.call<Record<string, number>>('requests');
       const loops = await Promise.all(CHILD_NAMES.map((n) => procs[n].call<{ max: number }>('eventLoop')));
       if (isBrokerPath(path)) {
         brokerSubmitted += total - result.notStarted;
@@ -383,7 +384,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
         latencyMs: percentiles(ok.map((s) => s.t1 - s.t0)),
         roundTripsPerCall: {
           cosmos:
-            cosmosStart && cosmosEnd && ok.length > 0
+            ok.length > 0
               ? Object.fromEntries(
                   [...Object.keys(cosmosEnd), 'total'].map((m) => [
                     m,
@@ -519,7 +520,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       .filter((p) => p.checkpoints)
       .reduce<PhaseResult | undefined>((a, b) => (a && a.calls > b.calls ? a : b), undefined);
     const growth = (a: number | null | undefined, b: number | null | undefined) =>
-      a == null || b == null ? null : r2((b - a) / a);
+      a == null || b == null ? null : Math.round(((b - a) / a) * 10_000) / 10_000;
     const at = (percent: number) => longest?.checkpoints?.find((c) => c.percent === percent);
     const rssGrowth = growth(at(10)?.rssMiB, at(100)?.rssMiB);
     const flatness = longest
@@ -529,7 +530,8 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
           calls: longest.calls,
           rssGrowth,
           heapAfterGcGrowth: growth(at(10)?.heapAfterGcMiB, at(100)?.heapAfterGcMiB),
-          flat: rssGrowth === null ? null : rssGrowth <= settings.rssGrowthLimit,
+          flat:
+            rssGrowth === null || longest.calls < MIN_CALLS_FOR_FLATNESS ? null : rssGrowth <= settings.rssGrowthLimit,
         }
       : null;
 

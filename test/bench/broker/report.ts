@@ -1,7 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Percentiles } from './load.ts';
-import type { BrokerBenchSettings, BrokerPathName, ChildName, PathName } from './settings.ts';
+import {
+  type BrokerBenchSettings,
+  type BrokerPathName,
+  type ChildName,
+  MIN_CALLS_FOR_FLATNESS,
+  type PathName,
+} from './settings.ts';
 
 export interface WorkerCheckpoint {
   path: BrokerPathName;
@@ -43,7 +49,7 @@ export interface PhaseResult {
   };
   /**
    * Round trips per successful call: requests the embedded Cosmos server served, by HTTP method (GET
-   * read, PUT replace, POST create; null with BENCH_COSMOS_KEEPALIVE=0), and Redis commands processed
+   * read, PUT replace, POST create or query), and Redis commands processed
    * (INFO commandstats; a Lua script counts once, plus the commands it runs; includes anything else
    * using the same Redis meanwhile).
    */
@@ -53,7 +59,10 @@ export interface PhaseResult {
     /** The most frequent Redis commands per call (evalsha: BullMQ's Lua scripts). */
     redisByCommand: Record<string, number>;
   };
-  /** CPU milliseconds per successful call, by process (loadGenerator: this process, incl. OAuth server and callback receiver). */
+  /**
+   * CPU milliseconds per successful call, by process (loadGenerator: the runner's own process, with
+   * the OAuth server and the callback receiver).
+   */
   cpuMsPerCall: Record<ChildName | 'redis' | 'loadGenerator', number | null>;
   /** Cores' worth of CPU the whole machine used in the window. */
   busyCores: number | null;
@@ -107,9 +116,10 @@ export interface BrokerBenchReport {
         /** RSS growth from its 10 % to its 100 % checkpoint, as a fraction. */
         rssGrowth: number | null;
         heapAfterGcGrowth: number | null;
+        /** Growth within BENCH_BROKER_RSS_GROWTH_LIMIT; null below MIN_CALLS_FOR_FLATNESS calls (too short to judge). */
         flat: boolean | null;
       } | null;
-      /** Every 1 s sample of the run: seconds since start, phase, worker RSS MiB, measured calls completed in that second. */
+      /** One sample a second: seconds since start, phase, worker RSS MiB, measured calls completed that second. */
       series: { t: number; phase: string; rssMiB: number; calls: number }[];
     };
     redis: { usedMemoryMiB: { before: number; afterBroker: number; afterCleanup: number }; keysLeft: number };
@@ -206,7 +216,11 @@ export function formatBrokerReport(report: BrokerBenchReport): string {
     out.push(
       `worker RSS growth 10%→100% over ${fl.calls} calls (${fl.path} r${fl.round}): ${pct(fl.rssGrowth)} ` +
         `(heap after GC ${pct(fl.heapAfterGcGrowth)}); flat (≤ ${(report.settings.rssGrowthLimit * 100).toFixed(0)} %): ` +
-        `${fl.flat === null ? '?' : fl.flat ? 'yes' : 'NO'}`,
+        (fl.flat === null
+          ? `no verdict below ${MIN_CALLS_FOR_FLATNESS} calls (BENCH_BROKER_CALLS=100000 runs the memory check)`
+          : fl.flat
+            ? 'yes'
+            : 'NO'),
     );
   }
   const rm = report.memory.redis.usedMemoryMiB;

@@ -4,11 +4,13 @@
  * - `direct-per-call`: a new SDK client session per call (connect, call, close);
  * - `broker`: submitted to ingress (`POST /v1/tool-calls`, Basic auth with a password hash made with
  *   the documented default cost) and processed end to end by the worker;
- * - `broker-light-auth`: the same through a second caller whose password hash is nearly free
- *   (scrypt N=2), standing in for ingress with a cache of verified Basic credentials.
+ * - `broker-light-auth` (not run by default): the same through a second caller whose password hash
+ *   is nearly free (scrypt N=2). Since ingress remembers successful Basic checks, both broker paths
+ *   pay the hash once; this one shows that the hash is no longer part of the per-call cost.
  */
 export const PATHS = ['direct-pooled', 'direct-per-call', 'broker', 'broker-light-auth'] as const;
 export type PathName = (typeof PATHS)[number];
+const DEFAULT_PATHS: readonly PathName[] = ['direct-pooled', 'direct-per-call', 'broker'];
 export type BrokerPathName = Extract<PathName, `broker${string}`>;
 export const isBrokerPath = (path: PathName): path is BrokerPathName => path.startsWith('broker');
 
@@ -16,11 +18,20 @@ export const isBrokerPath = (path: PathName): path is BrokerPathName => path.sta
 export const CHILD_NAMES = ['worker', 'ingress', 'mcp', 'cosmos'] as const;
 export type ChildName = (typeof CHILD_NAMES)[number];
 
+/**
+ * Fewer calls than this in a broker phase give no flatness verdict: the worker's RSS rises over the
+ * first ~10,000 calls while V8 sizes its heap, then levels off (see docs/benchmarks.md).
+ */
+export const MIN_CALLS_FOR_FLATNESS = 20_000;
+
 /** scrypt N of the `broker-light-auth` caller's password hash: verification costs microseconds. */
 export const LIGHT_SCRYPT_N = 2;
 
 export interface BrokerBenchSettings {
-  /** Paths to run, in this order each round (BENCH_BROKER_PATHS; `direct-pooled` and a broker path are required). */
+  /**
+   * Paths to run, in this order each round (BENCH_BROKER_PATHS, a comma list or `all`; default
+   * direct-pooled, direct-per-call, broker; `direct-pooled` and a broker path are required).
+   */
   paths: PathName[];
   /** Calls per broker path and round (BENCH_BROKER_CALLS). */
   calls: number;
@@ -35,7 +46,7 @@ export interface BrokerBenchSettings {
   perCallCalls: number;
   /** How the load generator learns that a broker call completed. */
   completion: 'callback' | 'wait';
-  /** scrypt N of the `broker` caller's password hash (16384: `hashPassword`'s default, as docs/configuration.md shows). */
+  /** scrypt N of the `broker` caller's password hash (16384: `hashPassword`'s default, as in docs/configuration.md). */
   scryptN: number;
   logLevel: string;
   redisUrl: string;
@@ -46,7 +57,6 @@ export interface BrokerBenchSettings {
   maxPhaseSeconds: number;
   /** Worker RSS may grow by at most this fraction from the 10 % to the 100 % checkpoint to count as flat. */
   rssGrowthLimit: number;
-  cosmosKeepAlive: boolean;
   /** Children to run under `node --cpu-prof` (profiles land in the log directory and are summarised). */
   cpuProf: ChildName[];
 }
@@ -78,7 +88,7 @@ export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettin
   if ((scryptN & (scryptN - 1)) !== 0) throw new Error('BENCH_BROKER_SCRYPT_N must be a power of two');
   const paths = list('BENCH_BROKER_PATHS', PATHS) as PathName[];
   return {
-    paths: paths.length > 0 ? PATHS.filter((p) => paths.includes(p)) : [...PATHS],
+    paths: paths.length > 0 ? PATHS.filter((p) => paths.includes(p)) : [...DEFAULT_PATHS],
     calls,
     concurrency: Math.round(num('BENCH_BROKER_CONCURRENCY', 32, 1)),
     warmupCalls: Math.round(num('BENCH_BROKER_WARMUP_CALLS', 200, 0)),
@@ -93,7 +103,6 @@ export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettin
     callTimeoutMs: Math.round(num('BENCH_BROKER_CALL_TIMEOUT_MS', 60_000, 1_000)),
     maxPhaseSeconds: num('BENCH_BROKER_MAX_PHASE_SECONDS', 1_200, 1),
     rssGrowthLimit: num('BENCH_BROKER_RSS_GROWTH_LIMIT', 0.1, 0),
-    cosmosKeepAlive: env.BENCH_COSMOS_KEEPALIVE !== '0',
     cpuProf: list('BENCH_BROKER_CPU_PROF', CHILD_NAMES) as ChildName[],
   };
 }
