@@ -38,12 +38,19 @@ export function registerStreamableHttp(scope: FastifyInstance, deps: McpRouteDep
             void transport.close();
           })
         : undefined;
-    reply.raw.on('close', () => {
+    const end = () => {
       untrack?.();
       void transport.close();
       void server.close();
-    });
+    };
+    reply.raw.on('close', end);
     hijack(reply);
+    // A client that hung up while the request was being authenticated never fires 'close' again:
+    // end now, or the tool would run to its timeout for nobody.
+    if (request.raw.socket?.destroyed || reply.raw.closed) {
+      end();
+      return;
+    }
     Object.assign(request.raw, { auth: toAuthInfo(context) });
     await transport.handleRequest(request.raw, reply.raw, gated?.message);
   });
