@@ -272,6 +272,8 @@ export function brokerCaller(options: {
   const writeBack =
     options.completion === 'callback' ? [{ type: 'http-callback', url: options.receiver.url('/callback') }] : [];
   let keys = 0;
+  /** Submissions answered 202: each must end as exactly one record. */
+  let acceptedCount = 0;
   const runId = `${process.pid}-${Date.now().toString(36)}`;
 
   const call = async (message: string): Promise<BrokerCallValue> => {
@@ -289,6 +291,7 @@ export function brokerCaller(options: {
     );
     const accepted = performance.now();
     if (res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${res.body.slice(0, 160)}`);
+    acceptedCount += 1;
     const { id } = JSON.parse(res.body) as { id: string };
     let status: string;
     let echoed: string | undefined;
@@ -314,7 +317,7 @@ export function brokerCaller(options: {
     if (echoed !== message) throw new Error('result does not echo the message');
     return { accepted, submittedEpoch, completedEpoch: completedAt ? Date.parse(completedAt) : undefined };
   };
-  return { call, close: () => agent.destroy() };
+  return { call, accepted: () => acceptedCount, close: () => agent.destroy() };
 }
 
 // ---- Direct paths -------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ export interface BrokerBenchReport {
     endRssMiB: Record<ChildName, number>;
   };
   verification: {
+    /** Broker submissions answered 202 (probes and warm-ups included); each must end as one `succeeded` record. */
     brokerCallsSubmitted: number;
     records: Record<string, number>;
     callbacks: { received: number; duplicates: number; badSignatures: number; timedOut: number };
