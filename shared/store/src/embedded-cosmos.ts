@@ -19,6 +19,10 @@ export async function startEmbeddedCosmos(options: { port?: number; host?: strin
   const server = // Keep-alive: without it every Cosmos request opens a new connection, which cost a quarter of the
     // MCP server's throughput in the benchmark.
     createHttpServer({ keepAlive: true } as Parameters<typeof createHttpServer>[0]);
+  // Longer than the Cosmos client's idle reuse window, so the server never closes a kept-alive
+  // connection just as the client reuses it (seen as a rare failed create under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
