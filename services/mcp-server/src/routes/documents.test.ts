@@ -105,7 +105,9 @@ describe('GET /documents/:id', () => {
         },
       });
       expect(response.headers['cache-control']).toBe('no-store');
-      expect(response.headers['x-request-id']).toBeTruthy();
+      // The rejection carries the same request id in its header and its body.
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.json().error.requestId).toBe(response.headers['x-request-id']);
     }
   });
 
