@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { salesforceConfigSchema } from './salesforce-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -109,6 +110,8 @@ export const brokerConfigSchema = z
   .strictObject({
     endpoints: z.record(id, endpointSchema),
     callers: z.array(callerSchema).min(1),
+    /** Connected Salesforce orgs (platform events in, record/result/event write-back out). */
+    salesforce: salesforceConfigSchema.default({ orgs: [] }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -124,6 +127,35 @@ export const brokerConfigSchema = z
           message: `unknown endpoint "${caller.upstream.endpoint}"; known: ${Object.keys(config.endpoints).join(', ')}`,
         });
       }
+    });
+    const orgs = new Set<string>();
+    config.salesforce.orgs.forEach((org, i) => {
+      if (orgs.has(org.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['salesforce', 'orgs', i, 'id'],
+          message: `duplicate org id "${org.id}"`,
+        });
+      }
+      orgs.add(org.id);
+      if (!seen.has(org.caller)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['salesforce', 'orgs', i, 'caller'],
+          message: `unknown caller "${org.caller}"; known: ${[...seen].join(', ')}`,
+        });
+      }
+      const channels = new Set<string>();
+      org.channels.forEach((c, j) => {
+        if (channels.has(c.channel)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['salesforce', 'orgs', i, 'channels', j, 'channel'],
+            message: `duplicate channel "${c.channel}"`,
+          });
+        }
+        channels.add(c.channel);
+      });
     });
   });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

@@ -17,6 +17,9 @@ export function assertSecretsPresent(config: BrokerConfig, env: Record<string, s
     if (credential.type === 'client-credentials') need(credential.clientSecret);
     if (credential.type === 'client-certificate') need(credential.certificatePem);
   }
+  for (const org of config.salesforce.orgs) {
+    need(org.auth.type === 'client-credentials' ? org.auth.clientSecret : org.auth.privateKey);
+  }
   if (missing.size > 0) {
     throw new SecretMissingError(
       `Environment variables referenced by the broker configuration are not set: ${[...missing].sort().join(', ')}.`,

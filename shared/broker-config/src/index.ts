@@ -12,4 +12,16 @@ export {
 export { assertSecretsPresent } from './check-secrets.ts';
 export { BrokerConfigError, loadBrokerConfigFile, parseBrokerConfig } from './load-broker-config.ts';
 export { hashPassword, verifyPassword } from './password-hash.ts';
+export {
+  type EventMapping,
+  eventMappingSchema,
+  type SalesforceAuthConfig,
+  type SalesforceChannelConfig,
+  type SalesforceConfig,
+  type SalesforceOrgConfig,
+  salesforceAuthSchema,
+  salesforceChannelSchema,
+  salesforceConfigSchema,
+  salesforceOrgSchema,
+} from './salesforce-config.ts';
 export { resolveSecret, SecretMissingError, type SecretRef, secretRefSchema } from './secret-ref.ts';

@@ -43,6 +43,13 @@ export {
   deliveryStatusSchema,
   type HttpCallbackTarget,
   httpCallbackTargetSchema,
+  type SalesforceEventTarget,
+  type SalesforceRecordTarget,
+  type SalesforceResultTarget,
+  type SalesforceTarget,
+  salesforceEventTargetSchema,
+  salesforceRecordTargetSchema,
+  salesforceResultTargetSchema,
   type WriteBackTarget,
   writeBackTargetSchema,
 } from './write-back-target.ts';

@@ -7,9 +7,61 @@ export const httpCallbackTargetSchema = z.object({
   url: z.url().max(2048).describe("Callback URL; its host must be on the caller's allowlist."),
 });
 
-export const writeBackTargetSchema = z.discriminatedUnion('type', [httpCallbackTargetSchema]);
+const orgId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+  .describe('Connected org id from the configuration (`salesforce.orgs[].id`).');
+const sobjectName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'an sObject API name');
+const fieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'a field API name');
+const salesforceId = z.string().regex(/^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
+
+/**
+ * Update fields of a Salesforce record from the result. Each field's value is a JSONata expression
+ * evaluated over `{ status, tool, result, structuredContent, text, error, call }`.
+ */
+export const salesforceRecordTargetSchema = z.object({
+  type: z.literal('salesforce-record'),
+  org: orgId,
+  sobject: sobjectName.describe('sObject API name, e.g. Opportunity.'),
+  recordId: salesforceId.describe('The record to update.'),
+  fields: z
+    .record(fieldName, z.string().min(1).max(2000))
+    .refine((fields) => Object.keys(fields).length > 0 && Object.keys(fields).length <= 50, '1 to 50 fields')
+    .describe('Field API name → JSONata expression over the outcome.'),
+});
+
+/** Upsert an `MCP_Result__c` record by the external id `Request_Id__c`. */
+export const salesforceResultTargetSchema = z.object({
+  type: z.literal('salesforce-result'),
+  org: orgId,
+  /** Request id written to `Request_Id__c` (default: the call's idempotency key). */
+  requestId: z.string().min(1).max(255).optional(),
+  /** Record the result relates to (`Related_Record_Id__c`). */
+  relatedRecordId: salesforceId.optional(),
+});
+
+/** Publish an `MCP_Tool_Result__e` platform event for Flows and Apex waiting on the result. */
+export const salesforceEventTargetSchema = z.object({
+  type: z.literal('salesforce-event'),
+  org: orgId,
+  /** Request id carried in `Request_Id__c` (default: the call's idempotency key). */
+  requestId: z.string().min(1).max(255).optional(),
+  /** Record id carried in `Record_Id__c`. */
+  relatedRecordId: salesforceId.optional(),
+});
+
+export const writeBackTargetSchema = z.discriminatedUnion('type', [
+  httpCallbackTargetSchema,
+  salesforceRecordTargetSchema,
+  salesforceResultTargetSchema,
+  salesforceEventTargetSchema,
+]);
 export type WriteBackTarget = z.infer<typeof writeBackTargetSchema>;
 export type HttpCallbackTarget = z.infer<typeof httpCallbackTargetSchema>;
+export type SalesforceRecordTarget = z.infer<typeof salesforceRecordTargetSchema>;
+export type SalesforceResultTarget = z.infer<typeof salesforceResultTargetSchema>;
+export type SalesforceEventTarget = z.infer<typeof salesforceEventTargetSchema>;
+export type SalesforceTarget = SalesforceRecordTarget | SalesforceResultTarget | SalesforceEventTarget;
 
 export const deliveryStatusSchema = z.enum(['pending', 'delivered', 'failed']);
 
