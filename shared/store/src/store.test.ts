@@ -19,6 +19,7 @@ describe('store on the embedded Cosmos-compatible server', () => {
         'accounts',
         'audit',
         'cases',
+        'checkpoints',
         'customers',
         'documents',
         'memories',
