@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { toolCallId } from '@mcp-broker/tool-call-store';
 import { SIGNATURE_HEADER, verifyCallbackSignature } from '@mcp-broker/write-back';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerStack, CALLBACK_SECRET, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
 import { brokerTestTools, invocations, waits } from '../support/broker-test-tools.ts';
@@ -104,6 +106,59 @@ describe('asynchronous tool calls end to end', () => {
     expect(third.json).toMatchObject({ id: first.json.id, status: 'succeeded' });
     await expect.poll(() => callbacksFor(first.json.id).length, { timeout: 10_000 }).toBe(1);
     expect(invocations.get('echo:redelivered')).toBe(1);
+  });
+
+  it('a callback that fails is retried by a write-back job without calling the tool again', async () => {
+    receiver.failNext(503, 502);
+    const message = `retried-callback-${randomUUID()}`;
+    const res = await submit({
+      tool: 'test_echo',
+      arguments: { message },
+      writeBack: [{ type: 'http-callback', url: receiver.url('/retried') }],
+    });
+    await expect
+      .poll(async () => (await get(res.json.id)).json.deliveries[0].status, { timeout: 15_000 })
+      .toBe('delivered');
+    const { json } = await get(res.json.id);
+    expect(json).toMatchObject({ status: 'succeeded', attempts: 1 });
+    // First attempt by the tool-call job, two more by the write-back job.
+    expect(json.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect(invocations.get(`echo:${message}`)).toBe(1);
+    expect(callbacksFor(res.json.id)).toHaveLength(1);
+  });
+
+  it('a callback refused with 4xx fails for good and is not retried', async () => {
+    receiver.failNext(410);
+    const res = await submit({
+      tool: 'test_echo',
+      arguments: { message: `gone-${randomUUID()}` },
+      writeBack: [{ type: 'http-callback', url: receiver.url('/gone') }],
+    });
+    await expect
+      .poll(async () => (await get(res.json.id)).json.deliveries[0].status, { timeout: 15_000 })
+      .toBe('failed');
+    const { json } = await get(res.json.id);
+    expect(json.status).toBe('succeeded');
+    expect(json.deliveries[0].attempts).toBe(1);
+    expect(json.deliveries[0].lastError.code).toMatch(/410|CALLBACK/);
+    expect(callbacksFor(res.json.id)).toHaveLength(0);
+  });
+
+  it('a request while another with the same Idempotency-Key is being accepted → 409, nothing stored', async () => {
+    const key = randomUUID();
+    // What the first request holds while it records and enqueues.
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      await redis.set(`${stack.prefix}idem:${toolCallId('caller-a', key)}`, 'first-request', 'PX', 15_000);
+      const res = await submit({ tool: 'test_echo', arguments: { message: 'concurrent' } }, { key });
+      expect(res.status).toBe(409);
+      expect(res.json.error).toMatchObject({ code: 'BROKER_IDEMPOTENCY_IN_PROGRESS' });
+      expect(res.json.error.requestId).toBeTruthy();
+      const stored = await stack.store.container('toolCalls').item(toolCallId('caller-a', key), 'caller-a').read();
+      expect(stored.resource).toBeUndefined();
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('progress reported by the tool is visible on the record', async () => {

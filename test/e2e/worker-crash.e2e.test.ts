@@ -39,12 +39,17 @@ const children: ChildProcess[] = [];
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['services/worker/src/main.ts'], {
     cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, ...stack.childWorkerEnv(configPath) },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // info level on stdout, so a test can see the worker begin to shut down.
+    env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    output.set(child, (output.get(child) ?? '') + chunk);
   });
   children.push(child);
   return child;
 }
+const output = new Map<ChildProcess, string>();
 
 beforeAll(async () => {
   receiver = await startCallbackReceiver();
@@ -65,6 +70,41 @@ afterAll(async () => {
   await stack?.close();
   await receiver?.close();
 });
+
+async function submitGated(key: string, path: string): Promise<string> {
+  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
+    method: 'POST',
+    headers: {
+      authorization: stack.auth('caller-a'),
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify({
+      tool: 'test_gated',
+      arguments: { key },
+      writeBack: [{ type: 'http-callback', url: receiver.url(path) }],
+    }),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function recordOf(id: string) {
+  const r = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}`, {
+    headers: { authorization: stack.auth('caller-a') },
+  });
+  return (await r.json()) as { status: string; attempts: number; deliveries: Array<{ status: string }> };
+}
+
+function closeGate() {
+  gate.open = false;
+  gate.started = 0;
+}
+
+function openGate() {
+  gate.open = true;
+  for (const w of gate.waiters.splice(0)) w();
+}
 
 describe('a worker killed with SIGKILL mid-call', () => {
   it('loses nothing: the call completes once after restart and the callback is delivered once', async () => {
@@ -92,8 +132,7 @@ describe('a worker killed with SIGKILL mid-call', () => {
     startWorkerProcess();
     // The replacement takes the stalled job over once the dead worker's lock lapses.
     await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(2);
-    gate.open = true;
-    for (const w of gate.waiters.splice(0)) w();
+    openGate();
 
     let record:
       | { status: string; attempts: number; history: unknown[]; deliveries: Array<{ status: string }> }
@@ -114,5 +153,45 @@ describe('a worker killed with SIGKILL mid-call', () => {
     const callbacks = receiver.received.filter((c) => c.json.id === id);
     expect(callbacks).toHaveLength(1);
     expect(callbacks[0]?.json.status).toBe('succeeded');
+  }, 120_000);
+});
+
+describe('a worker stopped with SIGTERM', () => {
+  it('drains: finishes the call in hand, takes no new job, exits 0; the next worker runs the queued one', async () => {
+    // Only the worker under test may take jobs.
+    await Promise.all(
+      children
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map((c) => new Promise((r) => c.once('exit', r).kill('SIGKILL'))),
+    );
+    closeGate();
+    const worker = startWorkerProcess();
+    const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+    const inHand = await submitGated('drain-in-hand', '/drain');
+    await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(1);
+
+    worker.kill('SIGTERM');
+    await expect.poll(() => output.get(worker) ?? '', { timeout: 30_000 }).toContain('shutting down');
+    // Submitted once the worker drains: it must leave this one on the queue.
+    const queued = await submitGated('drain-queued', '/drain');
+    openGate();
+    expect(await exited).toBe(0);
+
+    // The call in hand finished on the first attempt, in the draining worker, with its callback.
+    expect(await recordOf(inHand)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      deliveries: [{ status: 'delivered' }],
+    });
+    expect(gate.started).toBe(1);
+    expect((await recordOf(queued)).status).toBe('queued');
+
+    startWorkerProcess();
+    await expect
+      .poll(async () => (await recordOf(queued)).deliveries[0]?.status, { timeout: 60_000, interval: 200 })
+      .toBe('delivered');
+    expect(await recordOf(queued)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(receiver.received.filter((c) => c.json.id === inHand)).toHaveLength(1);
+    expect(receiver.received.filter((c) => c.json.id === queued)).toHaveLength(1);
   }, 120_000);
 });

@@ -81,6 +81,8 @@ export async function startBrokerStack(options: {
   roles: string[];
   perTool?: Record<string, { points: number; windowSeconds: number }>;
   workerEnv?: Record<string, string>;
+  /** Lifetime of upstream access tokens; when set, the MCP server allows no clock skew either. */
+  tokenTtlSeconds?: number;
   /** Start the worker in this process (default true); false for tests that run it as a child process. */
   inProcessWorker?: boolean;
 }): Promise<BrokerStack> {
@@ -90,6 +92,7 @@ export async function startBrokerStack(options: {
   const passwords = { 'caller-a': randomUUID(), 'caller-b': randomUUID(), admin: randomUUID() };
   const oauth = await startDevOAuthServer({
     audience: RESOURCE,
+    ...(options.tokenTtlSeconds ? { accessTokenTtlSeconds: options.tokenTtlSeconds } : {}),
     clients: [
       { clientId: 'broker-for-a', clientSecret: secrets.A, roles: options.roles },
       { clientId: 'broker-for-b', clientSecret: secrets.B, roles: options.roles },
@@ -103,7 +106,11 @@ export async function startBrokerStack(options: {
     logger,
     store,
     redis,
-    verifier: createTokenVerifier({ issuers: [{ issuer: oauth.issuer }], audience: RESOURCE }),
+    verifier: createTokenVerifier({
+      issuers: [{ issuer: oauth.issuer }],
+      audience: RESOURCE,
+      ...(options.tokenTtlSeconds ? { clockToleranceSeconds: 0 } : {}),
+    }),
     tools: options.tools,
     publicUrl: 'http://127.0.0.1',
     resource: RESOURCE,

@@ -10,6 +10,7 @@ import { CancellationListener } from './cancellation-listener.ts';
 import { toolCallProcessor } from './jobs/tool-call-job.ts';
 import { writeBackProcessor } from './jobs/write-back-job.ts';
 import type { ToolInvoker } from './tool-invoker.ts';
+import { WriteBackDelivery } from './write-back-delivery.ts';
 
 export interface BrokerWorkerOptions {
   callers: readonly CallerConfig[];
@@ -23,6 +24,8 @@ export interface BrokerWorkerOptions {
   logger: Logger;
   /** How long a job's lock lasts without renewal; a crashed worker's job is retried after it. Default 30 s. */
   lockDurationMs?: number;
+  /** Budget of the first write-back attempt, made by the tool-call job, in ms; 0 = always a write-back job. Default 10,000. */
+  inlineWriteBackTimeoutMs?: number;
   /** Concurrency of the write-back worker on this replica. Default 16. */
   writeBackConcurrency?: number;
   progressIntervalMs?: number;
@@ -38,9 +41,17 @@ export class BrokerWorker {
   readonly #o: BrokerWorkerOptions;
   readonly #subscriber: Redis;
   readonly cancellations: CancellationListener;
+  readonly #delivery: WriteBackDelivery;
 
   constructor(options: BrokerWorkerOptions) {
     this.#o = options;
+    this.#delivery = new WriteBackDelivery({
+      repository: options.repository,
+      queues: options.queues,
+      handlers: options.writeBackHandlers,
+      logger: options.logger,
+      ...(options.inlineWriteBackTimeoutMs === undefined ? {} : { inlineTimeoutMs: options.inlineWriteBackTimeoutMs }),
+    });
     this.#subscriber = options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     this.cancellations = new CancellationListener(this.#subscriber, options.prefix, options.logger);
   }
@@ -65,6 +76,7 @@ export class BrokerWorker {
         repository: this.#o.repository,
         queues: this.#o.queues,
         invoker: this.#o.invoker,
+        delivery: this.#delivery,
         cancellations: this.cancellations,
         logger: this.#o.logger,
         ...(this.#o.progressIntervalMs === undefined ? {} : { progressIntervalMs: this.#o.progressIntervalMs }),
@@ -85,11 +97,7 @@ export class BrokerWorker {
     }
     const writeBacks = new Worker<WriteBackJob>(
       WRITE_BACK_QUEUE,
-      writeBackProcessor({
-        repository: this.#o.repository,
-        handlers: this.#o.writeBackHandlers,
-        logger: this.#o.logger,
-      }),
+      writeBackProcessor({ repository: this.#o.repository, delivery: this.#delivery, logger: this.#o.logger }),
       { ...base, concurrency: this.#o.writeBackConcurrency ?? 16 },
     );
     this.#watch(writeBacks);

@@ -16,6 +16,8 @@ export const workerConfigSchema = z.object({
   RETRY_MAX_DELAY_MS: z.coerce.number().int().min(100).default(300_000),
   /** A crashed worker's jobs are taken over after this lock expires. */
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Budget of the first write-back attempt, made right after the call by the tool-call job, in ms; 0 leaves every delivery to write-back jobs. */
+  INLINE_WRITE_BACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   WRITE_BACK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Pooled MCP clients per (caller, endpoint) on this replica. */
   MCP_POOL_SIZE: z.coerce.number().int().min(1).max(256).default(8),

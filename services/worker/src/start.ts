@@ -69,6 +69,7 @@ export async function startWorker(
     logger,
     lockDurationMs: config.JOB_LOCK_MS,
     writeBackConcurrency: config.WRITE_BACK_CONCURRENCY,
+    inlineWriteBackTimeoutMs: config.INLINE_WRITE_BACK_TIMEOUT_MS,
   });
   await worker.start();
   logger.info({ callers: broker.callers.length }, 'worker consuming');

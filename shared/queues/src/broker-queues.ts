@@ -2,7 +2,7 @@ import type { ToolCallJob, ToolCallRecord, WriteBackJob } from '@mcp-broker/cont
 import { Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toolCallJobId, toolCallQueueName, WRITE_BACK_QUEUE, writeBackJobId } from './queue-names.ts';
-import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 
 export interface BrokerQueuesOptions {
   connection: Redis;
@@ -52,9 +52,14 @@ export class BrokerQueues {
     });
   }
 
-  async enqueueWriteBack(job: WriteBackJob): Promise<void> {
+  /**
+   * Queues a delivery. `retryAfterMs` marks a retry of an attempt already made (by the tool-call
+   * job): the job waits that long, or the first backoff step when the receiver named no time.
+   */
+  async enqueueWriteBack(job: WriteBackJob, retry?: { retryAfterMs: number | undefined }): Promise<void> {
     await this.writeBackQueue().add('write-back', job, {
       jobId: writeBackJobId(job.callId, job.target, job.replays ?? 0),
+      ...(retry ? { delay: retry.retryAfterMs ?? backoffDelay(1, this.retry) } : {}),
       attempts: this.retry.writeBackAttempts,
       backoff: { type: 'broker' },
       removeOnComplete: { count: 1000 },

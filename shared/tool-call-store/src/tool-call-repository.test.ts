@@ -65,6 +65,25 @@ describe('tool-call repository', () => {
     expect((await repo.get(record.caller, record.id))?.attempts).toBe(10);
   });
 
+  it('an update from a stale basis still applies to the latest record (no lost write)', async () => {
+    const { record } = await repo.create(request());
+    const running = await repo.transition(record.caller, record.id, 'running', { attempts: 1 }, undefined, record);
+    expect(running?.status).toBe('running');
+    // Someone else (a cancel) changes the record after the worker's last write.
+    await repo.update(record.caller, record.id, (current) => ({ ...current, cancelRequested: true }));
+    const done = await repo.transition(record.caller, record.id, 'succeeded', {}, undefined, running);
+    expect(done).toMatchObject({ status: 'succeeded', cancelRequested: true, attempts: 1 });
+    expect(done?.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+  });
+
+  it('a basis for another record is ignored', async () => {
+    const a = (await repo.create(request())).record;
+    const b = (await repo.create(request())).record;
+    const updated = await repo.update(b.caller, b.id, (current) => ({ ...current, attempts: 7 }), a);
+    expect(updated).toMatchObject({ id: b.id, attempts: 7, tool: b.tool });
+    expect((await repo.get(a.caller, a.id))?.attempts).toBe(0);
+  });
+
   it('transitions append to the history', async () => {
     const { record } = await repo.create(request());
     await repo.transition(record.caller, record.id, 'running', { attempts: 1 });

@@ -34,12 +34,17 @@ function requestFingerprint(request: ToolCallRequest): string {
 }
 
 /**
- * Tool-call records in the `toolCalls` container (partition key: caller). Every update re-reads,
- * applies a pure mutation and replaces with the read ETag, retrying on a lost race, so concurrent
- * writers (worker, cancel, write-back) never overwrite each other.
+ * Tool-call records in the `toolCalls` container (partition key: caller). Every update applies a
+ * pure mutation and replaces with the ETag it was computed from, re-reading and retrying on a lost
+ * race, so concurrent writers (worker, cancel, write-back) never overwrite each other.
+ *
+ * Records this repository returns remember the ETag they were read or written with: hand one back
+ * as `basis` and the update skips its read, falling back to one only if the record changed since.
+ * That saves the worker a round trip per transition, which is most of its store traffic.
  */
 export class ToolCallRepository {
   readonly #o: RepositoryOptions;
+  readonly #etags = new WeakMap<ToolCallRecord, string>();
 
   constructor(options: RepositoryOptions) {
     this.#o = options;
@@ -77,7 +82,7 @@ export class ToolCallRepository {
     };
     try {
       const { resource } = await this.#container.items.create(record);
-      return { kind: 'created', record: strip(resource as ToolCallRecord) };
+      return { kind: 'created', record: this.#versioned(resource as ToolCallRecord) };
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
       const existing = await this.get(request.caller, id);
@@ -90,24 +95,43 @@ export class ToolCallRepository {
 
   async get(caller: string, id: string): Promise<ToolCallRecord | undefined> {
     const { resource } = await this.#container.item(id, caller).read<ToolCallRecord>();
-    return resource ? strip(resource) : undefined;
+    return resource ? this.#versioned(resource) : undefined;
+  }
+
+  #versioned(resource: ToolCallRecord & { _etag?: string }): ToolCallRecord {
+    const record = strip(resource);
+    if (resource._etag) this.#etags.set(record, resource._etag);
+    return record;
   }
 
   /**
    * Applies `mutate` to the current record and stores it if the record did not change meanwhile.
-   * `mutate` returns undefined to leave the record as it is.
+   * `mutate` returns undefined to leave the record as it is. `basis`, a record this repository
+   * returned, is tried first without reading; a stale one costs one failed write and a read.
    */
   async update(
     caller: string,
     id: string,
     mutate: (current: ToolCallRecord, now: string) => ToolCallRecord | undefined,
+    basis?: ToolCallRecord,
   ): Promise<ToolCallRecord | undefined> {
+    let known = basis && basis.id === id && basis.caller === caller ? basis : undefined;
     for (let attempt = 0; attempt < 20; attempt++) {
-      const { resource, etag } = await this.#container.item(id, caller).read<ToolCallRecord>();
-      if (!resource) return undefined;
+      let current: ToolCallRecord;
+      let etag: string | undefined;
+      if (known && this.#etags.has(known)) {
+        current = known;
+        etag = this.#etags.get(known);
+        known = undefined;
+      } else {
+        const read = await this.#container.item(id, caller).read<ToolCallRecord>();
+        if (!read.resource) return undefined;
+        current = this.#versioned(read.resource);
+        etag = read.etag;
+      }
       const now = this.#now();
-      const next = mutate(strip(resource), now);
-      if (!next) return strip(resource);
+      const next = mutate(current, now);
+      if (!next) return current;
       try {
         const { resource: saved } = await this.#container
           .item(id, caller)
@@ -115,7 +139,7 @@ export class ToolCallRepository {
             { ...next, updatedAt: now },
             { accessCondition: { type: 'IfMatch', condition: etag ?? '' } },
           );
-        return strip(saved as ToolCallRecord);
+        return this.#versioned(saved as ToolCallRecord);
       } catch (err) {
         if ((err as { code?: number }).code !== 412) throw err;
       }
@@ -123,14 +147,26 @@ export class ToolCallRepository {
     throw new Error(`Tool call ${id} is being updated concurrently; gave up after 20 attempts.`);
   }
 
-  /** Moves a record to a status and appends it to the history. */
-  transition(caller: string, id: string, status: ToolCallStatus, patch: Partial<ToolCallRecord> = {}, note?: string) {
-    return this.update(caller, id, (current, now) => ({
-      ...current,
-      ...patch,
-      status,
-      history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
-    }));
+  /** Moves a record to a status and appends it to the history (`basis`: as for `update`). */
+  transition(
+    caller: string,
+    id: string,
+    status: ToolCallStatus,
+    patch: Partial<ToolCallRecord> = {},
+    note?: string,
+    basis?: ToolCallRecord,
+  ) {
+    return this.update(
+      caller,
+      id,
+      (current, now) => ({
+        ...current,
+        ...patch,
+        status,
+        history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
+      }),
+      basis,
+    );
   }
 
   /** A caller's own calls, newest first. */
@@ -155,7 +191,7 @@ export class ToolCallRepository {
     );
     const page = await iterator.fetchNext();
     return {
-      items: page.resources.map(strip),
+      items: page.resources.map((r) => this.#versioned(r)),
       ...(page.continuationToken ? { continuation: page.continuationToken } : {}),
     };
   }

@@ -5,11 +5,13 @@ import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CancellationListener } from '../cancellation-listener.ts';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
+import type { WriteBackDelivery } from '../write-back-delivery.ts';
 
 export interface ToolCallJobDeps {
   repository: ToolCallRepository;
   queues: BrokerQueues;
   invoker: ToolInvoker;
+  delivery: WriteBackDelivery;
   cancellations: CancellationListener;
   logger: Logger;
   /** 429 answers a call may wait out before they count as failed attempts. Default 50. */
@@ -19,9 +21,13 @@ export interface ToolCallJobDeps {
 }
 
 /**
- * Runs one tool call: record → running, call on the caller's behalf, record the outcome, enqueue
- * one write-back job per target. The record is the source of truth: a job that finds its call
- * already final (a crash after the outcome was stored) only makes sure the write-backs are queued.
+ * Runs one tool call: record → running, call on the caller's behalf, record the outcome, first
+ * delivery attempt per write-back target (a write-back job for those to retry). The record is the
+ * source of truth: a job that finds its call already final (a crash after the outcome was stored)
+ * only makes sure the pending write-backs are queued.
+ *
+ * Each write hands the repository the record it last wrote as its basis, so the happy path reads
+ * the record once: a concurrent change (a cancel) costs one failed write and a re-read.
  */
 export function toolCallProcessor(deps: ToolCallJobDeps) {
   return async (job: Job<ToolCallJob>, _token: string | undefined, worker: () => Worker): Promise<string> => {
@@ -47,6 +53,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       'running',
       { attempts: record.attempts + 1, startedAt: record.startedAt ?? new Date().toISOString() },
       `attempt ${record.attempts + 1}`,
+      record,
     );
     if (!running) {
       cancellation.release();
@@ -155,18 +162,22 @@ async function finish(
   patch: Partial<ToolCallRecord>,
   note?: string,
 ): Promise<string> {
-  const saved = await deps.repository.update(record.caller, record.id, (current, now) =>
-    finalStatuses.includes(current.status)
-      ? undefined
-      : {
-          ...current,
-          ...patch,
-          status,
-          completedAt: now,
-          history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
-        },
+  const saved = await deps.repository.update(
+    record.caller,
+    record.id,
+    (current, now) =>
+      finalStatuses.includes(current.status)
+        ? undefined
+        : {
+            ...current,
+            ...patch,
+            status,
+            completedAt: now,
+            history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
+          },
+    record,
   );
-  if (saved) await deps.queues.enqueueWriteBacksFor(saved);
+  if (saved) await deps.delivery.afterOutcome(saved);
   return status;
 }
 
