@@ -351,6 +351,47 @@ describe('bad input gets a clear 4xx and nothing is stored or queued', () => {
       /writeBack\[0\]\.url.*allowlist/,
     ],
     [
+      'a callback target without its url',
+      { body: { tool: 'test_echo', arguments: { message: 'x' }, writeBack: [{ type: 'http-callback' }] } },
+      400,
+      'BROKER_VALIDATION_FAILED',
+      /body\.writeBack\[0\]\.url/,
+    ],
+    [
+      'a Salesforce target in an org not connected for the caller',
+      {
+        body: {
+          tool: 'test_echo',
+          arguments: { message: 'x' },
+          writeBack: [{ type: 'salesforce-result', org: 'someone-elses-org' }],
+        },
+      },
+      400,
+      'BROKER_WRITE_BACK_NOT_ALLOWED',
+      /writeBack\[0\]\.org.*someone-elses-org/,
+    ],
+    [
+      'a Salesforce record target with a malformed record id',
+      {
+        body: {
+          tool: 'test_echo',
+          arguments: { message: 'x' },
+          writeBack: [
+            {
+              type: 'salesforce-record',
+              org: 'x',
+              sobject: 'Opportunity',
+              recordId: 'nope',
+              fields: { A__c: 'status' },
+            },
+          ],
+        },
+      },
+      400,
+      'BROKER_VALIDATION_FAILED',
+      /body\.writeBack\[0\]\.recordId/,
+    ],
+    [
       'oversized body',
       { raw: JSON.stringify({ tool: 'test_echo', arguments: { message: 'x'.repeat(2_000_000) } }) },
       413,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { buildIngressApp, ToolCallService } from '@mcp-broker/ingress';
+import { ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
 import { BrokerQueues } from '@mcp-broker/queues';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore, type Store } from '@mcp-broker/store';
@@ -36,9 +37,15 @@ beforeAll(async () => {
     queues,
     redis,
     prefix,
-    // Generating the document never validates a call; the catalog-backed validator needs an MCP endpoint.
-    validator: { validate: async () => ({ kind: 'ok' }) },
-    env: {},
+    intake: new ToolCallIntake({
+      repository: new ToolCallRepository({ store }),
+      queues,
+      redis,
+      prefix,
+      // Generating the document never validates a call; the catalog-backed validator needs an MCP endpoint.
+      validator: { validate: async () => ({ kind: 'ok' }) },
+      writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: {} }),
+    }),
   });
   app = await buildIngressApp({
     logger: createLogger({ name: 'openapi-test', level: 'silent' }),

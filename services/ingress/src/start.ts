@@ -1,4 +1,5 @@
 import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
+import { CatalogArgumentValidator, ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
@@ -8,7 +9,6 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildIngressApp } from './app.ts';
 import { CallerAuthenticator } from './caller-authenticator.ts';
-import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
 import type { IngressConfig } from './config.ts';
 import { ToolCallService } from './tool-call-service.ts';
 
@@ -37,13 +37,20 @@ export async function startIngress(
     retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS },
   });
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
+  const repository = new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS });
   const service = new ToolCallService({
-    repository: new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS }),
+    repository,
     queues,
     redis,
     prefix: config.REDIS_KEY_PREFIX,
-    validator: new CatalogArgumentValidator(upstream.catalog),
-    env,
+    intake: new ToolCallIntake({
+      repository,
+      queues,
+      redis,
+      prefix: config.REDIS_KEY_PREFIX,
+      validator: new CatalogArgumentValidator(upstream.catalog),
+      writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env }),
+    }),
   });
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   const app = await buildIngressApp({

@@ -1,4 +1,4 @@
-import { type CallerConfig, resolveSecret } from '@mcp-broker/broker-config';
+import type { CallerConfig } from '@mcp-broker/broker-config';
 import {
   BrokerError,
   type CreateToolCallBody,
@@ -6,28 +6,27 @@ import {
   type ToolCallRecord,
   type ToolCallStatus,
 } from '@mcp-broker/contracts';
+import type { ToolCallIntake } from '@mcp-broker/intake';
 import type { BrokerQueues } from '@mcp-broker/queues';
-import { type ToolCallRepository, toolCallId } from '@mcp-broker/tool-call-store';
-import { CallbackUrlRejected, checkCallbackUrl } from '@mcp-broker/write-back';
+import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { Redis } from 'ioredis';
-import type { ArgumentValidator } from './argument-validator.ts';
+import { toWriteBackTargets } from './write-back-targets.ts';
 
 export interface ToolCallServiceOptions {
   repository: ToolCallRepository;
   queues: BrokerQueues;
   redis: Redis;
-  /** Redis key prefix (idempotency locks, cancel channel). */
+  /** Redis key prefix (cancel channel). */
   prefix: string;
-  validator: ArgumentValidator;
-  /** Where secrets referenced by the configuration are read. */
-  env: Record<string, string | undefined>;
+  /** Where submissions are checked, recorded and queued (shared with the connectors). */
+  intake: ToolCallIntake;
   /** Poll interval while `?wait` holds a request, in ms. Default 250. */
   waitPollMs?: number;
 }
 
 /**
- * The asynchronous tool-call API's behaviour, independent of HTTP: ingress routes call this, and
- * later connectors (Salesforce, Databricks) submit through the same `submit`.
+ * The asynchronous tool-call API's behaviour, independent of HTTP: ingress routes call this;
+ * submissions go through the same `ToolCallIntake` the connectors use.
  */
 export class ToolCallService {
   readonly #o: ToolCallServiceOptions;
@@ -37,103 +36,23 @@ export class ToolCallService {
   }
 
   /** Validates, records and enqueues; `created: false` when the idempotency key replays a call. */
-  async submit(
+  submit(
     caller: CallerConfig,
     body: CreateToolCallBody,
     idempotencyKey: string | undefined,
     correlation: { requestId: string; traceparent?: string },
   ): Promise<{ created: boolean; record: ToolCallRecord }> {
-    if (!idempotencyKey || idempotencyKey.length > 255) {
-      throw new BrokerError(
-        'BROKER_IDEMPOTENCY_KEY_MISSING',
-        'Send an Idempotency-Key header of 1–255 characters (for example a UUID per logical call).',
-      );
-    }
-    if (!caller.tools.includes('*') && !caller.tools.includes(body.tool)) {
-      throw new BrokerError(
-        'BROKER_TOOL_NOT_ALLOWED',
-        `Tool "${body.tool}" is not on caller "${caller.id}"'s allowlist.`,
-        {
-          details: { tool: body.tool },
-        },
-      );
-    }
-    this.#checkCallbacks(caller, body);
-    const problems = await this.#o.validator.validate(caller, body.tool, body.arguments);
-    if (problems.kind === 'unknown_tool') {
-      throw new BrokerError('BROKER_TOOL_NOT_FOUND', `The MCP endpoint offers no tool "${body.tool}" to this caller.`, {
-        details: { tool: body.tool },
-      });
-    }
-    if (problems.kind === 'invalid') {
-      throw new BrokerError(
-        'BROKER_INVALID_ARGUMENTS',
-        `Invalid arguments for tool "${body.tool}": ${problems.fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
-        { details: { tool: body.tool, fields: problems.fields } },
-      );
-    }
-
-    // The IETF Idempotency-Key draft: a second request while the first is still being accepted is 409.
-    const lock = `${this.#o.prefix}idem:${toolCallId(caller.id, idempotencyKey)}`;
-    const acquired = await this.#o.redis.set(lock, correlation.requestId, 'PX', 15_000, 'NX');
-    if (acquired !== 'OK') {
-      throw new BrokerError(
-        'BROKER_IDEMPOTENCY_IN_PROGRESS',
-        'A request with this Idempotency-Key is still being accepted; retry in a moment.',
-      );
-    }
-    try {
-      const outcome = await this.#o.repository.create({
-        caller: caller.id,
-        endpoint: caller.upstream.endpoint,
+    return this.#o.intake.submit(
+      caller,
+      {
         tool: body.tool,
         arguments: body.arguments,
+        writeBack: toWriteBackTargets(body.writeBack),
         idempotencyKey,
         source: { kind: 'api' },
-        writeBack: body.writeBack,
-        correlation,
-      });
-      if (outcome.kind === 'conflict') {
-        throw new BrokerError(
-          'BROKER_IDEMPOTENCY_KEY_REUSED',
-          'This Idempotency-Key was already used with a different request body.',
-          { details: { id: outcome.record.id } },
-        );
-      }
-      // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
-      // here, and the job id derived from the call makes a second enqueue a no-op.
-      if (outcome.record.status === 'queued') {
-        await this.#o.queues.enqueueToolCall(
-          { callId: outcome.record.id, caller: caller.id },
-          outcome.record.replays ?? 0,
-        );
-      }
-      return { created: outcome.kind === 'created', record: outcome.record };
-    } finally {
-      await this.#o.redis.del(lock).catch(() => {});
-    }
-  }
-
-  #checkCallbacks(caller: CallerConfig, body: CreateToolCallBody) {
-    body.writeBack.forEach((target, i) => {
-      if (target.type !== 'http-callback') return;
-      try {
-        checkCallbackUrl(target.url, { hosts: caller.callbackHosts, allowPrivate: caller.allowPrivateCallbacks });
-      } catch (err) {
-        if (!(err instanceof CallbackUrlRejected)) throw err;
-        throw new BrokerError('BROKER_CALLBACK_NOT_ALLOWED', `writeBack[${i}].url: ${err.message}`, {
-          details: { field: `writeBack[${i}].url` },
-        });
-      }
-      if (!caller.callbackSigningSecret) {
-        throw new BrokerError(
-          'BROKER_CALLBACK_NOT_ALLOWED',
-          `writeBack[${i}]: caller "${caller.id}" has no callbackSigningSecret configured, so callbacks cannot be signed.`,
-          { details: { field: `writeBack[${i}]` } },
-        );
-      }
-      resolveSecret(caller.callbackSigningSecret, this.#o.env);
-    });
+      },
+      correlation,
+    );
   }
 
   async get(caller: CallerConfig, id: string): Promise<ToolCallRecord> {

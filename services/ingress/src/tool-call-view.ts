@@ -17,6 +17,8 @@ export function toToolCallView(record: ToolCallRecord): ToolCallView {
     deliveries: record.deliveries.map((d) => ({
       type: d.target.type,
       ...('url' in d.target ? { url: d.target.url } : {}),
+      ...('org' in d.target ? { org: d.target.org } : {}),
+      ...('sobject' in d.target ? { sobject: d.target.sobject, recordId: d.target.recordId } : {}),
       status: d.status,
       attempts: d.attempts,
       ...(d.deliveredAt ? { deliveredAt: d.deliveredAt } : {}),

@@ -44,6 +44,10 @@ export const errorCatalog = {
   },
   BROKER_TOOL_NOT_ALLOWED: { status: 403, hint: "Ask for the tool to be added to this caller's allowlist." },
   BROKER_CALLBACK_NOT_ALLOWED: { status: 400, hint: "Use an https callback URL on this caller's allowlist." },
+  BROKER_WRITE_BACK_NOT_ALLOWED: {
+    status: 400,
+    hint: 'Name a Salesforce org connected for this caller (salesforce.orgs[].caller) in the write-back target.',
+  },
   BROKER_CALL_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own calls.' },
   BROKER_CALL_FINAL: { status: 409, hint: 'The call has already finished; nothing to cancel.' },
   BROKER_ADMIN_REQUIRED: { status: 403, hint: 'Only callers with admin rights may do this.' },

@@ -27,6 +27,7 @@ export {
   writeBackJobSchema,
 } from './tool-call.ts';
 export {
+  type ApiWriteBackTarget,
   apiErrorSchema,
   apiWriteBackTargetSchema,
   type CreateToolCallBody,

@@ -4,12 +4,30 @@ import { toolCallStatusSchema } from './tool-call.ts';
 // These schemas generate the OpenAPI 3.0 document Salesforce External Services imports: plain
 // objects and enums only (External Services rejects oneOf in request bodies).
 
+// One flat object for every kind of target (External Services rejects oneOf): the fields a kind
+// needs are checked against its own schema (write-back-target.ts) at submission.
 export const apiWriteBackTargetSchema = z
   .object({
-    type: z.enum(['http-callback']).describe('Target kind.'),
-    url: z.string().url().max(2048).describe("Callback URL (https, on the caller's allowlist)."),
+    type: z
+      .enum(['http-callback', 'salesforce-record', 'salesforce-result', 'salesforce-event'])
+      .describe('Target kind.'),
+    url: z.string().max(2048).optional().describe("http-callback: callback URL (https, on the caller's allowlist)."),
+    org: z.string().max(63).optional().describe('salesforce-*: connected org id from the broker configuration.'),
+    sobject: z.string().max(80).optional().describe('salesforce-record: sObject API name, e.g. Opportunity.'),
+    recordId: z.string().max(18).optional().describe('salesforce-record: id of the record to update.'),
+    fields: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('salesforce-record: field API name → JSONata expression over the outcome.'),
+    requestId: z
+      .string()
+      .max(255)
+      .optional()
+      .describe('salesforce-result/event: Request_Id__c (default: the Idempotency-Key).'),
+    relatedRecordId: z.string().max(18).optional().describe('salesforce-result/event: the record the result is about.'),
   })
   .describe('Where to deliver the result.');
+export type ApiWriteBackTarget = z.infer<typeof apiWriteBackTargetSchema>;
 
 export const createToolCallBodySchema = z
   .object({
@@ -29,6 +47,9 @@ export const toolCallAcceptedSchema = z.object({
 export const deliveryViewSchema = z.object({
   type: z.string(),
   url: z.string().optional(),
+  org: z.string().optional(),
+  sobject: z.string().optional(),
+  recordId: z.string().optional(),
   status: z.enum(['pending', 'delivered', 'failed']),
   attempts: z.number().int(),
   deliveredAt: z.string().optional(),

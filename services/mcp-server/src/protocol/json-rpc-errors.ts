@@ -31,6 +31,7 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_IDEMPOTENCY_IN_PROGRESS: JsonRpcErrorCode.InvalidRequest,
   BROKER_TOOL_NOT_ALLOWED: JsonRpcErrorCode.Forbidden,
   BROKER_CALLBACK_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_WRITE_BACK_NOT_ALLOWED: JsonRpcErrorCode.InvalidRequest,
   BROKER_CALL_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
   BROKER_CALL_FINAL: JsonRpcErrorCode.InvalidRequest,
   BROKER_ADMIN_REQUIRED: JsonRpcErrorCode.Forbidden,
