@@ -7,6 +7,8 @@ export const workerConfigSchema = z.object({
   /** Path of the broker configuration file (YAML or JSON): endpoints and callers. */
   BROKER_CONFIG: z.string().min(1),
   ...redisEnvShape,
+  /** The broker API's public URL (ingress's PUBLIC_URL): truncated Salesforce values point at the call there. */
+  PUBLIC_URL: z.url().optional(),
   ...storeEnvShape,
   /** Attempts for calls this worker queues itself; calls from ingress carry ingress's setting. */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),

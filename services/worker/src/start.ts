@@ -4,6 +4,13 @@ import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { ToolCallRepository } from '@mcp-broker/tool-call-store';
+import {
+  FieldLimits,
+  OrgConnections,
+  SalesforceEventHandler,
+  SalesforceRecordHandler,
+  SalesforceResultHandler,
+} from '@mcp-broker/salesforce';
 import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
@@ -46,6 +53,13 @@ export async function startWorker(
     idleMs: config.MCP_POOL_IDLE_MS,
   });
   const callers = new Map(broker.callers.map((c) => [c.id, c]));
+  const orgs = new OrgConnections({ orgs: broker.salesforce.orgs, env, logger });
+  const salesforce = {
+    orgs,
+    fieldLimits: new FieldLimits(),
+    logger,
+    ...(config.PUBLIC_URL ? { resultUrlFor: (r: { id: string }) => `${config.PUBLIC_URL}/v1/tool-calls/${r.id}` } : {}),
+  };
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -65,6 +79,9 @@ export async function startWorker(
           return resolveSecret(ref, env);
         },
       }),
+      new SalesforceRecordHandler(salesforce),
+      new SalesforceResultHandler(salesforce),
+      new SalesforceEventHandler(salesforce),
     ],
     logger,
     lockDurationMs: config.JOB_LOCK_MS,
@@ -78,6 +95,7 @@ export async function startWorker(
     upstream,
     async close() {
       await worker.close();
+      await orgs.close();
       await upstream.close();
       await queues.close();
       redis.disconnect();
