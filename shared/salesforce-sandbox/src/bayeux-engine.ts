@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { EngineFactory } from 'faye';
+import type { EngineFactory } from './faye-types.ts';
 
 /** The faye engine proxy an engine is created with (faye's engines/proxy.js). */
 interface EngineProxy {

@@ -15,10 +15,11 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import faye, { type Message, type NodeAdapter } from 'faye';
+import { createRequire } from 'node:module';
 import { ReplayingEngine } from './bayeux-engine.ts';
 import { type DeliveredEvent, EventBus, REPLAY_NEW_EVENTS, type RetentionOptions } from './event-bus.ts';
 import type { FaultInjector } from './fault-injection.ts';
+import type { FayeModule, Message, NodeAdapter } from './faye-types.ts';
 import type { SessionStore } from './session-store.ts';
 import type { SObjectSchema } from './sobject-schema.ts';
 import type { PendingEvent } from './sobject-store.ts';
@@ -44,6 +45,9 @@ export const invalidReplayIdError = (replayId: unknown) =>
 
 export const unknownChannelError = (channel: string) =>
   `400::The channel you requested to subscribe to does not exist {${channel}}`;
+
+// faye is CommonJS and ships no types: loaded with require, typed by faye-types.ts.
+const faye = createRequire(import.meta.url)('faye') as FayeModule;
 
 const META_WITH_CLIENT = new Set(['/meta/connect', '/meta/subscribe', '/meta/unsubscribe', '/meta/disconnect']);
 

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import type { Client, Message } from 'faye';
 import { type CryptoKey, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import type { Connection } from 'jsforce';
 import jsforce from 'jsforce';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveredEvent } from './event-bus.ts';
+import type { Client, Message } from './faye-types.ts';
 import { JWT_BEARER_GRANT } from './oauth-endpoint.ts';
 import { invalidReplayIdError } from './platform-events.ts';
 import { type SalesforceSandbox, type SalesforceSandboxOptions, startSalesforceSandbox } from './salesforce-sandbox.ts';
@@ -70,11 +70,12 @@ class Subscriber {
         callback(message);
       },
     };
+    // jsforce's bundled faye typings lack disconnect(); the client has it.
     this.client = conn.streaming.createClient([
       recorder,
       new StreamingExtension.AuthFailure((message: Message) => this.authFailures.push(message)),
       new StreamingExtension.Replay(channel, replayId),
-    ]);
+    ]) as unknown as Client;
   }
 
   /** Subscribes and settles with the server's answer to `/meta/subscribe`. */
@@ -464,7 +465,7 @@ describe('Salesforce sandbox: platform events over CometD with durable replay', 
     await waitFor('the event through topic()', () => viaTopic.length === 1);
     expect(viaTopic[0]?.payload.Tool__c).toBe('e');
     const topicClient = conn.streaming._fayeClients.pushTopic;
-    const done = topicClient?.disconnect();
+    const done = (topicClient as unknown as Client | undefined)?.disconnect();
     if (done) await new Promise((resolve) => done.then(resolve, resolve));
   });
 
