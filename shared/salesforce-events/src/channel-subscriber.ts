@@ -1,0 +1,362 @@
+/**
+ * Reads one (org, channel) of platform events into the tool-call sink, in order, one at a time:
+ *
+ *   delivered → map → sink.submit (or sink.reject) → checkpoint.save(replayId) → next
+ *
+ * The checkpoint moves only after the sink has durably taken the event, so a crash or a sink
+ * failure re-delivers from the checkpoint, and the idempotency key absorbs the repeat. A malformed
+ * or refused event is rejected and checkpointed: it never blocks the channel.
+ *
+ * Each streaming client lives in a `StreamingSession`; when one ends the subscriber decides what
+ * comes next:
+ *
+ * | session ended by | next |
+ * |---|---|
+ * | sink or checkpoint failure (not a refusal) | back off, new client from the checkpoint |
+ * | auth failure (`401::Authentication invalid`, `403::Handshake denied`) | `reauthenticate()`, new client with the new token, from the checkpoint |
+ * | refused replay id | alert `SALESFORCE_REPLAY_REFUSED`, new client from `replayFallback` (-2 or -1) |
+ * | refused subscription (unknown channel…) | back off, retry |
+ * | `stop()` | finish the event in progress, disconnect |
+ */
+
+import type { SalesforceChannelConfig } from '@mcp-broker/broker-config';
+import type { Connection } from 'jsforce';
+import { Backoff, type BackoffOptions, sleep, unlessAborted } from './backoff.ts';
+import { EventMapper } from './event-mapping.ts';
+import { EventRejected } from './event-rejected.ts';
+import { type EventsLogger, silentLogger } from './events-logger.ts';
+import type { ReplayCheckpointStore } from './replay-checkpoint-store.ts';
+import { type SessionEnd, StreamingSession } from './streaming-session.ts';
+import { isRefusal, type ToolCallSink } from './tool-call-sink.ts';
+
+/** Authenticated jsforce connections to one org. */
+export interface SalesforceConnections {
+  /** The current connection (logging in when there is none yet). */
+  connection(): Promise<Connection>;
+  /** Logs in again (the session expired) and returns the new connection. */
+  reauthenticate(): Promise<Connection>;
+}
+
+/** What the subscriber needs of a channel's configuration; omitted settings take the schema's defaults. */
+export type ChannelSettings = Pick<SalesforceChannelConfig, 'channel'> &
+  Partial<Pick<SalesforceChannelConfig, 'mapping' | 'replayFallback' | 'initialReplay'>>;
+
+export type ReplayPolicy = SalesforceChannelConfig['replayFallback'];
+
+/** Raised when Salesforce refuses the stored replay id and the subscriber falls back. */
+export interface ReplayRefusedAlert {
+  code: 'SALESFORCE_REPLAY_REFUSED';
+  org: string;
+  channel: string;
+  /** The refused replay id. */
+  replayId: number;
+  fallback: ReplayPolicy;
+  /** The replay id subscribed with instead: -2 (all retained) or -1 (new events only). */
+  fallbackReplayId: -1 | -2;
+  message: string;
+  at: string;
+}
+
+export interface ChannelSubscriberOptions {
+  /** The org's configuration id (`salesforce.orgs[].id`). */
+  org: string;
+  channel: ChannelSettings;
+  connections: SalesforceConnections;
+  checkpoints: Pick<ReplayCheckpointStore, 'get' | 'save'>;
+  sink: ToolCallSink;
+  /** Default: silent. */
+  logger?: EventsLogger;
+  /** Called (and awaited, errors logged) when the stored replay id is refused. */
+  onAlert?: (alert: ReplayRefusedAlert) => void | Promise<void>;
+  /** A compiled mapping for the channel. Default: compiled from `channel.mapping` here. */
+  mapper?: EventMapper;
+  /** Backoff after a failure to connect, authenticate or subscribe. Default 1 s doubling to 30 s. */
+  connectBackoff?: BackoffOptions;
+  /** Backoff after a sink or checkpoint failure. Default 1 s doubling to 30 s. */
+  processingBackoff?: BackoffOptions;
+  /** Whether a `submit` error means "never accepted" (reject and move on). Default `isRefusal`. */
+  isRefusal?: (error: unknown) => boolean;
+  /** The clock for status and alert times. Default the system clock. */
+  now?: () => Date;
+}
+
+export type ChannelSubscriberState = 'idle' | 'connecting' | 'subscribed' | 'backing-off' | 'stopped';
+
+export interface ChannelSubscriberStatus {
+  org: string;
+  channel: string;
+  state: ChannelSubscriberState;
+  /** The checkpoint: the replay id of the last event fully handled (or loaded from the store). */
+  lastReplayId?: number;
+  /** Events submitted or rejected by this subscriber. */
+  eventsProcessed: number;
+  /** Of those, rejected (malformed or refused). */
+  eventsRejected: number;
+  /** Streaming clients built so far. */
+  sessions: number;
+  lastEventAt?: string;
+  lastError?: { message: string; kind: string; at: string };
+}
+
+const REPLAY_ALL = -2;
+const REPLAY_NEW = -1;
+const replayIdFor = (policy: ReplayPolicy): -1 | -2 => (policy === 'all-retained' ? REPLAY_ALL : REPLAY_NEW);
+
+export class ChannelSubscriber {
+  readonly org: string;
+  readonly channel: string;
+  readonly #o: ChannelSubscriberOptions;
+  readonly #mapper: EventMapper;
+  readonly #logger: EventsLogger;
+  readonly #log: { org: string; channel: string };
+  readonly #isRefusal: (error: unknown) => boolean;
+  readonly #now: () => Date;
+  readonly #connectBackoff: Backoff;
+  readonly #processingBackoff: Backoff;
+  #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #session: StreamingSession | undefined;
+  /** The checkpoint as last loaded or saved. */
+  #position: number | undefined;
+  #positionLoaded = false;
+  /** After a refused replay id: where to subscribe until an event is handled. */
+  #fallback: -1 | -2 | undefined;
+  /**
+   * The event a session started with -1 failed on, before anything could be checkpointed: -1
+   * again would skip it, so the next session starts from -2 and drops what came before it.
+   */
+  #floor: number | undefined;
+  /** The current session's start: its replay id, and the events below `skipBelow` it must drop. */
+  #start: { replayFrom: number; skipBelow?: number } = { replayFrom: REPLAY_NEW };
+  #status: ChannelSubscriberStatus;
+
+  constructor(options: ChannelSubscriberOptions) {
+    this.#o = options;
+    this.org = options.org;
+    this.channel = options.channel.channel;
+    this.#mapper = options.mapper ?? new EventMapper({ org: options.org, channelConfig: options.channel });
+    this.#logger = options.logger ?? silentLogger;
+    this.#log = { org: this.org, channel: this.channel };
+    this.#isRefusal = options.isRefusal ?? isRefusal;
+    this.#now = options.now ?? (() => new Date());
+    this.#connectBackoff = new Backoff(options.connectBackoff);
+    this.#processingBackoff = new Backoff(options.processingBackoff);
+    this.#status = { ...this.#log, state: 'idle', eventsProcessed: 0, eventsRejected: 0, sessions: 0 };
+  }
+
+  /** A snapshot for health endpoints. */
+  status(): ChannelSubscriberStatus {
+    return { ...this.#status, ...(this.#position === undefined ? {} : { lastReplayId: this.#position }) };
+  }
+
+  /** Starts reading in the background (idempotent while running). */
+  start(): void {
+    if (this.#running) return;
+    this.#abort = new AbortController();
+    this.#positionLoaded = false;
+    this.#running = this.#run().catch((error: unknown) => {
+      // #run handles its own failures; this is a bug guard, not a path.
+      this.#logger.error({ ...this.#log, err: error }, 'Salesforce events: channel subscriber crashed');
+      this.#setError('crashed', error);
+    });
+  }
+
+  /** Finishes the event in progress, disconnects, and resolves once stopped. Restartable. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#session?.end({ kind: 'stopped' });
+    await this.#running;
+    this.#running = undefined;
+    this.#status.state = 'stopped';
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    let reauthenticate = false;
+    while (!signal.aborted) {
+      this.#status.state = 'connecting';
+      let connection: Connection | undefined;
+      try {
+        // A hanging store or login must not hold up stop(): both are raced with the abort signal.
+        if (!this.#positionLoaded) {
+          const loaded = await unlessAborted(this.#loadCheckpoint(), signal);
+          if (!loaded) break;
+          this.#position = loaded.replayId;
+          this.#positionLoaded = true;
+        }
+        const login = reauthenticate ? this.#o.connections.reauthenticate() : this.#o.connections.connection();
+        connection = await unlessAborted(login, signal);
+        reauthenticate = false;
+      } catch (error) {
+        this.#logger.error(
+          { ...this.#log, err: error },
+          'Salesforce events: cannot load the checkpoint or connect; retrying',
+        );
+        this.#setError(this.#positionLoaded ? 'connect' : 'checkpoint', error);
+        await this.#backOff(this.#connectBackoff);
+        continue;
+      }
+      if (signal.aborted || !connection) break;
+
+      const { end, subscribed } = await this.#runSession(connection);
+      if (end.kind === 'stopped') break;
+      if (end.kind === 'auth-failed') {
+        this.#logger.warn(
+          { ...this.#log, reason: end.message },
+          'Salesforce events: streaming session no longer valid; logging in again',
+        );
+        this.#setError('auth', end.message);
+        reauthenticate = true;
+        // A session that had subscribed simply expired: log in again at once. One that never got
+        // that far (a fresh token refused) backs off.
+        if (!subscribed) await this.#backOff(this.#connectBackoff);
+      } else if (end.kind === 'replay-refused') {
+        await this.#fallBack(end);
+      } else if (end.kind === 'subscribe-failed') {
+        this.#logger.error({ ...this.#log, reason: end.message }, 'Salesforce events: subscription refused; retrying');
+        this.#setError('subscribe', end.message);
+        await this.#backOff(this.#connectBackoff);
+      } else {
+        this.#logger.error(
+          { ...this.#log, replayId: end.replayId, err: end.error },
+          'Salesforce events: handing an event to the sink failed; resubscribing from the checkpoint',
+        );
+        this.#setError('processing', end.error);
+        await this.#backOff(this.#processingBackoff);
+      }
+    }
+  }
+
+  async #loadCheckpoint(): Promise<{ replayId: number | undefined }> {
+    return { replayId: await this.#o.checkpoints.get(this.org, this.channel) };
+  }
+
+  /** One streaming client, from subscribe to its end (closed before returning). */
+  async #runSession(connection: Connection): Promise<{ end: SessionEnd; subscribed: boolean }> {
+    let subscribed = false;
+    this.#start = this.#subscriptionStart();
+    const { replayFrom } = this.#start;
+    const session = new StreamingSession({
+      connection,
+      channel: this.channel,
+      replayFrom,
+      process: (message, replayId) => this.#process(message, replayId),
+      onSubscribed: () => {
+        subscribed = true;
+        this.#status.state = 'subscribed';
+        this.#connectBackoff.reset();
+        this.#logger.info({ ...this.#log, replayFrom }, 'Salesforce events: subscribed');
+      },
+      logger: this.#logger,
+      logContext: this.#log,
+    });
+    this.#session = session;
+    this.#status.sessions += 1;
+    if (this.#abort.signal.aborted) session.end({ kind: 'stopped' });
+    else session.open();
+    const end = await session.ended;
+    await session.close();
+    this.#session = undefined;
+    return { end, subscribed };
+  }
+
+  /** Where the next session subscribes from. */
+  #subscriptionStart(): { replayFrom: number; skipBelow?: number } {
+    if (this.#fallback === undefined && this.#position !== undefined) return { replayFrom: this.#position };
+    if (this.#floor !== undefined) return { replayFrom: REPLAY_ALL, skipBelow: this.#floor };
+    return { replayFrom: this.#fallback ?? replayIdFor(this.#o.channel.initialReplay ?? 'new-only') };
+  }
+
+  /** Map → submit or reject → checkpoint. Throws (ending the session) when the sink or store fails. */
+  async #process(message: unknown, replayId: number): Promise<void> {
+    const { replayFrom, skipBelow } = this.#start;
+    if (skipBelow !== undefined && replayId < skipBelow) return;
+    if (replayFrom === REPLAY_NEW) this.#floor ??= replayId;
+    const position = { org: this.org, channel: this.channel, replayId };
+    const eventUuid = (message as { event?: { EventUuid?: unknown } }).event?.EventUuid;
+    const uuid = typeof eventUuid === 'string' ? { eventUuid } : {};
+    let rejected = false;
+    try {
+      const mapped = await this.#mapper.map(message);
+      try {
+        const { id, created } = await this.#o.sink.submit(mapped, position);
+        this.#logger.info(
+          { ...this.#log, replayId, tool: mapped.tool, callId: id, created },
+          created ? 'Salesforce events: tool call recorded' : 'Salesforce events: event already recorded',
+        );
+      } catch (error) {
+        if (!this.#isRefusal(error)) throw error;
+        const { code, message: reason } = error as { code: string; message: string };
+        this.#logger.warn({ ...this.#log, replayId, code, reason }, 'Salesforce events: the sink refused the event');
+        await this.#o.sink.reject({ ...position, ...uuid, code, reason, partial: mapped });
+        rejected = true;
+      }
+    } catch (error) {
+      if (!(error instanceof EventRejected)) throw error;
+      this.#logger.warn(
+        { ...this.#log, replayId, code: error.code, reason: error.reason },
+        'Salesforce events: event rejected',
+      );
+      await this.#o.sink.reject({
+        ...position,
+        ...uuid,
+        code: error.code,
+        reason: error.reason,
+        partial: error.partial,
+      });
+      rejected = true;
+    }
+    await this.#o.checkpoints.save(this.org, this.channel, replayId);
+    if (this.#position === undefined || replayId > this.#position) this.#position = replayId;
+    this.#fallback = undefined;
+    this.#floor = undefined;
+    this.#processingBackoff.reset();
+    this.#status.eventsProcessed += 1;
+    if (rejected) this.#status.eventsRejected += 1;
+    this.#status.lastEventAt = this.#now().toISOString();
+  }
+
+  async #fallBack(end: Extract<SessionEnd, { kind: 'replay-refused' }>): Promise<void> {
+    const policy = this.#o.channel.replayFallback ?? 'all-retained';
+    const fallbackReplayId = replayIdFor(policy);
+    if (end.replayId < 0) {
+      // -1 and -2 are never out of retention: this is not the documented refusal.
+      this.#setError('subscribe', end.message);
+      await this.#backOff(this.#connectBackoff);
+      return;
+    }
+    this.#fallback = fallbackReplayId;
+    const alert: ReplayRefusedAlert = {
+      code: 'SALESFORCE_REPLAY_REFUSED',
+      org: this.org,
+      channel: this.channel,
+      replayId: end.replayId,
+      fallback: policy,
+      fallbackReplayId,
+      message:
+        `Salesforce refused replay id ${end.replayId} (older than its retention); resubscribing with ${fallbackReplayId} (${policy}): ` +
+        (policy === 'all-retained'
+          ? 'events already handled may be delivered again (their idempotency keys absorb them)'
+          : 'events published while the subscriber was away are skipped'),
+      at: this.#now().toISOString(),
+    };
+    this.#logger.error({ ...this.#log, alert, reason: end.message }, alert.message);
+    this.#setError('replay-refused', alert.message);
+    try {
+      await this.#o.onAlert?.(alert);
+    } catch (error) {
+      this.#logger.error({ ...this.#log, err: error }, 'Salesforce events: recording the replay alert failed');
+    }
+  }
+
+  async #backOff(backoff: Backoff): Promise<void> {
+    if (this.#abort.signal.aborted) return;
+    this.#status.state = 'backing-off';
+    await sleep(backoff.next(), this.#abort.signal);
+  }
+
+  #setError(kind: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#status.lastError = { kind, message, at: this.#now().toISOString() };
+  }
+}
