@@ -6,6 +6,8 @@ export const devConfigSchema = z.object({
   DEV_OAUTH_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
   /** Port of the broker's ingress (asynchronous tool-call API). */
   DEV_INGRESS_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  /** Port of the Salesforce sandbox (a local stand-in org: OAuth, REST, Streaming). */
+  DEV_SALESFORCE_PORT: z.coerce.number().int().min(0).max(65535).default(3200),
   /** Submit one tool call through the broker at start and print its result. Default true. */
   DEV_DEMO_CALL: z
     .enum(['true', 'false'])

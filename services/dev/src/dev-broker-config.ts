@@ -4,17 +4,23 @@ import { type BrokerConfig, brokerConfigSchema, hashPassword } from '@mcp-broker
 export const DEV_UPSTREAM_SECRET_ENV = 'DEV_BROKER_UPSTREAM_SECRET';
 /** The env variable the demo caller's callback signing secret is referenced by. */
 export const DEV_CALLBACK_SECRET_ENV = 'DEV_BROKER_CALLBACK_SECRET';
+/** The env variable the sandbox org's connected-app secret is referenced by. */
+export const DEV_SALESFORCE_SECRET_ENV = 'DEV_SALESFORCE_CLIENT_SECRET';
+/** The sandbox org's id in the dev configuration (write-back targets name it). */
+export const DEV_SALESFORCE_ORG = 'demo-org';
 
 /**
  * The broker configuration the dev launcher uses: one caller, `demo`, authenticating to the broker
  * with Basic and to the MCP server with client credentials from the dev OAuth server, as a real
- * Salesforce org would with Entra ID.
+ * Salesforce org would with Entra ID; and the Salesforce sandbox connected as that caller's org.
  */
 export async function devBrokerConfig(options: {
   mcpUrl: string;
   tokenEndpoint: string;
   upstreamClientId: string;
   demoPassword: string;
+  /** The Salesforce sandbox, connected as org `demo-org` of the demo caller. */
+  salesforce?: { loginUrl: string; clientId: string; apiVersion: string };
 }): Promise<BrokerConfig> {
   return brokerConfigSchema.parse({
     endpoints: { local: { url: `${options.mcpUrl}/mcp`, transport: 'streamable-http' } },
@@ -40,5 +46,23 @@ export async function devBrokerConfig(options: {
         admin: true,
       },
     ],
+    salesforce: {
+      orgs: options.salesforce
+        ? [
+            {
+              id: DEV_SALESFORCE_ORG,
+              caller: 'demo',
+              loginUrl: options.salesforce.loginUrl,
+              apiVersion: options.salesforce.apiVersion,
+              auth: {
+                type: 'client-credentials',
+                clientId: options.salesforce.clientId,
+                clientSecret: { fromEnv: DEV_SALESFORCE_SECRET_ENV },
+              },
+              channels: [{ channel: '/event/MCP_Tool_Request__e', initialReplay: 'all-retained' }],
+            },
+          ]
+        : [],
+    },
   });
 }

@@ -2,11 +2,17 @@ import { startDevOAuthServer } from '@mcp-broker/dev-oauth';
 import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
 import { type McpServerConfig, productTools, startMcpServer } from '@mcp-broker/mcp-server';
 import { type Logger, loadConfig } from '@mcp-broker/runtime';
+import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, storeOptionsFromEnv } from '@mcp-broker/store';
 import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import type { DevConfig } from './config.ts';
-import { DEV_CALLBACK_SECRET_ENV, DEV_UPSTREAM_SECRET_ENV, devBrokerConfig } from './dev-broker-config.ts';
+import {
+  DEV_CALLBACK_SECRET_ENV,
+  DEV_SALESFORCE_SECRET_ENV,
+  DEV_UPSTREAM_SECRET_ENV,
+  devBrokerConfig,
+} from './dev-broker-config.ts';
 import { loadOrCreateDevCredentials } from './dev-credentials.ts';
 
 export interface DevStack {
@@ -15,6 +21,10 @@ export interface DevStack {
   oauthIssuer: string;
   tokenEndpoint: string;
   credentialsPath: string;
+  /** The local stand-in org, connected as `demo-org`. */
+  salesforce: SalesforceSandbox;
+  /** A won opportunity of the seeded sample data (the demo's Salesforce Opportunity stands for it). */
+  sampleOpportunity: { id: string; customerId: string; amount: number };
   close(): Promise<void>;
 }
 
@@ -23,7 +33,8 @@ export interface DevStack {
  * data, a development OAuth server, and the governed MCP server trusting it.
  */
 export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger: Logger): Promise<DevStack> {
-  const allRoles = [...new Set(productTools.flatMap((t) => t.requiredPermissions))].sort();
+  // generate_contract is not in productTools (start.ts adds it with its document storage).
+  const allRoles = [...new Set([...productTools.flatMap((t) => t.requiredPermissions), 'Contracts.Write'])].sort();
   const credentials = await loadOrCreateDevCredentials(dev.DEV_DATA_DIR, [
     { clientId: 'demo-app', roles: allRoles },
     { clientId: 'readonly-app', roles: ['Customers.Read'] },
@@ -31,6 +42,7 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     { clientId: 'broker-demo', roles: allRoles },
     { clientId: 'demo-caller-password', roles: [] },
     { clientId: 'demo-callback-secret', roles: [] },
+    { clientId: 'salesforce-sandbox-secret', roles: [] },
   ]);
   const secretOf = (id: string) => credentials.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
 
@@ -44,19 +56,28 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     port: dev.DEV_OAUTH_PORT,
     audience: mcp.MCP_RESOURCE,
     // Two entries are not OAuth clients, only secrets kept in the same file.
-    clients: credentials.clients.filter((c) => !['demo-caller-password', 'demo-callback-secret'].includes(c.clientId)),
+    clients: credentials.clients.filter(
+      (c) => !['demo-caller-password', 'demo-callback-secret', 'salesforce-sandbox-secret'].includes(c.clientId),
+    ),
   });
   const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }] });
+  const salesforce = await startSalesforceSandbox({
+    host: mcp.HOST,
+    port: dev.DEV_SALESFORCE_PORT,
+    clientSecret: secretOf('salesforce-sandbox-secret'),
+  });
 
   const broker = await devBrokerConfig({
     mcpUrl: server.url,
     tokenEndpoint: oauth.tokenEndpoint,
     upstreamClientId: 'broker-demo',
     demoPassword: secretOf('demo-caller-password'),
+    salesforce: { loginUrl: salesforce.loginUrl, clientId: salesforce.clientId, apiVersion: salesforce.apiVersion },
   });
   const env = {
     [DEV_UPSTREAM_SECRET_ENV]: secretOf('broker-demo'),
     [DEV_CALLBACK_SECRET_ENV]: secretOf('demo-callback-secret'),
+    [DEV_SALESFORCE_SECRET_ENV]: secretOf('salesforce-sandbox-secret'),
   };
   const common = {
     BROKER_CONFIG: '(dev launcher)',
@@ -77,14 +98,25 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     oauthIssuer: oauth.issuer,
     tokenEndpoint: oauth.tokenEndpoint,
     credentialsPath: credentials.path,
+    salesforce,
+    sampleOpportunity: wonOpportunity(data.opportunities),
     async close() {
       await worker.close();
       await ingress.close();
+      await salesforce.close();
       await server.close();
       await oauth.close();
       await store.close();
     },
   };
+}
+
+function wonOpportunity(
+  opportunities: ReadonlyArray<{ id: string; customerId: string; stage: string; amount: number }>,
+) {
+  const won = opportunities.find((o) => o.stage === 'closed_won') ?? opportunities[0];
+  if (!won) throw new Error('The sample data has no opportunities; raise SAMPLE_CUSTOMERS.');
+  return { id: won.id, customerId: won.customerId, amount: won.amount };
 }
 
 /** What to type next: how to get a token and call a tool, with the secret read from its file. */
@@ -97,6 +129,7 @@ export function startBanner(stack: DevStack): string {
     `  Broker API      ${stack.ingressUrl}  (async tool calls: POST /v1/tool-calls; OpenAPI at /openapi.json)`,
     `  MCP server      ${stack.mcpUrl}  (/mcp streamable HTTP, /sse legacy SSE, POST /message plain JSON-RPC)`,
     `  OAuth server    ${stack.oauthIssuer}  (client credentials; clients demo-app, readonly-app)`,
+    `  Salesforce      ${stack.salesforce.instanceUrl}  (sandbox org "demo-org": REST, Streaming; MCP_Tool_Request__e → tool calls)`,
     `  Credentials     ${stack.credentialsPath}  (git-ignored, mode 600)`,
     '',
     'Get a token:',

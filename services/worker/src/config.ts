@@ -24,6 +24,13 @@ export const workerConfigSchema = z.object({
   /** Pooled MCP clients per (caller, endpoint) on this replica. */
   MCP_POOL_SIZE: z.coerce.number().int().min(1).max(256).default(8),
   MCP_POOL_IDLE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Subscribe to the configured orgs' platform event channels (one elected subscriber per channel across replicas). */
+  SALESFORCE_EVENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Lease of a channel's subscriber in Redis, in ms: a dead replica's channels are taken over after it. */
+  SALESFORCE_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
   LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,9 +1,8 @@
 import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
+import { CatalogArgumentValidator, ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
-import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
-import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import {
   FieldLimits,
   OrgConnections,
@@ -11,15 +10,21 @@ import {
   SalesforceRecordHandler,
   SalesforceResultHandler,
 } from '@mcp-broker/salesforce';
+import { type ChannelStatus, PlatformEventConnector } from '@mcp-broker/salesforce-events';
+import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
+import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
 import type { WorkerConfig } from './config.ts';
 import { McpToolInvoker } from './mcp-invoker.ts';
+import { SalesforceEventSink } from './salesforce-event-sink.ts';
 
 export interface StartedWorker {
   worker: BrokerWorker;
   upstream: ReturnType<typeof createBrokerUpstream>;
+  /** Platform event channels as this replica sees them (leader or standby); empty without orgs. */
+  salesforceChannels(): ChannelStatus[];
   /** Drains (jobs in hand finish), then disconnects. */
   close(): Promise<void>;
 }
@@ -60,11 +65,12 @@ export async function startWorker(
     logger,
     ...(config.PUBLIC_URL ? { resultUrlFor: (r: { id: string }) => `${config.PUBLIC_URL}/v1/tool-calls/${r.id}` } : {}),
   };
+  const repository = new ToolCallRepository({ store });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
     prefix: config.REDIS_KEY_PREFIX,
-    repository: new ToolCallRepository({ store }),
+    repository,
     queues,
     invoker: new McpToolInvoker(upstream, broker.endpoints),
     writeBackHandlers: [
@@ -89,11 +95,45 @@ export async function startWorker(
     inlineWriteBackTimeoutMs: config.INLINE_WRITE_BACK_TIMEOUT_MS,
   });
   await worker.start();
-  logger.info({ callers: broker.callers.length }, 'worker consuming');
+  // Platform events are submitted here exactly as ingress submits API calls.
+  const connector =
+    config.SALESFORCE_EVENTS && broker.salesforce.orgs.length > 0
+      ? new PlatformEventConnector({
+          orgs: broker.salesforce.orgs,
+          redis,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          store,
+          connections: (orgId) => orgs.get(orgId),
+          sink: new SalesforceEventSink({
+            intake: new ToolCallIntake({
+              repository,
+              queues,
+              redis,
+              prefix: config.REDIS_KEY_PREFIX,
+              validator: new CatalogArgumentValidator(upstream.catalog),
+              writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env }),
+            }),
+            orgs: broker.salesforce.orgs,
+            callers: broker.callers,
+          }),
+          logger,
+          leaseTtlMs: config.SALESFORCE_LEASE_TTL_MS,
+          onAlert: (alert) =>
+            logger.error({ alert }, 'Salesforce refused the stored replay id; resumed by the fallback policy'),
+        })
+      : undefined;
+  connector?.start();
+  logger.info(
+    { callers: broker.callers.length, salesforceChannels: connector?.status().length ?? 0 },
+    'worker consuming',
+  );
   return {
     worker,
     upstream,
+    salesforceChannels: () => connector?.status() ?? [],
     async close() {
+      // Events first: nothing new is submitted while the queues drain.
+      await connector?.stop();
       await worker.close();
       await orgs.close();
       await upstream.close();
