@@ -66,6 +66,8 @@ export interface BrokerStack {
   /** Environment for a worker child process sharing this stack (store, Redis, secrets). */
   childWorkerEnv(brokerConfigPath: string): Record<string, string>;
   broker: BrokerConfig;
+  /** Starts another worker replica in this process (stopped by the test, or by close()). */
+  startWorkerReplica(): Promise<StartedWorker>;
   /** Basic credentials of a configured caller. */
   auth(caller: 'caller-a' | 'caller-b' | 'admin'): string;
   close(): Promise<void>;
@@ -83,6 +85,8 @@ export async function startBrokerStack(options: {
   workerEnv?: Record<string, string>;
   /** Lifetime of upstream access tokens; when set, the MCP server allows no clock skew either. */
   tokenTtlSeconds?: number;
+  /** Connects this sandbox as org `org-a` of caller-a (client credentials; platform events in, write-back out). */
+  salesforce?: { loginUrl: string; clientId: string; clientSecret: string; apiVersion: string };
   /** Start the worker in this process (default true); false for tests that run it as a child process. */
   inProcessWorker?: boolean;
 }): Promise<BrokerStack> {
@@ -150,6 +154,24 @@ export async function startBrokerStack(options: {
       caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
       caller('admin', 'broker-for-admin', 'E2E_SECRET_ADMIN', true),
     ],
+    salesforce: {
+      orgs: options.salesforce
+        ? [
+            {
+              id: 'org-a',
+              caller: 'caller-a',
+              loginUrl: options.salesforce.loginUrl,
+              apiVersion: options.salesforce.apiVersion,
+              auth: {
+                type: 'client-credentials',
+                clientId: options.salesforce.clientId,
+                clientSecret: { fromEnv: 'E2E_SALESFORCE_SECRET' },
+              },
+              channels: [{ channel: '/event/MCP_Tool_Request__e', initialReplay: 'all-retained' }],
+            },
+          ]
+        : [],
+    },
   };
   for (const c of raw.callers) c.auth.passwordHash = await hashPassword(passwords[c.id], { N: 1024, r: 8, p: 1 });
   const broker = brokerConfigSchema.parse(raw);
@@ -158,6 +180,7 @@ export async function startBrokerStack(options: {
     E2E_SECRET_B: secrets.B,
     E2E_SECRET_ADMIN: secrets.ADMIN,
     E2E_CALLBACK_SECRET: CALLBACK_SECRET,
+    ...(options.salesforce ? { E2E_SALESFORCE_SECRET: options.salesforce.clientSecret } : {}),
   };
   const common = { BROKER_CONFIG: '(in memory)', REDIS_URL, REDIS_KEY_PREFIX: prefix };
   const ingress = await startIngress(
@@ -174,15 +197,24 @@ export async function startBrokerStack(options: {
     RETRY_MAX_DELAY_MS: '200',
     TOOL_CALL_ATTEMPTS: '4',
     WRITE_BACK_ATTEMPTS: '4',
+    SALESFORCE_LEASE_TTL_MS: '2000',
     ...options.workerEnv,
   };
-  const worker =
-    options.inProcessWorker === false
-      ? undefined
-      : await startWorker(loadConfig(workerConfigSchema, { ...common, ...workerSettings }), broker, logger, {
-          store,
-          env,
-        });
+  const replicas: StartedWorker[] = [];
+  const startWorkerReplica = async () => {
+    const replica = await startWorker(
+      loadConfig(workerConfigSchema, { ...common, ...workerSettings }),
+      broker,
+      logger,
+      {
+        store,
+        env,
+      },
+    );
+    replicas.push(replica);
+    return replica;
+  };
+  const worker = options.inProcessWorker === false ? undefined : await startWorkerReplica();
   return {
     ingressUrl: ingress.url,
     mcpUrl,
@@ -206,8 +238,10 @@ export async function startBrokerStack(options: {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     }),
     auth: (id) => `Basic ${Buffer.from(`${id}:${passwords[id]}`).toString('base64')}`,
+    startWorkerReplica,
     async close() {
-      await worker?.close();
+      // A replica a test already closed closes again harmlessly.
+      await Promise.all(replicas.map((r) => r.close().catch(() => {})));
       await ingress.close();
       await mcp.close();
       redis.disconnect();
