@@ -184,7 +184,7 @@ describe('Salesforce subscriber across restarts and replicas', () => {
     const id = opportunity();
     const messages = Array.from({ length: 3 }, (_, i) => `offline-${i}-${randomUUID().slice(0, 8)}`);
     for (const m of messages) publishRequest(id, m);
-    worker = await stack.startWorkerReplica();
+    worker = await stack.startWorkerReplica({ HEALTH_PORT: '0' });
     for (const m of messages) {
       await expect.poll(() => resultFor(`req-${m}`)?.Status__c, { timeout: 30_000 }).toBe('succeeded');
     }
@@ -192,13 +192,21 @@ describe('Salesforce subscriber across restarts and replicas', () => {
   });
 
   it('two worker replicas have one subscriber; the other takes over when it stops', async () => {
-    const second = await stack.startWorkerReplica();
+    const second = await stack.startWorkerReplica({ HEALTH_PORT: '0' });
     const roles = () => [worker, second].map((w) => w.salesforceChannels().find((c) => c.channel === CHANNEL)?.role);
     await expect.poll(() => roles().sort(), { timeout: 20_000 }).toEqual(['leader', 'standby']);
     const [leader, standby] = roles()[0] === 'leader' ? [worker, second] : [second, worker];
     await leader.close();
     await leaderIs(standby);
     worker = standby;
+    // The survivor's status endpoint shows it leading, with the channel's checkpoint.
+    const status = (await (await fetch(`${standby.healthUrl}/status`)).json()) as {
+      salesforce: Array<{ channel: string; role: string }>;
+      toolCalls: Record<string, Record<string, number>>;
+    };
+    expect(status.salesforce.find((c) => c.channel === CHANNEL)).toMatchObject({ role: 'leader', org: 'org-a' });
+    expect(Object.keys(status.toolCalls).sort()).toEqual(['admin', 'caller-a', 'caller-b']);
+    expect((await fetch(`${standby.healthUrl}/readyz`)).status).toBe(200);
     const id = opportunity();
     const message = `takeover-${randomUUID().slice(0, 8)}`;
     publishRequest(id, message);

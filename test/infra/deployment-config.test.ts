@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -89,5 +90,36 @@ describe('.env.example', () => {
 
   it('holds no value for a secret', () => {
     expect(example).toMatch(/^# COSMOS_KEY=$/m);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
+    services: Record<
+      string,
+      { build?: { dockerfile: string }; image?: string; healthcheck?: unknown; environment?: Record<string, unknown> }
+    >;
+    volumes: Record<string, unknown>;
+  };
+
+  it('is valid YAML with the broker’s four services and the Redis volume', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['ingress', 'mcp-server', 'redis', 'worker']);
+    expect(Object.keys(compose.volumes)).toEqual(['redis-data']);
+  });
+
+  it('builds each service from a Dockerfile that exists, and checks the health of each', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build)
+        expect(existsSync(new URL(`../../${service.build.dockerfile}`, import.meta.url)), name).toBe(true);
+      expect(
+        service.healthcheck ??
+          readFileSync(new URL(`../../${service.build?.dockerfile}`, import.meta.url), 'utf8').match(/HEALTHCHECK/),
+        name,
+      ).toBeTruthy();
+    }
+  });
+
+  it('gives the worker a health port inside the network', () => {
+    expect(compose.services.worker?.environment).toMatchObject({ HEALTH_PORT: '3003', HOST: '0.0.0.0' });
   });
 });

@@ -66,8 +66,8 @@ export interface BrokerStack {
   /** Environment for a worker child process sharing this stack (store, Redis, secrets). */
   childWorkerEnv(brokerConfigPath: string): Record<string, string>;
   broker: BrokerConfig;
-  /** Starts another worker replica in this process (stopped by the test, or by close()). */
-  startWorkerReplica(): Promise<StartedWorker>;
+  /** Starts another worker replica in this process (stopped by the test, or by close()); `env` adds worker settings. */
+  startWorkerReplica(env?: Record<string, string>): Promise<StartedWorker>;
   /** Basic credentials of a configured caller. */
   auth(caller: 'caller-a' | 'caller-b' | 'admin'): string;
   close(): Promise<void>;
@@ -201,9 +201,9 @@ export async function startBrokerStack(options: {
     ...options.workerEnv,
   };
   const replicas: StartedWorker[] = [];
-  const startWorkerReplica = async () => {
+  const startWorkerReplica = async (extra: Record<string, string> = {}) => {
     const replica = await startWorker(
-      loadConfig(workerConfigSchema, { ...common, ...workerSettings }),
+      loadConfig(workerConfigSchema, { ...common, ...workerSettings, ...extra }),
       broker,
       logger,
       {

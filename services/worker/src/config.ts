@@ -6,6 +6,10 @@ import { z } from 'zod';
 export const workerConfigSchema = z.object({
   /** Path of the broker configuration file (YAML or JSON): endpoints and callers. */
   BROKER_CONFIG: z.string().min(1),
+  /** Port of the worker's health and status endpoints (`/healthz`, `/readyz`, `/status`); unset: none. */
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface the health port listens on. */
+  HOST: z.string().default('127.0.0.1'),
   ...redisEnvShape,
   /** The broker API's public URL (ingress's PUBLIC_URL): truncated Salesforce values point at the call there. */
   PUBLIC_URL: z.url().optional(),

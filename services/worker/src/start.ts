@@ -17,6 +17,7 @@ import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
 import type { WorkerConfig } from './config.ts';
+import { buildWorkerHealthApp, type WorkerStatus } from './health-app.ts';
 import { McpToolInvoker } from './mcp-invoker.ts';
 import { SalesforceEventSink } from './salesforce-event-sink.ts';
 
@@ -25,6 +26,10 @@ export interface StartedWorker {
   upstream: ReturnType<typeof createBrokerUpstream>;
   /** Platform event channels as this replica sees them (leader or standby); empty without orgs. */
   salesforceChannels(): ChannelStatus[];
+  /** Queue depths and channels, as `GET /status` answers. */
+  status(): Promise<WorkerStatus>;
+  /** Where `/healthz`, `/readyz` and `/status` are served, when `HEALTH_PORT` is set. */
+  healthUrl: string | undefined;
   /** Drains (jobs in hand finish), then disconnects. */
   close(): Promise<void>;
 }
@@ -123,15 +128,34 @@ export async function startWorker(
         })
       : undefined;
   connector?.start();
+  const status = async (): Promise<WorkerStatus> => {
+    const counts = (q: { getJobCounts(): Promise<Record<string, number>> }) => q.getJobCounts();
+    const toolCalls = Object.fromEntries(
+      await Promise.all(broker.callers.map(async (c) => [c.id, await counts(queues.toolCallQueue(c.id))] as const)),
+    );
+    return { toolCalls, writeBacks: await counts(queues.writeBackQueue()), salesforce: connector?.status() ?? [] };
+  };
+  const health =
+    config.HEALTH_PORT === undefined
+      ? undefined
+      : buildWorkerHealthApp({
+          logger,
+          readiness: { redis: async () => void (await redis.ping()), store: () => store.ping() },
+          status,
+        });
+  const healthUrl = health ? await health.listen({ host: config.HOST, port: config.HEALTH_PORT }) : undefined;
   logger.info(
-    { callers: broker.callers.length, salesforceChannels: connector?.status().length ?? 0 },
+    { callers: broker.callers.length, salesforceChannels: connector?.status().length ?? 0, healthUrl },
     'worker consuming',
   );
   return {
     worker,
     upstream,
     salesforceChannels: () => connector?.status() ?? [],
+    status,
+    healthUrl,
     async close() {
+      await health?.close();
       // Events first: nothing new is submitted while the queues drain.
       await connector?.stop();
       await worker.close();
