@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devConfigSchema } from '@mcp-broker/dev/config';
 import { readDemoPassword, runDemoCall } from '@mcp-broker/dev/demo-call';
+import { freePort } from '@mcp-broker/dev/free-port';
+import { runSalesforceDemo } from '@mcp-broker/dev/salesforce-demo';
 import { type DevStack, startDevStack } from '@mcp-broker/dev/start-dev';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
@@ -17,9 +19,11 @@ let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'mcpb-dev-'));
   const env = {
-    PORT: '0',
+    // The MCP server's port must be known before it listens: its document links carry it.
+    PORT: String(await freePort()),
     DEV_OAUTH_PORT: '0',
     DEV_INGRESS_PORT: '0',
+    DEV_SALESFORCE_PORT: '0',
     SAMPLE_CUSTOMERS: '30',
     DEV_DATA_DIR: dataDir,
     REDIS_KEY_PREFIX: `e2e:${randomUUID()}:`,
@@ -105,5 +109,25 @@ describe('dev stack on embedded defaults (the quick start)', () => {
     });
     expect(denied.status).toBe(403);
     expect(denied.headers.get('www-authenticate')).toContain('scope="Sales.Read"');
+  });
+
+  it('npm run demo’s Salesforce stories: Contract_URL__c written back from the Flow’s event, MCP_Result__c from the API call', async () => {
+    const lines: string[] = [];
+    const steps = await runSalesforceDemo({
+      salesforce: stack.salesforce,
+      sampleOpportunity: stack.sampleOpportunity,
+      ingressUrl: stack.ingressUrl,
+      password: await readDemoPassword(stack.credentialsPath),
+      print: (line) => lines.push(line),
+      timeoutMs: 20_000,
+    });
+    expect(steps.filter((s) => !s.ok)).toEqual([]);
+    expect(steps.length).toBeGreaterThanOrEqual(8);
+    const opportunity = stack.salesforce.records('Opportunity').at(-1);
+    expect(opportunity).toMatchObject({
+      StageName: 'Closed Won',
+      Contract_URL__c: expect.stringContaining('/documents/ctr-'),
+    });
+    expect(lines.join('\n')).toContain(`Contract_URL__c ${opportunity?.Contract_URL__c}`);
   });
 });

@@ -109,21 +109,7 @@ function openGate() {
 describe('a worker killed with SIGKILL mid-call', () => {
   it('loses nothing: the call completes once after restart and the callback is delivered once', async () => {
     const first = startWorkerProcess();
-    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
-      method: 'POST',
-      headers: {
-        authorization: stack.auth('caller-a'),
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-      },
-      body: JSON.stringify({
-        tool: 'test_gated',
-        arguments: { key: 'crash' },
-        writeBack: [{ type: 'http-callback', url: receiver.url('/crash') }],
-      }),
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
+    const id = await submitGated('crash', '/crash');
 
     await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(1);
     first.kill('SIGKILL');

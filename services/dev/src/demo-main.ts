@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { devConfigSchema } from './config.ts';
 import { describeDemoCall, runDemoCall } from './demo-call.ts';
 import { readDemoPassword } from './dev-credentials.ts';
+import { freePort } from './free-port.ts';
 import { runSalesforceDemo } from './salesforce-demo.ts';
 import { startDevStack } from './start-dev.ts';
 
@@ -51,13 +51,3 @@ try {
   await stack.close();
 }
 process.exit(ok ? 0 : 1);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,5 +1,5 @@
 import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
-import { CatalogArgumentValidator, ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
+import { createToolCallIntake } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
@@ -43,13 +43,14 @@ export async function startIngress(
     queues,
     redis,
     prefix: config.REDIS_KEY_PREFIX,
-    intake: new ToolCallIntake({
+    intake: createToolCallIntake({
       repository,
       queues,
       redis,
       prefix: config.REDIS_KEY_PREFIX,
-      validator: new CatalogArgumentValidator(upstream.catalog),
-      writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env }),
+      catalog: upstream.catalog,
+      broker,
+      env,
     }),
   });
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;

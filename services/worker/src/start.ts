@@ -1,5 +1,5 @@
 import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
-import { CatalogArgumentValidator, ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
+import { createToolCallIntake } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
@@ -110,13 +110,14 @@ export async function startWorker(
           store,
           connections: (orgId) => orgs.get(orgId),
           sink: new SalesforceEventSink({
-            intake: new ToolCallIntake({
+            intake: createToolCallIntake({
               repository,
               queues,
               redis,
               prefix: config.REDIS_KEY_PREFIX,
-              validator: new CatalogArgumentValidator(upstream.catalog),
-              writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env }),
+              catalog: upstream.catalog,
+              broker,
+              env,
             }),
             orgs: broker.salesforce.orgs,
             callers: broker.callers,

@@ -1,10 +1,12 @@
-import type { CallerConfig } from '@mcp-broker/broker-config';
+import type { BrokerConfig, CallerConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type ToolCallRecord, type ToolCallRequest, type WriteBackTarget } from '@mcp-broker/contracts';
+import type { ToolCatalog } from '@mcp-broker/mcp-client';
 import type { BrokerQueues } from '@mcp-broker/queues';
 import { type ToolCallRepository, toolCallId } from '@mcp-broker/tool-call-store';
 import type { Redis } from 'ioredis';
 import type { ArgumentValidator } from './argument-validator.ts';
-import type { WriteBackPolicy } from './write-back-policy.ts';
+import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
+import { WriteBackPolicy } from './write-back-policy.ts';
 
 /** A tool call as any source hands it in, before it is checked. */
 export interface Submission {
@@ -166,6 +168,29 @@ export class ToolCallIntake {
       correlation,
     } satisfies ToolCallRequest;
   }
+}
+
+/**
+ * The intake as every service builds it: arguments checked against the endpoint's cached tool
+ * list, write-back targets against the broker configuration.
+ */
+export function createToolCallIntake(options: {
+  repository: ToolCallRepository;
+  queues: BrokerQueues;
+  redis: Redis;
+  prefix: string;
+  catalog: ToolCatalog;
+  broker: BrokerConfig;
+  env: Record<string, string | undefined>;
+}): ToolCallIntake {
+  return new ToolCallIntake({
+    repository: options.repository,
+    queues: options.queues,
+    redis: options.redis,
+    prefix: options.prefix,
+    validator: new CatalogArgumentValidator(options.catalog),
+    writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: options.broker.salesforce.orgs, env: options.env }),
+  });
 }
 
 function requireKey(key: string | undefined): string {

@@ -4,6 +4,7 @@ import { truncationPointer } from './field-limits.ts';
 import { SalesforceEventHandler } from './salesforce-event-target.ts';
 import {
   deliveryContext,
+  failure,
   ORG,
   resultUrlFor,
   type SandboxOrg,
@@ -23,13 +24,6 @@ describe('SalesforceEventHandler (salesforce-event) against the sandbox org', ()
     ({ type: 'salesforce-event', org: ORG, ...overrides }) as SalesforceEventTarget;
   const published = (requestId: string) =>
     org.sandbox.retainedEvents(CHANNEL).filter((e) => e.data.payload.Request_Id__c === requestId);
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => {
-        throw new Error('expected the delivery to fail');
-      },
-      (error: unknown) => error,
-    );
   const warmUp = () => handler.deliver(target({ requestId: 'warm-up' }), deliveryContext(record));
 
   beforeAll(async () => {

@@ -4,6 +4,7 @@ import { FieldLimits, truncationPointer } from './field-limits.ts';
 import { SalesforceRecordHandler } from './salesforce-record-target.ts';
 import {
   deliveryContext,
+  failure,
   ORG,
   resultUrlFor,
   type SandboxOrg,
@@ -29,13 +30,6 @@ describe('SalesforceRecordHandler (salesforce-record) against the sandbox org', 
       ...overrides,
     }) as SalesforceRecordTarget;
   const opportunity = () => org.sandbox.records('Opportunity').find((r) => r.Id === opportunityId);
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => {
-        throw new Error('expected the delivery to fail');
-      },
-      (error: unknown) => error,
-    );
   /** A first delivery logs in and caches the describe, so the next request is the write itself. */
   const warmUp = () => handler.deliver(target({ Description: "'warm'" }), deliveryContext(record));
 

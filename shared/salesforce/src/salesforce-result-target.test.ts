@@ -4,6 +4,7 @@ import { SObjectFieldLimits, truncationPointer } from './field-limits.ts';
 import { resultValues, SalesforceResultHandler } from './salesforce-result-target.ts';
 import {
   deliveryContext,
+  failure,
   ORG,
   resultUrlFor,
   type SandboxOrg,
@@ -22,13 +23,6 @@ describe('SalesforceResultHandler (salesforce-result) against the sandbox org', 
     ({ type: 'salesforce-result', org: ORG, ...overrides }) as SalesforceResultTarget;
   const results = (requestId: string) =>
     org.sandbox.records('MCP_Result__c').filter((r) => r.Request_Id__c === requestId);
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => {
-        throw new Error('expected the delivery to fail');
-      },
-      (error: unknown) => error,
-    );
   const warmUp = () => handler.deliver(target({ requestId: 'warm-up' }), deliveryContext(record));
 
   beforeAll(async () => {

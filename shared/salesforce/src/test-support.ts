@@ -138,3 +138,13 @@ export function deliveryContext(record: ToolCallRecord, signal = new AbortContro
 
 export const RESULT_URL_BASE = 'https://broker.example.com/v1/tool-calls/';
 export const resultUrlFor = (record: ToolCallRecord) => `${RESULT_URL_BASE}${record.id}`;
+
+/** The error a delivery fails with; throws if it succeeds instead. */
+export function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected the delivery to fail');
+    },
+    (error: unknown) => error,
+  );
+}
