@@ -230,8 +230,27 @@ describe('GET /openapi.json', () => {
     const header = ((submit.parameters ?? []) as Json[]).find(
       (p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key',
     );
-    expect(header).toBeDefined();
-    expect(Object.keys(submit.responses as Json)).toEqual(expect.arrayContaining(['200', '202', '409', '422']));
+    expect(header).toMatchObject({ required: true });
+    expect(Object.keys(submit.responses as Json)).toEqual(
+      expect.arrayContaining([
+        '200',
+        '202',
+        '400',
+        '401',
+        '403',
+        '404',
+        '409',
+        '413',
+        '415',
+        '422',
+        '500',
+        '502',
+        '503',
+      ]),
+    );
+    // Every operation documents the server-side failures a client must handle.
+    for (const { op } of operations())
+      expect(Object.keys(op.responses as Json)).toEqual(expect.arrayContaining(['500', '503']));
     const wait = (
       operations().find(({ op }) => op.operationId === 'getToolCall')?.op.parameters as Json[] | undefined
     )?.find((p) => p.name === 'wait');

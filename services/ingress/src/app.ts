@@ -46,6 +46,10 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
       security: [{ bearerAuth: [] }, { basicAuth: [] }],
     },
     transform: jsonSchemaTransform,
+    // The header is declared optional so that its absence gets BROKER_IDEMPOTENCY_KEY_MISSING, with
+    // a hint, rather than a generic validation error; the document still says it is required.
+    transformObject: (document) =>
+      'openapiObject' in document ? requireIdempotencyKey(document.openapiObject) : document.swaggerObject,
   });
   await app.register(async (scope) => {
     registerCallerAuth(scope, options.authenticator);
@@ -53,4 +57,14 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+type OpenApiDocument = { paths?: Record<string, Record<string, { parameters?: Array<Record<string, unknown>> }>> };
+
+function requireIdempotencyKey<T>(doc: T): T {
+  for (const parameter of (doc as OpenApiDocument).paths?.['/v1/tool-calls']?.post?.parameters ?? []) {
+    if (parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key')
+      parameter.required = true;
+  }
+  return doc;
 }

@@ -56,6 +56,31 @@ describe('http server factory', () => {
     expect(res.json().error.code).toBe('BROKER_INTERNAL');
   });
 
+  it('answers 503 with Retry-After when a dependency is unreachable, without its details', async () => {
+    const app = buildHttpServer({ logger });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:443 (key=secret)'), {
+      code: 'ECONNREFUSED',
+    });
+    app.get('/store-down', async () => {
+      throw new Error('request failed', { cause: refused });
+    });
+    app.get('/store-throttled', async () => {
+      throw Object.assign(new Error('Request rate is large'), { code: 429, headers: { 'x-ms-retry-after-ms': '50' } });
+    });
+    app.get('/conflict', async () => {
+      throw Object.assign(new Error('Conflict'), { code: 409, headers: {} });
+    });
+    for (const url of ['/store-down', '/store-throttled']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json().error).toMatchObject({ code: 'BROKER_NOT_READY', message: expect.stringContaining('Retry') });
+      expect(res.body).not.toContain('10.0.0.7');
+    }
+    // Any other failure of the store is not "retry later": it stays an internal error.
+    expect((await app.inject({ url: '/conflict' })).statusCode).toBe(500);
+  });
+
   it('readiness reports each dependency and 503 when one fails', async () => {
     const app = buildHttpServer({
       logger,

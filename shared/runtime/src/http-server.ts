@@ -1,6 +1,7 @@
 import { BrokerError, type ErrorBody, isBrokerError } from '@mcp-broker/contracts';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { isDependencyUnavailable } from './dependency-unavailable.ts';
 import { parseTraceparent, resolveRequestId, type TraceContext } from './request-id.ts';
 
 declare module 'fastify' {
@@ -59,6 +60,13 @@ export function toBrokerError(err: unknown, bodyLimit: number): BrokerError {
   }
   if (fe.statusCode === 400 && fe.message) {
     return new BrokerError('BROKER_JSONRPC_INVALID_REQUEST', fe.message);
+  }
+  if (isDependencyUnavailable(err)) {
+    return new BrokerError(
+      'BROKER_NOT_READY',
+      'The store or Redis did not answer; nothing was done. Retry after the Retry-After delay.',
+      { headers: { 'retry-after': '5' }, cause: err },
+    );
   }
   return new BrokerError('BROKER_INTERNAL', 'Internal server error.', { cause: err });
 }

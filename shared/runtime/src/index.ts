@@ -1,4 +1,5 @@
 export { logLevelSchema, redisEnvShape } from './common-env.ts';
+export { isDependencyUnavailable } from './dependency-unavailable.ts';
 export { installGracefulShutdown, type ShutdownOptions } from './graceful-shutdown.ts';
 export {
   buildHttpServer,

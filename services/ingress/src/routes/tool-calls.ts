@@ -13,7 +13,15 @@ import type { ToolCallService } from '../tool-call-service.ts';
 import { toToolCallView } from '../tool-call-view.ts';
 
 const idParams = z.object({ id: z.string().max(100).describe('Tool call id (tc_…).') });
-const errors = { 400: apiErrorSchema, 401: apiErrorSchema, 403: apiErrorSchema, 404: apiErrorSchema };
+// Every operation can meet these; the error body is the same for all (docs/errors.md).
+const errors = {
+  400: apiErrorSchema,
+  401: apiErrorSchema,
+  403: apiErrorSchema,
+  404: apiErrorSchema,
+  500: apiErrorSchema.describe('Unexpected error; retry, and report the requestId if it persists.'),
+  503: apiErrorSchema.describe('The store or Redis is unavailable; retry after the Retry-After header.'),
+};
 
 /** The asynchronous tool-call API (docs/async-api.md). */
 export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCallService, publicUrl: string): void {
@@ -35,7 +43,10 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
           202: toolCallAcceptedSchema,
           ...errors,
           409: apiErrorSchema,
+          413: apiErrorSchema.describe('The body exceeds the limit named in the message.'),
+          415: apiErrorSchema.describe('Send Content-Type: application/json.'),
           422: apiErrorSchema,
+          502: apiErrorSchema.describe("The MCP endpoint's tool list could not be read to check the arguments."),
         },
       },
     },
