@@ -19,6 +19,8 @@ export const ingressConfigSchema = z.object({
   ...storeEnvShape,
   /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** Attempts of the write-back jobs ingress queues (a call cancelled while queued); set it like the worker's. */
+  WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   /** Days tool-call records are kept (Cosmos TTL). */
   TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: logLevelSchema,

@@ -34,7 +34,7 @@ export async function startIngress(
   const queues = new BrokerQueues({
     connection: redis,
     prefix: config.REDIS_KEY_PREFIX,
-    retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS },
+    retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS, writeBackAttempts: config.WRITE_BACK_ATTEMPTS },
   });
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const repository = new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS });
