@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { entraIssuer, identityFromClaims } from '@mcp-broker/auth';
 import { type ErrorCode, errorCatalog, JsonRpcErrorCode } from '@mcp-broker/contracts';
+import { serverToolPermissions } from '@mcp-broker/mcp-server';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 
@@ -187,7 +188,8 @@ describe('APIM policy for the MCP API', () => {
       const roles = claims[0]!;
       expect(roles.attrs).toMatchObject({ name: 'roles', match: 'any' });
       const values = roles.children.map((c) => c.text);
-      expect(values).toEqual(expect.arrayContaining(['Customers.Read', 'Sales.Read']));
+      // Exactly the roles the server's tools require: a tool with a new role must be added here too.
+      expect([...values].sort()).toEqual(serverToolPermissions);
       for (const value of values) expect(value).toMatch(/^[A-Z][A-Za-z]*\.[A-Z][A-Za-z]*$/);
     });
   });
@@ -261,6 +263,25 @@ describe('APIM policy for the MCP API', () => {
       const guard = all(inbound, 'when').find((w) => all(w, 'validate-jwt').length > 0);
       expect(guard?.attrs.condition).toContain('/.well-known/oauth-protected-resource');
       expect(guard?.attrs.condition).toMatch(/^@\(!/);
+    });
+
+    it('leaves only GET of a signed document link (the server checks its signature) reachable without a token', () => {
+      const guard = all(inbound, 'when').find((w) => all(w, 'validate-jwt').length > 0);
+      const pattern = guard?.attrs.condition?.match(
+        /Regex\.IsMatch\(context\.Request\.OriginalUrl\.Path, @"([^"]+)"\)/,
+      )?.[1];
+      expect(guard?.attrs.condition).toContain('context.Request.Method == "GET"');
+      expect(pattern).toBeDefined();
+      const exempt = new RegExp(pattern!);
+      // The ids generate_contract makes: ctr- and a SHA-256.
+      expect(exempt.test(`/mcp-broker/documents/ctr-${'ab'.repeat(32)}`)).toBe(true);
+      for (const path of [
+        '/mcp-broker/mcp',
+        '/mcp-broker/documents/ctr-x',
+        `/mcp-broker/documents/ctr-${'ab'.repeat(32)}/more`,
+      ]) {
+        expect(exempt.test(path), path).toBe(false);
+      }
     });
   });
 

@@ -1,6 +1,6 @@
 import { startDevOAuthServer } from '@mcp-broker/dev-oauth';
 import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
-import { type McpServerConfig, productTools, startMcpServer } from '@mcp-broker/mcp-server';
+import { type McpServerConfig, serverToolPermissions, startMcpServer } from '@mcp-broker/mcp-server';
 import { type Logger, loadConfig } from '@mcp-broker/runtime';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
@@ -33,8 +33,7 @@ export interface DevStack {
  * data, a development OAuth server, and the governed MCP server trusting it.
  */
 export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger: Logger): Promise<DevStack> {
-  // generate_contract is not in productTools (start.ts adds it with its document storage).
-  const allRoles = [...new Set([...productTools.flatMap((t) => t.requiredPermissions), 'Contracts.Write'])].sort();
+  const allRoles = [...serverToolPermissions];
   const credentials = await loadOrCreateDevCredentials(dev.DEV_DATA_DIR, [
     { clientId: 'demo-app', roles: allRoles },
     { clientId: 'readonly-app', roles: ['Customers.Read'] },

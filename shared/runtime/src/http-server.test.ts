@@ -81,6 +81,29 @@ describe('http server factory', () => {
     expect((await app.inject({ url: '/conflict' })).statusCode).toBe(500);
   });
 
+  it('refuses a text/plain body with 415, naming the content type to send', async () => {
+    const app = buildHttpServer({ logger });
+    app.post('/json', async (request) => ({ got: request.body }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/json',
+      headers: { 'content-type': 'text/plain' },
+      payload: '{}',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error).toMatchObject({
+      code: 'BROKER_UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringContaining('application/json'),
+    });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/json',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('readiness reports each dependency and 503 when one fails', async () => {
     const app = buildHttpServer({
       logger,

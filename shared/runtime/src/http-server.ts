@@ -94,6 +94,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  // Fastify parses text/plain by default; a JSON API should refuse it (415), not report a
+  // string body as a validation problem.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('trace', undefined);
   app.addHook('onRequest', async (request, reply) => {
     request.trace = parseTraceparent(request.headers.traceparent);

@@ -60,6 +60,9 @@ export interface GenerateContractOptions {
  * stores it under a content-addressed id, and returns signed, expiring links that this server serves
  * on `GET /documents/{id}`. Generating the same contract again stores nothing new.
  */
+/** The app roles generate_contract needs (exported: it is built at start, outside `productTools`). */
+export const GENERATE_CONTRACT_PERMISSIONS = ['Contracts.Write'] as const;
+
 export function buildGenerateContractTool(options: GenerateContractOptions) {
   const { storage, signer } = options;
   const linkTtlSeconds = options.linkTtlSeconds ?? 3600;
@@ -73,7 +76,7 @@ export function buildGenerateContractTool(options: GenerateContractOptions) {
       'and template give the same document id. Fails for unknown or closed-lost opportunities.',
     inputSchema: generateContractInput,
     outputSchema: generateContractOutput,
-    requiredPermissions: ['Contracts.Write'],
+    requiredPermissions: [...GENERATE_CONTRACT_PERMISSIONS],
     timeoutMs: 20_000,
     readOnly: false,
     async handler({ opportunity_id: opportunityId, template }, context) {

@@ -1,5 +1,6 @@
 import { analyzeSalesDataTool } from './analyze-sales-data.ts';
 import { buildAccountPlanTool } from './build-account-plan.ts';
+import { GENERATE_CONTRACT_PERMISSIONS } from './generate-contract.ts';
 import { clearMemoryTool, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
 import { nextBestActionTool } from './next-best-action.ts';
 import { queryCustomerDataTool } from './query-customer-data.ts';
@@ -20,3 +21,11 @@ export const productTools: readonly ToolDefinition[] = [
   clearMemoryTool,
   buildAccountPlanTool,
 ];
+
+/**
+ * Every app role some tool of this server requires, sorted: what the Entra app registration must
+ * define and APIM's coarse role gate must list.
+ */
+export const serverToolPermissions: readonly string[] = [
+  ...new Set([...productTools.flatMap((t) => t.requiredPermissions), ...GENERATE_CONTRACT_PERMISSIONS]),
+].sort();
