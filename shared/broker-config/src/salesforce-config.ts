@@ -18,6 +18,11 @@ export const salesforceAuthSchema = z.discriminatedUnion('type', [
     username: z.string().min(1),
     /** PEM PKCS#8 private key that signs the assertion (RS256); its certificate is on the connected app. */
     privateKey: secretRefSchema,
+    /**
+     * The assertion's `aud`. Default: the login URL. Salesforce expects https://login.salesforce.com
+     * (or https://test.salesforce.com for sandboxes) even when logging in through a My Domain URL.
+     */
+    audience: z.url().optional(),
   }),
 ]);
 export type SalesforceAuthConfig = z.infer<typeof salesforceAuthSchema>;

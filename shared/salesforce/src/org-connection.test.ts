@@ -185,14 +185,37 @@ describe('OrgConnection: JWT bearer', () => {
   });
   afterAll(() => sandbox.close());
 
-  const jwtOrg = (username = USERNAME) =>
+  const jwtOrg = (username = USERNAME, audience?: string) =>
     salesforceOrgSchema.parse({
       id: ORG,
       caller: CALLER,
       loginUrl: `${sandbox.loginUrl}/`,
       apiVersion: sandbox.apiVersion,
-      auth: { type: 'jwt-bearer', clientId: sandbox.clientId, username, privateKey: { fromEnv: 'ACME_SF_KEY' } },
+      auth: {
+        type: 'jwt-bearer',
+        clientId: sandbox.clientId,
+        username,
+        privateKey: { fromEnv: 'ACME_SF_KEY' },
+        ...(audience ? { audience } : {}),
+      },
     });
+
+  it('puts the configured audience in the assertion instead of the login URL', async () => {
+    const right = new OrgConnection({
+      org: jwtOrg(USERNAME, `${sandbox.loginUrl}/`),
+      env: { ACME_SF_KEY: privateKeyPem },
+    });
+    expect((await right.connection()).accessToken).toBeTruthy();
+    // The sandbox, like Salesforce, accepts only its own login URL as the audience.
+    const wrong = new OrgConnection({
+      org: jwtOrg(USERNAME, 'https://test.salesforce.com'),
+      env: { ACME_SF_KEY: privateKeyPem },
+    });
+    await expect(wrong.connection()).rejects.toMatchObject({
+      error: 'invalid_grant',
+      description: 'audience is invalid',
+    });
+  });
 
   it('logs in with an RS256 assertion (iss client id, sub username, aud login URL) signed by the configured key', async () => {
     const logs = new LogRecorder();

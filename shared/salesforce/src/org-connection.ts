@@ -203,7 +203,7 @@ export class OrgConnection {
         .setProtectedHeader({ alg: 'RS256' })
         .setIssuer(auth.clientId)
         .setSubject(auth.username)
-        .setAudience(this.#loginUrl)
+        .setAudience(auth.audience ? trimSlash(auth.audience) : this.#loginUrl)
         .setExpirationTime(Math.floor(Date.now() / 1000) + ASSERTION_LIFETIME_SECONDS)
         .sign(key);
     } catch {
