@@ -80,11 +80,20 @@ describe('Salesforce Flow trigger end to end', () => {
     const list = await fetch(`${stack.ingressUrl}/v1/tool-calls?limit=100`, {
       headers: { authorization: stack.auth('caller-a') },
     });
-    const items = ((await list.json()) as { items: Array<{ tool: string; deliveries: Array<{ type: string }> }> })
-      .items;
-    expect(
-      items.some((i) => i.tool === 'test_echo' && i.deliveries.map((d) => d.type).includes('salesforce-record')),
-    ).toBe(true);
+    const items = (
+      (await list.json()) as {
+        items: Array<{
+          tool: string;
+          source: { kind: string; reference?: string };
+          deliveries: Array<{ type: string; recordId?: string }>;
+        }>;
+      }
+    ).items;
+    const call = items.find((i) => i.deliveries.some((d) => d.type === 'salesforce-record' && d.recordId === id));
+    expect(call).toMatchObject({
+      tool: 'test_echo',
+      source: { kind: 'salesforce', reference: expect.stringMatching(/^org-a\/\/event\/MCP_Tool_Request__e\/\d+$/) },
+    });
   });
 
   it('a malformed event is rejected with a stored reason written back as a failed result, and does not block the channel', async () => {

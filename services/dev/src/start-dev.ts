@@ -122,6 +122,7 @@ function wonOpportunity(
 export function startBanner(stack: DevStack): string {
   const secretOf = (id: string) => `$(node -p "require('./${stack.credentialsPath}').secrets['${id}']")`;
   const secret = secretOf('demo-app');
+  const sf = stack.salesforce.instanceUrl;
   return [
     '',
     'mcp-broker dev stack is running',
@@ -148,6 +149,13 @@ export function startBanner(stack: DevStack): string {
     `  curl -s -u "demo:$PASS" ${stack.ingressUrl}/v1/tool-calls -H "Idempotency-Key: $(node -p 'crypto.randomUUID()')" \\`,
     `    -H 'Content-Type: application/json' -d '{"tool":"analyze_sales_data","arguments":{"from":"2026-01-01","to":"2026-03-31"}}'`,
     `  curl -s -u "demo:$PASS" "${stack.ingressUrl}/v1/tool-calls/<id>?wait=30"`,
+    '',
+    "Play a Flow's part: publish MCP_Tool_Request__e in the Salesforce sandbox; the broker runs it as org demo-org:",
+    `  SF=$(curl -s ${sf}/services/oauth2/token -d grant_type=client_credentials -d client_id=${stack.salesforce.clientId} \\`,
+    `    -d "client_secret=${secretOf('salesforce-sandbox-secret')}" | node -p "JSON.parse(require('fs').readFileSync(0)).access_token")`,
+    `  curl -s ${sf}/services/data/v${stack.salesforce.apiVersion}/sobjects/MCP_Tool_Request__e -H "Authorization: Bearer $SF" \\`,
+    `    -H 'Content-Type: application/json' -d '{"Tool__c":"next_best_action","Arguments__c":"{\\"customer_id\\":\\"cus-000002\\"}","Write_Back__c":"[{\\"type\\":\\"salesforce-result\\"}]"}'`,
+    `  curl -s -u "demo:$PASS" "${stack.ingressUrl}/v1/tool-calls?limit=1"      # the event's call, newest first`,
     '',
     'Stop with Ctrl+C.',
     '',

@@ -25,5 +25,6 @@ export function toToolCallView(record: ToolCallRecord): ToolCallView {
       ...(d.lastError ? { lastError: d.lastError } : {}),
     })),
     requestId: record.correlation.requestId,
+    source: record.source,
   };
 }

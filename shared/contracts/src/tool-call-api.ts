@@ -70,6 +70,9 @@ export const toolCallViewSchema = z.object({
   completedAt: z.string().optional(),
   deliveries: z.array(deliveryViewSchema),
   requestId: z.string(),
+  source: z
+    .object({ kind: z.string(), reference: z.string().optional() })
+    .describe('Where the call came from: api, or salesforce with <org>/<channel>/<replayId>.'),
 });
 export type ToolCallView = z.infer<typeof toolCallViewSchema>;
 
