@@ -191,6 +191,18 @@ describe('configured JSONata mapping', () => {
     expect(mapped).toMatchObject({ tool: 'fixed_tool', arguments: { a: 1 }, idempotencyKey: 'r', writeBack: [] });
   });
 
+  it('rejects an event whose expression loops, instead of holding the channel', async () => {
+    const looping = new EventMapper({
+      org: 'acme',
+      // A tail call: JSONata does not grow the stack, so only the time limit stops it.
+      channelConfig: { channel: CHANNEL, mapping: { tool: '($f := function($n) { $f($n + 1) }; $f(0))' } },
+    });
+    expect(await rejectionOf(looping.map(message({ Tool__c: 't' })))).toMatchObject({
+      code: 'EVENT_MAPPING_FAILED',
+      reason: expect.stringMatching(/^mapping\.tool failed on this event: Evaluation timeout after 1000 milliseconds/),
+    });
+  });
+
   it('rejects an event the expressions cannot map', async () => {
     const failing = new EventMapper({
       org: 'acme',

@@ -42,6 +42,9 @@ const MAX_WRITE_BACK_TARGETS = 10;
 const SALESFORCE_TARGET_TYPES = new Set(['salesforce-record', 'salesforce-result', 'salesforce-event']);
 
 /** The mapping of one (org, channel), its expressions compiled once. */
+/** Longest one expression may run on one event, and how deep it may recurse. */
+const EXPRESSION_LIMITS = { timeout: 1_000, stack: 500 };
+
 export class EventMapper {
   readonly org: string;
   readonly channel: string;
@@ -56,7 +59,9 @@ export class EventMapper {
       const source = mapping[key];
       if (source === undefined) continue;
       try {
-        this.#expressions[key] = jsonata(source);
+        // JSONata's own guardrails: a looping expression (tail calls never overflow the stack)
+        // must not hold the channel, or the worker's event loop, forever.
+        this.#expressions[key] = jsonata(source, EXPRESSION_LIMITS);
       } catch (error) {
         const { message, position } = error as { message?: string; position?: number };
         const at = position === undefined ? '' : ` (at character ${position})`;
