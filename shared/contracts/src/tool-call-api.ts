@@ -72,6 +72,7 @@ export const toolCallViewSchema = z.object({
   requestId: z.string(),
   source: z
     .object({ kind: z.string(), reference: z.string().optional() })
+    .optional()
     .describe('Where the call came from: api, or salesforce with <org>/<channel>/<replayId>.'),
 });
 export type ToolCallView = z.infer<typeof toolCallViewSchema>;
