@@ -10,6 +10,18 @@ export interface WriteBackJobDeps {
   logger: Logger;
 }
 
+/** Waits a receiver may ask for (429/503 with Retry-After) beyond the job's own attempts. */
+export const MAX_RETRY_AFTER_WAITS = 50;
+
+/**
+ * Whether this attempt is the last: the job's attempts are spent, or the delivery has been tried
+ * so often that even the waits a receiver asked for (which BullMQ does not count as attempts)
+ * must end, so a receiver answering 429 forever cannot keep a delivery pending forever.
+ */
+export function isLastAttempt(jobAttemptsMade: number, jobAttempts: number, deliveryAttempts: number): boolean {
+  return jobAttemptsMade + 1 >= jobAttempts || deliveryAttempts + 1 >= jobAttempts + MAX_RETRY_AFTER_WAITS;
+}
+
 /**
  * Retries one target of one call. The tool is never called again here; a delivery already marked
  * delivered (or failed for good) is skipped, so a redelivered job does not deliver twice.
@@ -25,7 +37,7 @@ export function writeBackProcessor(deps: WriteBackJobDeps) {
       return 'missing';
     }
     if (delivery.status !== 'pending') return delivery.status;
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const last = isLastAttempt(job.attemptsMade, job.opts.attempts ?? 1, delivery.attempts);
     const outcome = await deps.delivery.attempt(record, target, deps.delivery.jobTimeoutMs, last);
     await deps.delivery.store(record, new Map([[target, outcome]]));
     if (outcome.status === 'delivered') {
