@@ -37,3 +37,14 @@ export function describeDemoCall(submitStatus: number, call: ToolCallView): stri
     '',
   ].join('\n');
 }
+
+/** The start-up demo call both launchers make: `query_customer_data` as the demo caller, described. */
+export async function runStartupDemoCall(ingressUrl: string, password: string) {
+  const { submitStatus, call } = await runDemoCall({
+    ingressUrl,
+    password,
+    tool: 'query_customer_data',
+    arguments: { customer_id: 'cus-000001' },
+  });
+  return { call, description: describeDemoCall(submitStatus, call) };
+}

@@ -1,7 +1,7 @@
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { devConfigSchema } from './config.ts';
-import { describeDemoCall, runDemoCall } from './demo-call.ts';
+import { runStartupDemoCall } from './demo-call.ts';
 import { readDemoPassword } from './dev-credentials.ts';
 import { freePort } from './free-port.ts';
 import { runSalesforceDemo } from './salesforce-demo.ts';
@@ -29,13 +29,8 @@ try {
     `mcp-broker demo: MCP server ${stack.mcpUrl}, broker API ${stack.ingressUrl}, Salesforce sandbox ${stack.salesforce.instanceUrl}\n`,
   );
   const password = await readDemoPassword(stack.credentialsPath);
-  const { submitStatus, call } = await runDemoCall({
-    ingressUrl: stack.ingressUrl,
-    password,
-    tool: 'query_customer_data',
-    arguments: { customer_id: 'cus-000001' },
-  });
-  print(describeDemoCall(submitStatus, call));
+  const { call, description } = await runStartupDemoCall(stack.ingressUrl, password);
+  print(description);
   const steps = await runSalesforceDemo({
     salesforce: stack.salesforce,
     sampleOpportunity: stack.sampleOpportunity,

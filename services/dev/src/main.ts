@@ -1,7 +1,7 @@
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, installGracefulShutdown, loadConfig } from '@mcp-broker/runtime';
 import { devConfigSchema } from './config.ts';
-import { describeDemoCall, runDemoCall } from './demo-call.ts';
+import { runStartupDemoCall } from './demo-call.ts';
 import { readDemoPassword } from './dev-credentials.ts';
 import { startBanner, startDevStack } from './start-dev.ts';
 
@@ -11,13 +11,7 @@ const logger = createLogger({ name: 'dev', level: mcp.LOG_LEVEL });
 const stack = await startDevStack(dev, mcp, logger);
 process.stdout.write(startBanner(stack));
 if (dev.DEV_DEMO_CALL) {
-  const password = await readDemoPassword(stack.credentialsPath);
-  const { submitStatus, call } = await runDemoCall({
-    ingressUrl: stack.ingressUrl,
-    password,
-    tool: 'query_customer_data',
-    arguments: { customer_id: 'cus-000001' },
-  });
-  process.stdout.write(describeDemoCall(submitStatus, call));
+  const { description } = await runStartupDemoCall(stack.ingressUrl, await readDemoPassword(stack.credentialsPath));
+  process.stdout.write(description);
 }
 installGracefulShutdown([() => stack.close()], { logger });
