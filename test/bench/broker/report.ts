@@ -202,6 +202,7 @@ export function formatBrokerReport(report: BrokerBenchReport): string {
   if (ratio.poolOverPerCall !== null) {
     out.push(`direct-pooled/direct-per-call throughput: ${ratio.poolOverPerCall.toFixed(2)} (what the pool buys)`);
   }
+  out.push(...cpuCeilingLines(report.phases));
   const w = report.memory.worker;
   for (const path of new Set(w.checkpoints.map((c) => `${c.path} r${c.round}`))) {
     const mine = w.checkpoints.filter((c) => `${c.path} r${c.round}` === path);
@@ -256,4 +257,27 @@ export function formatBrokerReport(report: BrokerBenchReport): string {
 export async function writeBrokerReport(report: BrokerBenchReport, file: string): Promise<void> {
   await mkdir(join(file, '..'), { recursive: true });
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * When every process shares the machine's cores, throughput follows total CPU per call, so the
+ * CPU ratio bounds the throughput ratio; and since the direct path's processes are part of the
+ * broker's, even a worker that cost nothing leaves a ceiling. Per round, from the phases' own CPU.
+ */
+function cpuCeilingLines(phases: readonly PhaseResult[]): string[] {
+  const total = (p: PhaseResult) =>
+    Object.values(p.cpuMsPerCall).reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0);
+  const lines: string[] = [];
+  for (const broker of phases.filter((p) => p.path === 'broker')) {
+    const direct = phases.find((p) => p.path === 'direct-pooled' && p.round === broker.round);
+    const worker = broker.cpuMsPerCall.worker;
+    if (!direct || typeof worker !== 'number') continue;
+    const d = total(direct);
+    const b = total(broker);
+    lines.push(
+      `CPU per call r${broker.round}: direct-pooled ${d.toFixed(2)} ms, broker ${b.toFixed(2)} ms (worker ${worker.toFixed(2)}); ` +
+        `on shared cores the ratio is bounded near ${(d / b).toFixed(2)}, and by ${(d / (b - worker)).toFixed(2)} even with a free worker`,
+    );
+  }
+  return lines;
 }
