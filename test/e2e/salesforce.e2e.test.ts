@@ -120,6 +120,26 @@ describe('Salesforce Flow trigger end to end', () => {
     expect(String(resultFor(requestId)?.Error__c)).toMatch(/^BROKER_TOOL_NOT_FOUND: .*no_such_tool/);
   });
 
+  it('an event asking to write into an org that is not its caller’s is refused; its own org still hears why', async () => {
+    const requestId = `req-foreign-org-${randomUUID().slice(0, 8)}`;
+    const message = `foreign-${randomUUID().slice(0, 8)}`;
+    sandbox.publishEvent(CHANNEL, {
+      Tool__c: 'test_echo',
+      Arguments__c: JSON.stringify({ message }),
+      Request_Id__c: requestId,
+      Write_Back__c: JSON.stringify([
+        { type: 'salesforce-result' },
+        { type: 'salesforce-event', org: 'someone-elses-org' },
+      ]),
+    });
+    await expect.poll(() => resultFor(requestId)?.Status__c, { timeout: 20_000 }).toBe('failed');
+    expect(String(resultFor(requestId)?.Error__c)).toMatch(/^BROKER_WRITE_BACK_NOT_ALLOWED: .*someone-elses-org/);
+    expect(invocations.get(`echo:${message}`)).toBeUndefined();
+    expect(
+      sandbox.retainedEvents('/event/MCP_Tool_Result__e').some((e) => e.data.payload.Request_Id__c === requestId),
+    ).toBe(false);
+  });
+
   it('the same event delivered twice (same Request_Id__c) calls the tool once and writes back once', async () => {
     const id = opportunity();
     const message = `twice-${randomUUID().slice(0, 8)}`;
