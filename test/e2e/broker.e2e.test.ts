@@ -89,6 +89,30 @@ describe('asynchronous tool calls end to end', () => {
       .toBe('delivered');
   });
 
+  it('the MCP server’s audit record names the broker’s call and carries the caller’s trace', async () => {
+    const traceId = randomUUID().replaceAll('-', '');
+    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
+      method: 'POST',
+      headers: {
+        authorization: stack.auth('caller-a'),
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
+      body: JSON.stringify({ tool: 'test_echo', arguments: { message: `audited-${randomUUID()}` } }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    expect((await settled(id)).status).toBe('succeeded');
+    await stack.mcp.audit.flush();
+    const { resources } = await stack.store
+      .container('audit')
+      .items.query({ query: 'SELECT * FROM c WHERE c.brokerCallId = @id', parameters: [{ name: '@id', value: id }] })
+      .fetchAll();
+    expect(resources).toHaveLength(1);
+    // As the caller's own upstream identity, with the trace the submission carried.
+    expect(resources[0]).toMatchObject({ subject: 'broker-for-a', tool: 'test_echo', outcome: 'success', traceId });
+  });
+
   it('the same idempotency key twice is one tool call and one callback', async () => {
     const key = randomUUID();
     const body = {

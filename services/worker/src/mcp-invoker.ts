@@ -29,7 +29,12 @@ export class McpToolInvoker implements ToolInvoker {
       onProgress: options.onProgress,
       signal: options.signal,
       ...(endpoint ? { timeoutMs: endpoint.callTimeoutMs } : {}),
-      meta: { 'mcp-broker/callId': record.id, 'mcp-broker/requestId': record.correlation.requestId },
+      // The MCP server records these in its audit record: one id joins the two records of a call.
+      meta: {
+        'mcp-broker/callId': record.id,
+        'mcp-broker/requestId': record.correlation.requestId,
+        ...(record.correlation.traceparent ? { traceparent: record.correlation.traceparent } : {}),
+      },
     });
     return result as ToolResult;
   }

@@ -9,6 +9,11 @@ export const auditRecordSchema = z.object({
   issuer: z.string(),
   requestId: z.string(),
   traceId: z.string().optional(),
+  /**
+   * The mcp-broker tool-call id when the call came through the broker (`_meta["mcp-broker/callId"]`),
+   * joining this record to the broker's record of the call. Stated by the client, not verified.
+   */
+  brokerCallId: z.string().optional(),
   transport: z.enum(['streamable-http', 'sse', 'json-rpc']),
   tool: z.string(),
   /** sha256 (hex) of the canonical JSON of the arguments. */

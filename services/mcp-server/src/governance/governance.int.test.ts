@@ -367,6 +367,36 @@ describe('audit', () => {
   });
 });
 
+describe('audit of calls made through the broker', () => {
+  it('records the broker’s call id and the trace from _meta when no traceparent header is sent', async () => {
+    const token = await h.issuer.sign({ sub: 'broker-app', aud: RESOURCE, roles: ['Test.Echo'] });
+    const callId = `tc_${'a1'.repeat(20)}`;
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const withMeta = (meta: Record<string, unknown>, id: number) => {
+      const body = call('test_echo', { message: 'via broker' }, id);
+      return { ...body, params: { ...body.params, _meta: meta } };
+    };
+    await rpc(withMeta({ 'mcp-broker/callId': callId, traceparent: `00-${traceId}-00f067aa0ba902b7-01` }, 1), {
+      token,
+      headers: { 'x-request-id': 'via-broker-1' },
+    });
+    // Malformed values are not recorded.
+    await rpc(withMeta({ 'mcp-broker/callId': 'tc_not-an-id', traceparent: 'garbage' }, 2), {
+      token,
+      headers: { 'x-request-id': 'via-broker-2' },
+    });
+    await replica.server.audit.flush();
+    const { resources } = await h.store
+      .container('audit')
+      .items.query({ query: 'SELECT * FROM c WHERE c.subject = @s', parameters: [{ name: '@s', value: 'broker-app' }] })
+      .fetchAll();
+    const byRequest = Object.fromEntries(resources.map((r) => [r.requestId, r]));
+    expect(byRequest['via-broker-1']).toMatchObject({ brokerCallId: callId, traceId, outcome: 'success' });
+    expect(byRequest['via-broker-2']).not.toHaveProperty('brokerCallId');
+    expect(byRequest['via-broker-2']).not.toHaveProperty('traceId');
+  });
+});
+
 describe('RFC 9728 metadata', () => {
   it('is built from the configured public URL, never from the Host header', async () => {
     const res = await fetch(`${replica.url}/.well-known/oauth-protected-resource`, {

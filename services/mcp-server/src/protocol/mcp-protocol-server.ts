@@ -1,4 +1,5 @@
 import { BrokerError, isBrokerError } from '@mcp-broker/contracts';
+import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -52,11 +53,17 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     const started = performance.now();
     const name = request.params.name;
     const args = request.params.arguments ?? {};
+    // A pooled client cannot set HTTP headers per call, so the broker sends its trace and call id in
+    // _meta; the HTTP traceparent header, when there is one, wins.
+    const meta = request.params._meta as Record<string, unknown> | undefined;
+    const traceId = context.traceId ?? traceIdFromMeta(meta);
+    const brokerCallId = brokerCallIdFromMeta(meta);
     const audit = (outcome: Parameters<AuditLog['record']>[0]['outcome'], errorCode?: string) =>
       deps.audit.record({
         identity: context.identity,
         requestId: context.requestId,
-        ...(context.traceId ? { traceId: context.traceId } : {}),
+        ...(traceId ? { traceId } : {}),
+        ...(brokerCallId ? { brokerCallId } : {}),
         transport: context.transport,
         tool: name,
         argumentsSha256: hashArguments(args),
@@ -192,4 +199,14 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+function traceIdFromMeta(meta: Record<string, unknown> | undefined): string | undefined {
+  const value = meta?.traceparent;
+  return typeof value === 'string' ? parseTraceparent(value)?.traceId : undefined;
+}
+
+function brokerCallIdFromMeta(meta: Record<string, unknown> | undefined): string | undefined {
+  const value = meta?.['mcp-broker/callId'];
+  return typeof value === 'string' && /^tc_[0-9a-f]{40}$/.test(value) ? value : undefined;
 }
