@@ -16,6 +16,8 @@ export const workerConfigSchema = z.object({
   ...storeEnvShape,
   /** Attempts for calls this worker queues itself; calls from ingress carry ingress's setting. */
   TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** Days tool-call records this worker creates (from platform events) are kept; set it like ingress's. */
+  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
   WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   /** First retry delay in ms (doubles per attempt, full jitter). */
   RETRY_BASE_DELAY_MS: z.coerce.number().int().min(10).default(1000),

@@ -70,7 +70,7 @@ export async function startWorker(
     logger,
     ...(config.PUBLIC_URL ? { resultUrlFor: (r: { id: string }) => `${config.PUBLIC_URL}/v1/tool-calls/${r.id}` } : {}),
   };
-  const repository = new ToolCallRepository({ store });
+  const repository = new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -123,18 +123,22 @@ export async function startWorker(
             callers: broker.callers,
           }),
           logger,
+          // A refused replay id is logged at error and recorded on the checkpoint by the connector.
           leaseTtlMs: config.SALESFORCE_LEASE_TTL_MS,
-          onAlert: (alert) =>
-            logger.error({ alert }, 'Salesforce refused the stored replay id; resumed by the fallback policy'),
         })
       : undefined;
   connector?.start();
   const status = async (): Promise<WorkerStatus> => {
-    const counts = (q: { getJobCounts(): Promise<Record<string, number>> }) => q.getJobCounts();
     const toolCalls = Object.fromEntries(
-      await Promise.all(broker.callers.map(async (c) => [c.id, await counts(queues.toolCallQueue(c.id))] as const)),
+      await Promise.all(
+        broker.callers.map(async (c) => [c.id, await queues.toolCallQueue(c.id).getJobCounts()] as const),
+      ),
     );
-    return { toolCalls, writeBacks: await counts(queues.writeBackQueue()), salesforce: connector?.status() ?? [] };
+    return {
+      toolCalls,
+      writeBacks: await queues.writeBackQueue().getJobCounts(),
+      salesforce: connector?.status() ?? [],
+    };
   };
   const health =
     config.HEALTH_PORT === undefined

@@ -104,7 +104,7 @@ export class WriteBackDelivery {
     const outcomes = new Map<number, AttemptOutcome>();
     await Promise.all(pending.map(async (i) => outcomes.set(i, await this.attempt(record, i, timeoutMs, false))));
     const saved = await this.store(record, outcomes);
-    this.#log(record, outcomes);
+    this.report(record, outcomes);
     const retry = saved ?? record;
     await Promise.all(
       pending.map((target) =>
@@ -118,7 +118,8 @@ export class WriteBackDelivery {
     );
   }
 
-  #log(record: ToolCallRecord, outcomes: ReadonlyMap<number, AttemptOutcome>) {
+  /** One log line per attempt, the same wherever the attempt was made. */
+  report(record: ToolCallRecord, outcomes: ReadonlyMap<number, AttemptOutcome>) {
     for (const [target, outcome] of outcomes) {
       const fields = { callId: record.id, caller: record.caller, target, type: record.deliveries[target]?.target.type };
       if (outcome.status === 'delivered') this.#o.logger.info(fields, 'write-back delivered');

@@ -10,7 +10,7 @@ import { buildMcpServer } from '@mcp-broker/mcp-server';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
-import { announceReady, requiredEnv, serveParent } from '../mcp/ipc.ts';
+import { announceReady, drainAuditOp, requiredEnv, serveParent } from '../mcp/ipc.ts';
 import { BENCH_RESOURCE, echoTool } from './echo-tool.ts';
 
 const issuer = requiredEnv('BENCH_ISSUER');
@@ -45,19 +45,9 @@ const server = buildMcpServer({
 });
 const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 
-serveParent(
-  {
-    /** Waits until every audit write started so far has reached the store; returns how long that took. */
-    drainAudit: async () => {
-      const t0 = performance.now();
-      await server.audit.flush();
-      return performance.now() - t0;
-    },
-  },
-  async () => {
-    await server.close();
-    redis.disconnect();
-    await store.close();
-  },
-);
+serveParent({ drainAudit: drainAuditOp(server) }, async () => {
+  await server.close();
+  redis.disconnect();
+  await store.close();
+});
 announceReady({ url, pid: process.pid });

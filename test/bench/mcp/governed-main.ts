@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mcpServerConfigSchema, startMcpServer } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { benchTool } from './bench-tool.ts';
-import { announceReady, requiredEnv, serveParent } from './ipc.ts';
+import { announceReady, drainAuditOp, requiredEnv, serveParent } from './ipc.ts';
 
 benchTool(); // fail fast when the product tool is missing
 const config = loadConfig(mcpServerConfigSchema, {
@@ -30,15 +30,5 @@ const config = loadConfig(mcpServerConfigSchema, {
 const logger = createLogger({ name: 'mcp-server', level: config.LOG_LEVEL });
 const started = await startMcpServer(config, logger);
 
-serveParent(
-  {
-    /** Waits until every audit write started so far has reached the store; returns how long that took. */
-    drainAudit: async () => {
-      const t0 = performance.now();
-      await started.server.audit.flush();
-      return performance.now() - t0;
-    },
-  },
-  () => started.close(),
-);
+serveParent({ drainAudit: drainAuditOp(started.server) }, () => started.close());
 announceReady({ url: started.url, pid: process.pid });

@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 // Not exported by the package; patched on its prototype for the `ratelimit` ablation only.
 import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
 import { benchTool } from './bench-tool.ts';
-import { announceReady, requiredEnv, serveParent } from './ipc.ts';
+import { announceReady, drainAuditOp, requiredEnv, serveParent } from './ipc.ts';
 
 const ablate = new Set(
   (process.env.BENCH_ABLATE ?? '')
@@ -98,18 +98,9 @@ const server = buildMcpServer({
 });
 const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 
-serveParent(
-  {
-    drainAudit: async () => {
-      const t0 = performance.now();
-      await server.audit.flush();
-      return performance.now() - t0;
-    },
-  },
-  async () => {
-    await server.close();
-    redis.disconnect();
-    await realStore.close();
-  },
-);
+serveParent({ drainAudit: drainAuditOp(server) }, async () => {
+  await server.close();
+  redis.disconnect();
+  await realStore.close();
+});
 announceReady({ url, pid: process.pid, ablate: [...ablate] });

@@ -94,3 +94,12 @@ export function requiredEnv(name: string): string {
   if (!value) throw new Error(`${name} is not set; this child is started by test/bench/run.ts.`);
   return value;
 }
+
+/** The `drainAudit` operation of an MCP server child: waits for every audit write started so far; answers how long that took. */
+export function drainAuditOp(server: { audit: { flush(): Promise<void> } }): () => Promise<number> {
+  return async () => {
+    const t0 = performance.now();
+    await server.audit.flush();
+    return performance.now() - t0;
+  };
+}

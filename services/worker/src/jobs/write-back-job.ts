@@ -39,15 +39,10 @@ export function writeBackProcessor(deps: WriteBackJobDeps) {
     if (delivery.status !== 'pending') return delivery.status;
     const last = isLastAttempt(job.attemptsMade, job.opts.attempts ?? 1, delivery.attempts);
     const outcome = await deps.delivery.attempt(record, target, deps.delivery.jobTimeoutMs, last);
-    await deps.delivery.store(record, new Map([[target, outcome]]));
-    if (outcome.status === 'delivered') {
-      log.info({ type: delivery.target.type }, 'write-back delivered');
-      return 'delivered';
-    }
-    if (outcome.status === 'failed') {
-      log.warn({ code: outcome.error.code }, 'write-back failed for good');
-      return 'failed';
-    }
+    const outcomes = new Map([[target, outcome]]);
+    await deps.delivery.store(record, outcomes);
+    deps.delivery.report(record, outcomes);
+    if (outcome.status !== 'pending') return outcome.status;
     if (outcome.error.retryAfterMs && token) {
       // The receiver said when: wait that long rather than the backoff.
       await job.moveToDelayed(Date.now() + outcome.error.retryAfterMs, token);
