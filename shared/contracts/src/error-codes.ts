@@ -35,6 +35,10 @@ export const errorCatalog = {
   BROKER_NOT_READY: { status: 503, hint: 'A dependency is not ready yet; retry shortly.' },
   BROKER_DOCUMENT_LINK_INVALID: { status: 403, hint: 'Ask for a new document link (generate_contract again).' },
   BROKER_MALFORMED_JSON: { status: 400, hint: 'Send a valid JSON body.' },
+  BROKER_PAYLOAD_TOO_DEEP: {
+    status: 400,
+    hint: 'Flatten the payload; the nesting limit and where it was passed are named in the message.',
+  },
   BROKER_VALIDATION_FAILED: { status: 400, hint: 'Fix the request fields named in the message.' },
   BROKER_IDEMPOTENCY_KEY_MISSING: { status: 400, hint: 'Send an Idempotency-Key header (1–255 characters).' },
   BROKER_IDEMPOTENCY_KEY_REUSED: { status: 422, hint: 'Use a new Idempotency-Key for a different request.' },

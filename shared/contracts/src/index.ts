@@ -5,6 +5,15 @@ export { type ErrorBody, errorBodySchema } from './error-body.ts';
 export { type ErrorCode, errorCatalog, errorCodes } from './error-codes.ts';
 export { type Identity, identitySchema } from './identity.ts';
 export {
+  assertJsonTextDepth,
+  assertJsonValueDepth,
+  DEFAULT_MAX_JSON_DEPTH,
+  type JsonLimits,
+  jsonTextDepth,
+  jsonValueDepth,
+  tooDeepError,
+} from './json-limits.ts';
+export {
   JsonRpcErrorCode,
   type JsonRpcErrorResponse,
   type JsonRpcMessage,

@@ -34,6 +34,48 @@ describe('http server factory', () => {
     });
   });
 
+  it('refuses a body nested past the depth limit with 400 naming the limit, before any route runs', async () => {
+    const app = buildHttpServer({ logger, maxJsonDepth: 8 });
+    let ran = false;
+    app.post('/echo', async (req) => {
+      ran = true;
+      return req.body;
+    });
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'deep-1' },
+      payload: deep,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({
+      code: 'BROKER_PAYLOAD_TOO_DEEP',
+      requestId: 'deep-1',
+      details: { limitDepth: 8 },
+    });
+    expect(ran).toBe(false);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":{"b":[1,2]}}',
+    });
+    expect(ok.json()).toEqual({ a: { b: [1, 2] } });
+  });
+
+  it('still refuses prototype poisoning in JSON bodies', async () => {
+    const app = buildHttpServer({ logger });
+    app.post('/echo', async (req) => req.body);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"__proto__":{"admin":true}}',
+    });
+    expect(res.statusCode).toBe(400);
+  });
+
   it('maps a thrown BrokerError to its status, headers and body', async () => {
     const app = buildHttpServer({ logger });
     app.get('/limited', async () => {

@@ -1,4 +1,11 @@
-import { BrokerError, type ErrorBody, isBrokerError } from '@mcp-broker/contracts';
+import {
+  BrokerError,
+  DEFAULT_MAX_JSON_DEPTH,
+  type ErrorBody,
+  isBrokerError,
+  jsonTextDepth,
+  tooDeepError,
+} from '@mcp-broker/contracts';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { isDependencyUnavailable } from './dependency-unavailable.ts';
@@ -22,6 +29,8 @@ export interface HttpServerOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Trust `X-Forwarded-*` from a proxy (APIM, ingress controller); default false. */
   trustProxy?: boolean;
+  /** Deepest JSON nesting a body may have (refused as text, before parsing); default 64. */
+  maxJsonDepth?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -97,6 +106,18 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // Fastify parses text/plain by default; a JSON API should refuse it (415), not report a
   // string body as a validation problem.
   app.removeContentTypeParser('text/plain');
+  // Depth is checked on the text, so no recursive code (the parser included) ever sees a body
+  // nested deep enough to overflow the stack; the default parser keeps prototype-poisoning checks.
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTextDepth(body as string, maxJsonDepth) > maxJsonDepth) {
+      done(tooDeepError('The request body', maxJsonDepth), undefined);
+      return;
+    }
+    defaultJsonParser(request, body as string, done);
+  });
   app.decorateRequest('trace', undefined);
   app.addHook('onRequest', async (request, reply) => {
     request.trace = parseTraceparent(request.headers.traceparent);

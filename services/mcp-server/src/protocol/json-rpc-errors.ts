@@ -25,6 +25,7 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_NOT_READY: JsonRpcErrorCode.Unavailable,
   BROKER_DOCUMENT_LINK_INVALID: JsonRpcErrorCode.Forbidden,
   BROKER_MALFORMED_JSON: JsonRpcErrorCode.ParseError,
+  BROKER_PAYLOAD_TOO_DEEP: JsonRpcErrorCode.InvalidRequest,
   BROKER_VALIDATION_FAILED: JsonRpcErrorCode.InvalidRequest,
   BROKER_IDEMPOTENCY_KEY_MISSING: JsonRpcErrorCode.InvalidRequest,
   BROKER_IDEMPOTENCY_KEY_REUSED: JsonRpcErrorCode.InvalidRequest,
