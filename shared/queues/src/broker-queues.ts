@@ -41,9 +41,17 @@ export class BrokerQueues {
     return this.#writeBacks;
   }
 
+  /**
+   * Queues a call's job unless a live one (waiting, delayed, active) exists. A finished job under
+   * the same id belongs to an earlier record with this id (one that expired, or a store that was
+   * lost), and BullMQ would silently ignore the add: it is removed first.
+   */
   async enqueueToolCall(job: ToolCallJob, replay = 0): Promise<void> {
-    await this.toolCallQueue(job.caller).add('tool-call', job, {
-      jobId: toolCallJobId(job.callId, replay),
+    const queue = this.toolCallQueue(job.caller);
+    const jobId = toolCallJobId(job.callId, replay);
+    if (!(await clearFinished(queue, jobId))) return;
+    await queue.add('tool-call', job, {
+      jobId,
       attempts: this.retry.toolCallAttempts,
       backoff: { type: 'broker' },
       // Completed jobs are not needed (the record is the truth); failed ones stay for inspection.
@@ -57,8 +65,11 @@ export class BrokerQueues {
    * job): the job waits that long, or the first backoff step when the receiver named no time.
    */
   async enqueueWriteBack(job: WriteBackJob, retry?: { retryAfterMs: number | undefined }): Promise<void> {
-    await this.writeBackQueue().add('write-back', job, {
-      jobId: writeBackJobId(job.callId, job.target, job.replays ?? 0),
+    const queue = this.writeBackQueue();
+    const jobId = writeBackJobId(job.callId, job.target, job.replays ?? 0);
+    if (!(await clearFinished(queue, jobId))) return;
+    await queue.add('write-back', job, {
+      jobId,
       ...(retry ? { delay: retry.retryAfterMs ?? backoffDelay(1, this.retry) } : {}),
       attempts: this.retry.writeBackAttempts,
       backoff: { type: 'broker' },
@@ -97,6 +108,21 @@ export class BrokerQueues {
       [...this.#toolCalls.values(), ...(this.#writeBacks ? [this.#writeBacks] : [])].map((q) => q.close()),
     );
   }
+}
+
+/** Job states in which a job will still run (or is running): adding it again is a no-op. */
+const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * Whether a job may be added under `jobId`: true when there is none, or only a finished one (which
+ * is removed: the record, not the job, says whether work is left). False when a live one exists.
+ */
+async function clearFinished(queue: Queue, jobId: string): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (state === 'unknown') return true;
+  if (LIVE_STATES.has(state)) return false;
+  await queue.remove(jobId).catch(() => {});
+  return true;
 }
 
 /** BullMQ joins its prefix and queue names with ':'; the broker's key prefixes already end in one. */
