@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -19,3 +20,13 @@ export const identitySchema = z.object({
   permissions: z.array(z.string()),
 });
 export type Identity = z.infer<typeof identitySchema>;
+
+/**
+ * The one key for everything kept per caller (memories, SSE session ownership, rate-limit counters,
+ * cancellation): a subject is only unique within its issuer, so two trusted issuers may both issue
+ * `sub: app-1` for different callers. sha256 of issuer and subject; the issuer is an exact configured
+ * URL, so the separator cannot be forged by a token. Stored memories are partitioned by this value.
+ */
+export function identityKey(identity: Pick<Identity, 'issuer' | 'subject'>): string {
+  return createHash('sha256').update(`${identity.issuer}|${identity.subject}`).digest('hex');
+}

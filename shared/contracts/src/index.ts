@@ -3,7 +3,7 @@ export { BrokerError, isBrokerError } from './broker-error.ts';
 export { canonicalJson, fingerprint } from './canonical-json.ts';
 export { type ErrorBody, errorBodySchema } from './error-body.ts';
 export { type ErrorCode, errorCatalog, errorCodes } from './error-codes.ts';
-export { type Identity, identitySchema } from './identity.ts';
+export { type Identity, identityKey, identitySchema } from './identity.ts';
 export {
   assertJsonTextDepth,
   assertJsonValueDepth,

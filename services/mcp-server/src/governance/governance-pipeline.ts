@@ -40,6 +40,8 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
   scope.decorateRequest('mcp', undefined);
 
   // Keep the raw text: JSON-RPC parse errors are reported after authentication (step 7), not before.
+  // The shared server's parser would parse first (and refuse before authentication), so replace it here.
+  scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: options.bodyLimit },
@@ -60,7 +62,7 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
       throw brokerError;
     }
     request.log = request.log.child({ subject: identity.subject });
-    const headers = await options.rateLimits.consumeIdentity(identity.subject);
+    const headers = await options.rateLimits.consumeIdentity(identity);
     if (headers) reply.headers(headers);
     request.mcp = {
       context: {
@@ -86,7 +88,7 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
     if (gated.kind === 'request' && gated.message.method === 'tools/call') {
       const tool = gated.message.params?.name;
       if (typeof tool === 'string') {
-        const headers = await options.rateLimits.consumeTool(request.mcp.context.identity.subject, tool);
+        const headers = await options.rateLimits.consumeTool(request.mcp.context.identity, tool);
         if (headers) reply.headers(headers);
       }
     }

@@ -1,4 +1,4 @@
-import { BrokerError } from '@mcp-broker/contracts';
+import { BrokerError, type Identity, identityKey } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -55,16 +55,22 @@ export class RateLimits {
     }
   }
 
-  /** Spends one point of the identity's quota; throws 429 (or 503 when Redis is down and closed). */
-  consumeIdentity(subject: string): Promise<RateLimitHeaders | undefined> {
-    return this.#consume(this.#identity, this.#identityRule, 'identity', subject);
+  /**
+   * Spends one point of the identity's quota; throws 429 (or 503 when Redis is down and closed).
+   * Counters are keyed by issuer and subject: equal subjects from two issuers are two callers.
+   */
+  consumeIdentity(identity: Pick<Identity, 'issuer' | 'subject'>): Promise<RateLimitHeaders | undefined> {
+    return this.#consume(this.#identity, this.#identityRule, 'identity', identityKey(identity));
   }
 
   /** Spends one point of the (identity, tool) quota when the tool has one. */
-  async consumeTool(subject: string, tool: string): Promise<RateLimitHeaders | undefined> {
+  async consumeTool(
+    identity: Pick<Identity, 'issuer' | 'subject'>,
+    tool: string,
+  ): Promise<RateLimitHeaders | undefined> {
     const entry = this.#tools.get(tool);
     if (!entry) return undefined;
-    return this.#consume(entry.limiter, entry.rule, `tool:${tool}`, `${subject}:${tool}`);
+    return this.#consume(entry.limiter, entry.rule, `tool:${tool}`, `${identityKey(identity)}:${tool}`);
   }
 
   async #consume(

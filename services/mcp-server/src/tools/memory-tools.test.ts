@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Identity } from '@mcp-broker/contracts';
+import { type Identity, identityKey } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { testToolContext } from '../../test-support/tool-context.ts';
-import { buildMemoryTools, clearMemoryTool, memoryOwner, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
+import { buildMemoryTools, clearMemoryTool, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
 import type { ToolContext, ToolDefinition } from './tool-definition.ts';
 
 let store: Store;
@@ -103,7 +103,7 @@ describe('memory tools', () => {
     const context = as('carol');
     const stored = await remember(context, { session_id: 's', content: 'short-lived', ttl_seconds: 3_600 });
     const owner = createHash('sha256').update('https://issuer.test/|carol').digest('hex');
-    expect(memoryOwner(context.identity)).toBe(owner);
+    expect(identityKey(context.identity)).toBe(owner);
     const { resource } = await store.container('memories').item(stored.id, owner).read();
     expect(resource).toMatchObject({
       id: stored.id,
@@ -141,7 +141,7 @@ describe('memory tools', () => {
       .container('memories')
       .items.query({
         query: 'SELECT * FROM c WHERE c.owner = @owner',
-        parameters: [{ name: '@owner', value: memoryOwner(dave.identity) }],
+        parameters: [{ name: '@owner', value: identityKey(dave.identity) }],
       })
       .fetchAll();
     expect(resources).toEqual([]);

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { Identity } from '@mcp-broker/contracts';
+import { randomUUID } from 'node:crypto';
+import { identityKey } from '@mcp-broker/contracts';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from './tool-definition.ts';
 
@@ -43,11 +43,6 @@ interface MemoryDocument {
   expiresAt: string | null;
   /** Seconds until Cosmos DB deletes the item; absent: never (the container default, -1). */
   ttl?: number;
-}
-
-/** The partition key of a caller's memories: sha256 of issuer and subject, so equal subjects from two issuers never share. */
-export function memoryOwner(identity: Pick<Identity, 'issuer' | 'subject'>): string {
-  return createHash('sha256').update(`${identity.issuer}|${identity.subject}`).digest('hex');
 }
 
 export const storeMemoryInput = z.object({
@@ -145,7 +140,7 @@ export function buildMemoryTools(options: MemoryToolsOptions = {}) {
       const storedAt = now();
       const document: MemoryDocument = {
         id: `mem-${randomUUID()}`,
-        owner: memoryOwner(identity),
+        owner: identityKey(identity),
         sessionId: session_id,
         // The registry applies the schema default; direct callers may not have parsed their arguments.
         kind: kind ?? 'note',
@@ -215,7 +210,7 @@ export function buildMemoryTools(options: MemoryToolsOptions = {}) {
     readOnly: false,
     async handler({ session_id }, context) {
       const { identity, signal, store } = context;
-      const owner = memoryOwner(identity);
+      const owner = identityKey(identity);
       const at = now().toISOString();
       const rows = await queryOwnSession<Pick<MemoryDocument, 'id' | 'expiresAt'>>(
         context,
@@ -256,7 +251,7 @@ async function queryOwnSession<T>(
   query: string,
   parameters: { name: string; value: string | number }[] = [],
 ): Promise<T[]> {
-  const owner = memoryOwner(identity);
+  const owner = identityKey(identity);
   const iterator = store.container('memories').items.query<T>(
     {
       query,

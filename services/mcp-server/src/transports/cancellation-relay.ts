@@ -1,3 +1,4 @@
+import { type Identity, identityKey } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -14,8 +15,9 @@ type RequestId = string | number;
 /**
  * Stateless Streamable HTTP sends `notifications/cancelled` as its own POST, which may land on a
  * replica other than the one running the call. Every replica listens on one channel and aborts
- * the matching in-flight call. Calls are keyed by (subject, JSON-RPC id): a caller can only cancel
- * its own calls.
+ * the matching in-flight call. Calls are keyed by (identity key, JSON-RPC id), the identity key
+ * covering issuer and subject: a caller can only cancel its own calls, never those of an equal
+ * subject from another issuer. Only the key travels on the channel.
  */
 export class CancellationRelay {
   readonly #o: CancellationRelayOptions;
@@ -33,8 +35,8 @@ export class CancellationRelay {
     options.subscriber.on('message', (channel: string, payload: string) => {
       if (channel !== this.#channel) return;
       try {
-        const { subject, requestId } = JSON.parse(payload) as { subject: string; requestId: RequestId };
-        this.#abortUnambiguous(subject, requestId);
+        const { owner, requestId } = JSON.parse(payload) as { owner: string; requestId: RequestId };
+        this.#abortUnambiguous(owner, requestId);
       } catch (err) {
         this.#o.logger.warn({ err }, 'unreadable cancellation message');
       }
@@ -46,8 +48,8 @@ export class CancellationRelay {
   }
 
   /** Registers an in-flight call; returns the function that unregisters it. */
-  track(subject: string, requestId: RequestId, cancel: () => void): () => void {
-    const k = key(subject, requestId);
+  track(identity: Pick<Identity, 'issuer' | 'subject'>, requestId: RequestId, cancel: () => void): () => void {
+    const k = key(identityKey(identity), requestId);
     const set = this.#inFlight.get(k) ?? new Set();
     set.add(cancel);
     this.#inFlight.set(k, set);
@@ -57,28 +59,29 @@ export class CancellationRelay {
     };
   }
 
-  /** Aborts the call when exactly one in-flight call has this (subject, id); true when handled here. */
-  #abortUnambiguous(subject: string, requestId: RequestId): boolean {
-    const set = this.#inFlight.get(key(subject, requestId));
+  /** Aborts the call when exactly one in-flight call has this (owner, id); true when handled here. */
+  #abortUnambiguous(owner: string, requestId: RequestId): boolean {
+    const set = this.#inFlight.get(key(owner, requestId));
     if (!set || set.size === 0) return false;
     if (set.size > 1) {
-      this.#o.logger.info({ subject, requestId }, 'ambiguous cancellation ignored (several calls share this id)');
+      this.#o.logger.info({ requestId }, 'ambiguous cancellation ignored (several calls share this id)');
       return true;
     }
     for (const cancel of set) cancel();
     return true;
   }
 
-  async cancel(subject: string, requestId: RequestId): Promise<void> {
-    if (this.#abortUnambiguous(subject, requestId)) return;
+  async cancel(identity: Pick<Identity, 'issuer' | 'subject'>, requestId: RequestId): Promise<void> {
+    const owner = identityKey(identity);
+    if (this.#abortUnambiguous(owner, requestId)) return;
     try {
-      await this.#o.redis.publish(this.#channel, JSON.stringify({ subject, requestId }));
+      await this.#o.redis.publish(this.#channel, JSON.stringify({ owner, requestId }));
     } catch (err) {
       this.#o.logger.warn({ err }, 'cancellation could not be relayed to other replicas');
     }
   }
 }
 
-function key(subject: string, requestId: RequestId): string {
-  return `${subject}\u0000${JSON.stringify(requestId)}`;
+function key(owner: string, requestId: RequestId): string {
+  return `${owner}\u0000${JSON.stringify(requestId)}`;
 }

@@ -19,7 +19,7 @@ export function registerLegacySse(scope: FastifyInstance, deps: McpRouteDeps): v
     const sessionId = transport.sessionId;
     const log = request.log.child({ sessionId });
 
-    await deps.relay.open(sessionId, context.identity.subject, (message, ctx) =>
+    await deps.relay.open(sessionId, context.identity, (message, ctx) =>
       transport.handleMessage(message, { authInfo: toAuthInfo(ctx) }),
     );
     reply.raw.setHeader('x-accel-buffering', 'no');
@@ -54,9 +54,8 @@ export async function handleSseMessage(
   reply: FastifyReply,
 ) {
   const { context, gated } = request.mcp!;
-  const owner = await deps.relay.owner(sessionId);
   // A foreign session looks exactly like a missing one: ids are not an oracle.
-  if (owner === null || owner !== context.identity.subject) throw sessionNotFound(sessionId);
+  if (!(await deps.relay.isOwner(sessionId, context.identity))) throw sessionNotFound(sessionId);
   if (!gated) throw new BrokerError('BROKER_JSONRPC_INVALID_REQUEST', 'Empty message.');
   const delivered = await deps.relay.deliver(sessionId, gated.message as JSONRPCMessage, context);
   if (!delivered) throw sessionNotFound(sessionId);

@@ -21,7 +21,7 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
       if (gated?.kind === 'notification' && gated.message.method === 'notifications/cancelled') {
         const requestId = gated.message.params?.requestId;
         if (typeof requestId === 'string' || typeof requestId === 'number') {
-          await deps.cancellations.cancel(context.identity.subject, requestId);
+          await deps.cancellations.cancel(context.identity, requestId);
         }
       } else if (gated) {
         transport.notify(gated.message as never, extra);
@@ -34,7 +34,7 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
       transport.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }, extra);
       transport.cancelPending(reason);
     };
-    const untrack = deps.cancellations.track(context.identity.subject, id, () => cancel('cancelled by the client'));
+    const untrack = deps.cancellations.track(context.identity, id, () => cancel('cancelled by the client'));
     reply.raw.on('close', () => {
       untrack();
       if (!reply.raw.writableEnded) cancel('client disconnected');

@@ -1,3 +1,4 @@
+import { type Identity, identityKey } from '@mcp-broker/contracts';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -19,8 +20,8 @@ export interface SseSessionRelayOptions {
 /**
  * Lets legacy SSE sessions work behind a load balancer without sticky sessions: the replica that
  * holds a session's stream subscribes to its channel; a POST that lands on another replica is
- * published there. Redis also records which identity owns each session, so one caller can never
- * post into another's session.
+ * published there. Redis also records which identity (issuer and subject) owns each session, so one
+ * caller can never post into another's session, even one with the same subject from another issuer.
  */
 export class SseSessionRelay {
   readonly #o: SseSessionRelayOptions;
@@ -51,19 +52,19 @@ export class SseSessionRelay {
     return `${this.#o.keyPrefix}sse:owner:${sessionId}`;
   }
 
-  async open(sessionId: string, subject: string, deliver: LocalDelivery): Promise<void> {
+  async open(sessionId: string, owner: Pick<Identity, 'issuer' | 'subject'>, deliver: LocalDelivery): Promise<void> {
     this.#local.set(sessionId, deliver);
     await this.#o.subscriber.subscribe(this.#channelPrefix + sessionId);
-    await this.#o.redis.set(this.#ownerKey(sessionId), subject, 'EX', this.#o.ttlSeconds);
+    await this.#o.redis.set(this.#ownerKey(sessionId), identityKey(owner), 'EX', this.#o.ttlSeconds);
   }
 
   async touch(sessionId: string): Promise<void> {
     await this.#o.redis.expire(this.#ownerKey(sessionId), this.#o.ttlSeconds);
   }
 
-  /** The subject that opened the session, or undefined when no live session has this id. */
-  owner(sessionId: string): Promise<string | null> {
-    return this.#o.redis.get(this.#ownerKey(sessionId));
+  /** True when a live session has this id and this identity opened it. */
+  async isOwner(sessionId: string, identity: Pick<Identity, 'issuer' | 'subject'>): Promise<boolean> {
+    return (await this.#o.redis.get(this.#ownerKey(sessionId))) === identityKey(identity);
   }
 
   /** Delivers to the session wherever it lives; false when no replica holds it any more. */

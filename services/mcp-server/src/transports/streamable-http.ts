@@ -18,7 +18,7 @@ export function registerStreamableHttp(scope: FastifyInstance, deps: McpRouteDep
     if (gated?.kind === 'notification' && gated.message.method === 'notifications/cancelled') {
       const requestId = gated.message.params?.requestId;
       if (typeof requestId === 'string' || typeof requestId === 'number') {
-        await deps.cancellations.cancel(context.identity.subject, requestId);
+        await deps.cancellations.cancel(context.identity, requestId);
       }
       reply.status(202);
       return '';
@@ -28,7 +28,7 @@ export function registerStreamableHttp(scope: FastifyInstance, deps: McpRouteDep
     await server.connect(transport);
     const untrack =
       gated?.kind === 'request'
-        ? deps.cancellations.track(context.identity.subject, gated.message.id, () => {
+        ? deps.cancellations.track(context.identity, gated.message.id, () => {
             transport.onmessage?.({
               jsonrpc: '2.0',
               method: 'notifications/cancelled',
