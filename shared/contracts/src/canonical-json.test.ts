@@ -12,4 +12,24 @@ describe('canonical JSON', () => {
     expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: '1' }));
     expect(fingerprint({ a: 1 })).toMatch(/^[0-9a-f]{64}$/);
   });
+  it('serialises values nested far deeper than the call stack, without recursion', () => {
+    const depth = 50_000;
+    const deep = JSON.parse(`${'['.repeat(depth)}{"b":1,"a":2}${']'.repeat(depth)}`);
+    expect(canonicalJson(deep)).toBe(`${'['.repeat(depth)}{"a":2,"b":1}${']'.repeat(depth)}`);
+    expect(fingerprint({ x: deep })).toMatch(/^[0-9a-f]{64}$/);
+  });
+  it('writes mixed values exactly as JSON.stringify with sorted keys would', () => {
+    const value = { z: [1, 'two', null, true, { y: [], x: {} }], a: { c: [[[]]], b: -0.5e-7 }, m: 'q"\\u2028' };
+    const sorted = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sorted)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+            )
+          : v;
+    expect(canonicalJson(value)).toBe(JSON.stringify(sorted(value)));
+  });
 });
