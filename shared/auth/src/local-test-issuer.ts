@@ -24,8 +24,14 @@ export interface LocalTestIssuer {
   readonly defaultKid: string;
   /** Generates and publishes a new signing key; returns its kid. */
   addKey(kid?: string): Promise<string>;
-  /** Signs claims with RS256; `iss`, `iat` and a five-minute `exp` are filled in unless given. */
-  sign(claims: JWTPayload, options?: { kid?: string; omitKid?: boolean }): Promise<string>;
+  /**
+   * Signs claims with RS256; `iss`, `iat` and a five-minute `exp` are filled in unless given.
+   * `header` adds protected header parameters jose would refuse to sign (an unknown `crit`).
+   */
+  sign(
+    claims: JWTPayload,
+    options?: { kid?: string; omitKid?: boolean; header?: Record<string, unknown> },
+  ): Promise<string>;
   /** SPKI PEM of a published key, for algorithm-confusion tests. */
   publicKeyPem(kid?: string): Promise<string>;
   /** The public JWK exactly as the JWKS serves it. */
@@ -37,6 +43,18 @@ export interface LocalTestIssuer {
 
 interface SigningKey extends GenerateKeyPairResult {
   publicJwk: JWK;
+}
+
+/** RS256 over exactly the header given, for headers jose's signer refuses. */
+async function signRaw(
+  header: Record<string, unknown>,
+  payload: JWTPayload,
+  privateKey: SigningKey['privateKey'],
+): Promise<string> {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode(header)}.${encode(payload)}`;
+  const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
 export async function startLocalTestIssuer(): Promise<LocalTestIssuer> {
@@ -100,6 +118,7 @@ export async function startLocalTestIssuer(): Promise<LocalTestIssuer> {
       // The key may not be published yet (unknown-kid tests), so sign with the default key under that kid.
       const { privateKey } = keys.get(kid) ?? keyFor(defaultKid);
       const header = options.omitKid ? { alg: 'RS256', typ: 'JWT' } : { alg: 'RS256', typ: 'JWT', kid };
+      if (options.header !== undefined) return signRaw({ ...header, ...options.header }, payload, privateKey);
       return new SignJWT(payload).setProtectedHeader(header).sign(privateKey);
     },
     async publicKeyPem(kid = defaultKid) {

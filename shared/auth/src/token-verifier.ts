@@ -21,7 +21,7 @@ export interface TokenVerifierOptions {
   audience: string;
   /** Accepted JWS algorithms; default RS256/384/512, PS256/384/512, ES256/384. HS* and `none` are refused. */
   algorithms?: readonly string[];
-  /** Allowed clock skew for `exp`/`nbf`, in seconds; default 60, and never more than 60. */
+  /** Allowed clock skew for `exp`/`nbf`/`iat`, in seconds; default 60, and never more than 60. */
   clockToleranceSeconds?: number;
   /** Minimum interval between JWKS refetches caused by an unknown `kid`, in ms; default 30000. */
   jwksCooldownMs?: number;
@@ -49,6 +49,8 @@ export type TokenRejectionReason =
   | 'malformed'
   | 'expired'
   | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'unsupported_crit'
   | 'wrong_audience'
   | 'unknown_issuer'
   | 'alg_not_allowed'
@@ -232,6 +234,17 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         `algorithm "${shown(header.alg)}" is not allowed (allowed: ${algorithms.join(', ')})`,
       );
     }
+    // RFC 7515 §4.1.11: a recipient must refuse critical extensions it does not understand; this
+    // verifier understands none, so any `crit` (even an empty one, which the RFC forbids) is refused.
+    if (header.crit !== undefined) {
+      const names = Array.isArray(header.crit) ? header.crit.map((name) => shown(name)).join(', ') : shown(header.crit);
+      throw reject(
+        'unsupported_crit',
+        names === ''
+          ? 'token header has an empty "crit" list, which RFC 7515 forbids'
+          : `token header marks extension parameters as critical that this server does not support: ${names}`,
+      );
+    }
     if (typeof claims.iss !== 'string') throw reject('malformed', 'token has no "iss" claim');
     const trusted = issuers.get(claims.iss);
     if (trusted === undefined) {
@@ -245,6 +258,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       ({ payload } = await verifySignatureAndClaims(token, trusted));
     } catch (error) {
       throw rejectionFor(error, header, claims, trusted.audience);
+    }
+    // jose checks `iat` only against a maximum age; a token minted in the future would stay valid
+    // long after its issuer meant, so refuse it beyond the same skew `nbf` gets.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000) + clockTolerance) {
+      throw reject('issued_in_future', `token was issued at ${isoTime(payload.iat)}, which is in the future`);
     }
     try {
       return identityFromClaims(payload, trusted.issuer);
