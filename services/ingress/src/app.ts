@@ -14,6 +14,8 @@ export interface IngressAppOptions {
   /** Externally visible base URL (for Location headers and the OpenAPI servers list). */
   publicUrl: string;
   bodyLimit?: number;
+  /** Deepest JSON nesting a body may have (refused on the text, before anything parses it); default 64. */
+  maxJsonDepth?: number;
   readiness?: Record<string, ReadinessCheck>;
 }
 
@@ -23,6 +25,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   const app = buildHttpServer({
     logger: options.logger,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.maxJsonDepth ? { maxJsonDepth: options.maxJsonDepth } : {}),
     ...(options.readiness ? { readiness: options.readiness } : {}),
   });
   app.setValidatorCompiler(validatorCompiler);

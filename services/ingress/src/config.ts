@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH } from '@mcp-broker/contracts';
 import { logLevelSchema, redisEnvShape } from '@mcp-broker/runtime';
 import { storeEnvShape } from '@mcp-broker/store';
 import { z } from 'zod';
@@ -15,6 +16,12 @@ export const ingressConfigSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /**
+   * Deepest JSON nesting a request body may have; deeper bodies get 400 BROKER_PAYLOAD_TOO_DEEP
+   * before anything parses them. Capped so that the recursive canonical JSON behind the
+   * idempotency fingerprint stays far from the stack limit.
+   */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1000).default(DEFAULT_MAX_JSON_DEPTH),
   ...redisEnvShape,
   ...storeEnvShape,
   /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */

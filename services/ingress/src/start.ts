@@ -60,6 +60,7 @@ export async function startIngress(
     authenticator: new CallerAuthenticator(broker.callers, overrides.fetch ? { fetch: overrides.fetch } : {}),
     publicUrl,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
     readiness: {
       store: () => store.ping(),
       redis: async () => {

@@ -10,6 +10,7 @@ import type { ToolCallIntake } from '@mcp-broker/intake';
 import type { BrokerQueues } from '@mcp-broker/queues';
 import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { Redis } from 'ioredis';
+import { decodePageToken, encodePageToken, invalidPageToken, pageQueryKey } from './page-token.ts';
 import { toWriteBackTargets } from './write-back-targets.ts';
 
 export interface ToolCallServiceOptions {
@@ -107,24 +108,87 @@ export class ToolCallService {
     return flagged ?? record;
   }
 
-  list(caller: CallerConfig, options: { status?: ToolCallStatus; tool?: string; limit: number; pageToken?: string }) {
-    return this.#o.repository.list(caller.id, {
-      limit: options.limit,
-      ...(options.status ? { status: options.status } : {}),
-      ...(options.tool ? { tool: options.tool } : {}),
-      ...(options.pageToken ? { continuation: options.pageToken } : {}),
-    });
+  async list(
+    caller: CallerConfig,
+    options: { status?: ToolCallStatus; tool?: string; limit: number; pageToken?: string },
+  ): Promise<{ items: ToolCallRecord[]; nextPageToken?: string }> {
+    const queryKey = pageQueryKey('tool-calls', { caller: caller.id, status: options.status, tool: options.tool });
+    const continuation = options.pageToken ? decodePageToken(options.pageToken, queryKey) : undefined;
+    const page = await storeRefusesForgedToken(continuation, () =>
+      this.#o.repository.list(caller.id, {
+        limit: options.limit,
+        ...(options.status ? { status: options.status } : {}),
+        ...(options.tool ? { tool: options.tool } : {}),
+        ...(continuation ? { continuation } : {}),
+      }),
+    );
+    return {
+      items: page.items,
+      ...(page.continuation ? { nextPageToken: encodePageToken(page.continuation, queryKey) } : {}),
+    };
   }
 
-  deadLetters(caller: CallerConfig, limit: number) {
+  /** Dead letters, newest first, paged like the call list; of one caller when `ofCaller` is given. */
+  async deadLetters(
+    caller: CallerConfig,
+    options: { limit: number; ofCaller?: string; pageToken?: string },
+  ): Promise<{ items: ToolCallRecord[]; nextPageToken?: string }> {
     this.#requireAdmin(caller);
-    return this.#o.repository.deadLetters(limit);
+    const queryKey = pageQueryKey('dead-letters', { caller: options.ofCaller });
+    const continuation = options.pageToken ? decodePageToken(options.pageToken, queryKey) : undefined;
+    const page = await storeRefusesForgedToken(continuation, () =>
+      this.#o.repository.deadLetterPage({
+        limit: options.limit,
+        ...(options.ofCaller ? { caller: options.ofCaller } : {}),
+        ...(continuation ? { continuation } : {}),
+      }),
+    );
+    return {
+      items: page.items,
+      ...(page.continuation ? { nextPageToken: encodePageToken(page.continuation, queryKey) } : {}),
+    };
+  }
+
+  /**
+   * Replays up to `limit` of a caller's calls dead-lettered before `before` (default: now). The
+   * horizon is what makes repeating the request safe: a replayed call that dead-letters again is
+   * newer than it, so one sweep replays each call at most once; repeat with the returned `before`
+   * while `more` is true.
+   */
+  async replayAll(
+    caller: CallerConfig,
+    options: { ofCaller: string; limit: number; before?: string },
+  ): Promise<{ replayed: string[]; skipped: string[]; more: boolean; before: string }> {
+    this.#requireAdmin(caller);
+    const before = options.before ?? new Date().toISOString();
+    const page = await this.#o.repository.deadLetterPage({
+      limit: options.limit,
+      caller: options.ofCaller,
+      updatedBefore: before,
+    });
+    const replayed: string[] = [];
+    const skipped: string[] = [];
+    for (const record of page.items) {
+      try {
+        await this.replay(caller, record.id, record);
+        replayed.push(record.id);
+      } catch (err) {
+        // Replayed (or removed) by someone else since the page was read: nothing to do for it.
+        if (
+          (err as { code?: string }).code === 'BROKER_CALL_FINAL' ||
+          (err as { code?: string }).code === 'BROKER_CALL_NOT_FOUND'
+        )
+          skipped.push(record.id);
+        else throw err;
+      }
+    }
+    return { replayed, skipped, more: page.continuation !== undefined, before };
   }
 
   /** Puts a dead-lettered call back on its queue as a new generation with fresh deliveries. */
-  async replay(caller: CallerConfig, id: string): Promise<ToolCallRecord> {
+  async replay(caller: CallerConfig, id: string, known?: ToolCallRecord): Promise<ToolCallRecord> {
     this.#requireAdmin(caller);
-    const found = await this.#o.repository.findById(id);
+    const found = known ?? (await this.#o.repository.findById(id));
     if (found?.status !== 'failed' || !found.error?.deadLettered) {
       throw new BrokerError('BROKER_CALL_NOT_FOUND', `No dead-lettered tool call "${id.slice(0, 80)}".`);
     }
@@ -150,5 +214,17 @@ export class ToolCallService {
 
   #requireAdmin(caller: CallerConfig) {
     if (!caller.admin) throw new BrokerError('BROKER_ADMIN_REQUIRED', `Caller "${caller.id}" is not an admin.`);
+  }
+}
+
+// A token can pass the envelope check and still carry a continuation the store cannot read (an
+// edited one); the store answers 400 for that, which is the client's fault, not a 500.
+async function storeRefusesForgedToken<T>(continuation: string | undefined, read: () => Promise<T>): Promise<T> {
+  if (!continuation) return read();
+  try {
+    return await read();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 400) throw invalidPageToken('refused by the store');
+    throw err;
   }
 }

@@ -13,6 +13,15 @@ export const errorCatalog = {
   },
   BROKER_TOKEN_MISSING: { status: 401, hint: 'Send Authorization: Bearer <access token>.' },
   BROKER_TOKEN_INVALID: { status: 401, hint: 'Obtain a fresh token from a configured issuer for this resource.' },
+  BROKER_CREDENTIALS_INVALID: {
+    status: 401,
+    hint: 'Send the Basic username and password configured for this caller.',
+  },
+  BROKER_AUTH_THROTTLED: {
+    status: 429,
+    hint: 'Too many failed logins; wait the seconds in Retry-After, then send the right credentials.',
+  },
+  BROKER_URI_TOO_LONG: { status: 414, hint: 'Send a shorter URL; ids and path segments have length limits.' },
   BROKER_TOOL_FORBIDDEN: { status: 403, hint: 'Grant the caller the permission named in the message.' },
   BROKER_RATE_LIMITED: { status: 429, hint: 'Wait for the number of seconds in Retry-After, then retry.' },
   BROKER_RATE_LIMIT_UNAVAILABLE: { status: 503, hint: 'The rate-limit store is unreachable; retry shortly.' },
@@ -20,6 +29,10 @@ export const errorCatalog = {
   BROKER_JSONRPC_INVALID_REQUEST: {
     status: 400,
     hint: 'Send one JSON-RPC 2.0 request object (batches are not accepted).',
+  },
+  BROKER_JSONRPC_INVALID_PARAMS: {
+    status: 400,
+    hint: 'Fix the params field named in the message (the MCP schema of the method).',
   },
   BROKER_JSONRPC_METHOD_NOT_FOUND: { status: 404, hint: 'Use initialize, ping, tools/list or tools/call.' },
   BROKER_INVALID_ARGUMENTS: { status: 400, hint: 'Fix the argument fields named in the message.' },

@@ -90,3 +90,27 @@ export const apiErrorSchema = z.object({
     details: z.record(z.string(), z.unknown()).optional(),
   }),
 });
+
+export const deadLetterListSchema = z.object({
+  items: z.array(toolCallViewSchema.extend({ caller: z.string().describe('The caller the call belongs to.') })),
+  nextPageToken: z.string().optional().describe('Pass as pageToken for the next page.'),
+});
+
+export const replayDeadLettersBodySchema = z
+  .object({
+    caller: z.string().min(1).max(63).describe('Replay this caller’s dead letters.'),
+    limit: z.number().int().min(1).max(100).default(100).describe('At most this many per request (max 100).'),
+    before: z.iso
+      .datetime()
+      .optional()
+      .describe('Only calls dead-lettered before this time; send the before of the previous answer to continue.'),
+  })
+  .describe('Replay of a caller’s dead letters.');
+
+export const replayDeadLettersResultSchema = z.object({
+  replayed: z.number().int().describe('Calls queued again by this request.'),
+  skipped: z.number().int().describe('Calls replayed by someone else meanwhile.'),
+  replayedIds: z.array(z.string()),
+  more: z.boolean().describe('More dead letters older than before remain: send the request again with before.'),
+  before: z.string().describe('The horizon of this sweep (ISO 8601); repeat with it until more is false.'),
+});

@@ -34,6 +34,8 @@ export interface HttpServerOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Longest path parameter (an id) the router matches; Fastify's default. */
+const MAX_PARAM_LENGTH = 100;
 
 /**
  * Converts any error thrown in a route or hook to a BrokerError, so every service maps errors in
@@ -49,6 +51,17 @@ export function toBrokerError(err: unknown, bodyLimit: number): BrokerError {
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new BrokerError('BROKER_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type; send application/json.');
+    // The router's own refusals: their default bodies echo the whole path and skip the error handler.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new BrokerError(
+        'BROKER_URI_TOO_LONG',
+        `A path segment is longer than the limit of ${MAX_PARAM_LENGTH} characters.`,
+        { details: { limitChars: MAX_PARAM_LENGTH } },
+      );
+    case 'FST_ERR_BAD_URL':
+      return new BrokerError('BROKER_VALIDATION_FAILED', 'Invalid request: path: not a valid URL (bad percent-encoding).', {
+        details: { fields: [{ field: 'path', problem: 'bad percent-encoding' }] },
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BrokerError('BROKER_MALFORMED_JSON', 'Request body is not valid JSON.');
@@ -101,6 +114,16 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     genReqId: (req) => resolveRequestId(req.headers['x-request-id']),
     return503OnClosing: true,
+    maxParamLength: MAX_PARAM_LENGTH,
+    frameworkErrors: (err, request, reply) => {
+      const brokerError = toBrokerError(err, bodyLimit);
+      request.log.info({ code: brokerError.code }, brokerError.message);
+      // Typed loosely: no route schema exists yet when the router refuses a URL.
+      (reply as unknown as { code(s: number): { header(k: string, v: string): { send(b: unknown): void } } })
+        .code(brokerError.status)
+        .header('x-request-id', request.id)
+        .send(errorBody(brokerError, request.id));
+    },
   }) as unknown as FastifyInstance;
 
   // Fastify parses text/plain by default; a JSON API should refuse it (415), not report a
@@ -140,7 +163,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) => {
     reply.status(404);
     return errorBody(
-      new BrokerError('BROKER_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`),
+      // The path is echoed only as far as a person needs to recognise it.
+      new BrokerError('BROKER_NOT_FOUND', `No route for ${request.method} ${routeForLog(request).slice(0, 200)}.`),
       request.id,
     );
   });

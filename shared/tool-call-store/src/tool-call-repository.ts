@@ -211,6 +211,42 @@ export class ToolCallRepository {
     return resources.map(strip);
   }
 
+  /**
+   * One page of dead letters, newest first, across callers or of one caller; `updatedBefore` (ISO)
+   * keeps only those dead-lettered before it (a bulk replay's fixed horizon).
+   */
+  async deadLetterPage(options: {
+    limit: number;
+    caller?: string;
+    updatedBefore?: string;
+    continuation?: string;
+  }): Promise<{ items: ToolCallRecord[]; continuation?: string }> {
+    const clauses = ['c.status = @failed', 'c.error.deadLettered = true'];
+    const parameters: { name: string; value: string }[] = [{ name: '@failed', value: 'failed' }];
+    if (options.caller) {
+      clauses.push('c.caller = @caller');
+      parameters.push({ name: '@caller', value: options.caller });
+    }
+    if (options.updatedBefore) {
+      clauses.push('c.updatedAt < @before');
+      parameters.push({ name: '@before', value: options.updatedBefore });
+    }
+    const page = await this.#container.items
+      .query<ToolCallRecord>(
+        { query: `SELECT * FROM c WHERE ${clauses.join(' AND ')} ORDER BY c.updatedAt DESC`, parameters },
+        {
+          maxItemCount: options.limit,
+          ...(options.caller ? { partitionKey: options.caller } : {}),
+          ...(options.continuation ? { continuationToken: options.continuation } : {}),
+        },
+      )
+      .fetchNext();
+    return {
+      items: page.resources.map(strip),
+      ...(page.continuationToken ? { continuation: page.continuationToken } : {}),
+    };
+  }
+
   /** Finds a record by id when the caller is not known (admin replay). */
   async findById(id: string): Promise<ToolCallRecord | undefined> {
     const { resources } = await this.#container.items

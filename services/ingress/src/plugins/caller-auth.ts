@@ -14,9 +14,11 @@ export function registerCallerAuth(scope: FastifyInstance, authenticator: Caller
   scope.decorateRequest('caller', undefined as unknown as CallerConfig);
   scope.addHook('onRequest', async (request, reply) => {
     try {
-      request.caller = await authenticator.authenticate(request.headers.authorization);
+      request.caller = await authenticator.authenticate(request.headers.authorization, { clientAddress: request.ip });
     } catch (err) {
-      reply.header('www-authenticate', 'Bearer realm="mcp-broker", Basic realm="mcp-broker"');
+      // A throttled login is not a challenge to try other credentials now; Retry-After says when.
+      if ((err as { code?: string }).code !== 'BROKER_AUTH_THROTTLED')
+        reply.header('www-authenticate', 'Bearer realm="mcp-broker", Basic realm="mcp-broker"');
       throw err;
     }
     request.log = request.log.child({ caller: request.caller.id });

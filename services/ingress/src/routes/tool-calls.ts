@@ -1,6 +1,9 @@
 import {
   apiErrorSchema,
   createToolCallBodySchema,
+  deadLetterListSchema,
+  replayDeadLettersBodySchema,
+  replayDeadLettersResultSchema,
   toolCallAcceptedSchema,
   toolCallListSchema,
   toolCallStatusSchema,
@@ -131,7 +134,7 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
       const page = await service.list(request.caller, request.query);
       return {
         items: page.items.map(toToolCallView),
-        ...(page.continuation ? { nextPageToken: page.continuation } : {}),
+        ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
       };
     },
   );
@@ -141,15 +144,53 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
     {
       schema: {
         operationId: 'listDeadLetters',
-        summary: 'Calls that exhausted their retries (admin)',
+        summary: 'Calls that exhausted their retries, newest first (admin)',
         tags: ['dead-letters'],
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-        response: { 200: z.object({ items: z.array(toolCallViewSchema.extend({ caller: z.string() })) }), ...errors },
+        querystring: z.object({
+          caller: z.string().max(63).optional().describe("Only this caller's dead letters."),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          pageToken: z.string().max(4096).optional(),
+        }),
+        response: { 200: deadLetterListSchema, ...errors },
       },
     },
     async (request) => {
-      const items = await service.deadLetters(request.caller, request.query.limit);
-      return { items: items.map((r) => ({ ...toToolCallView(r), caller: r.caller })) };
+      const page = await service.deadLetters(request.caller, {
+        limit: request.query.limit,
+        ...(request.query.caller ? { ofCaller: request.query.caller } : {}),
+        ...(request.query.pageToken ? { pageToken: request.query.pageToken } : {}),
+      });
+      return {
+        items: page.items.map((r) => ({ ...toToolCallView(r), caller: r.caller })),
+        ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/dead-letters/replay',
+    {
+      schema: {
+        operationId: 'replayDeadLetters',
+        summary: "Queue a caller's dead-lettered calls again, up to limit per request (admin)",
+        tags: ['dead-letters'],
+        body: replayDeadLettersBodySchema,
+        response: { 200: replayDeadLettersResultSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const outcome = await service.replayAll(request.caller, {
+        ofCaller: request.body.caller,
+        limit: request.body.limit,
+        ...(request.body.before ? { before: request.body.before } : {}),
+      });
+      return {
+        replayed: outcome.replayed.length,
+        skipped: outcome.skipped.length,
+        replayedIds: outcome.replayed,
+        more: outcome.more,
+        before: outcome.before,
+      };
     },
   );
 

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basic, type IngressUnderTest, ingressUnderTest } from '../test-support/ingress-under-test.ts';
+
+let t: IngressUnderTest;
+const apex = () => basic('apex', 'apex-password');
+const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+beforeAll(async () => {
+  t = await ingressUnderTest({ app: { maxJsonDepth: 16 } });
+}, 60_000);
+afterAll(async () => t?.close());
+
+async function queuedJobKeys(): Promise<string[]> {
+  return t.redis.keys(`${t.prefix}*`);
+}
+
+describe('POST /v1/tool-calls with deeply nested arguments', () => {
+  it('answers 400 naming the configured depth limit and the request id, and records and queues nothing', async () => {
+    for (const depth of [17, 10_000]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/tool-calls',
+        headers: {
+          authorization: apex(),
+          'content-type': 'application/json',
+          'idempotency-key': `deep-${depth}`,
+          'x-request-id': `req-deep-${depth}`,
+        },
+        payload: `{"tool":"echo","arguments":{"x":${nested(depth)}}}`,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: 'BROKER_PAYLOAD_TOO_DEEP',
+        requestId: `req-deep-${depth}`,
+        details: { limitDepth: 16 },
+      });
+      expect(res.json().error.message).toContain('16');
+    }
+    const list = await t.app.inject({ method: 'GET', url: '/v1/tool-calls', headers: { authorization: apex() } });
+    expect(list.json().items).toEqual([]);
+    expect(await queuedJobKeys()).toEqual([]);
+  });
+
+  it('accepts arguments nested up to the limit', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/tool-calls',
+      headers: { authorization: apex(), 'content-type': 'application/json', 'idempotency-key': 'deep-ok' },
+      // body object + arguments object + 14 arrays = 16 levels
+      payload: `{"tool":"echo","arguments":{"x":${nested(14)}}}`,
+    });
+    expect(res.statusCode).toBe(202);
+  });
+});
+
+describe('GET /v1/tool-calls with a forged pageToken', () => {
+  it('answers 400 naming pageToken, not 500', async () => {
+    for (const token of ['forged', '{"token":"x","range":{"min":"","max":"FF"}}', 'e30', '[]', '{}']) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v1/tool-calls?pageToken=${encodeURIComponent(token)}`,
+        headers: { authorization: apex(), 'x-request-id': 'req-forged' },
+      });
+      expect(res.statusCode, token).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: 'BROKER_VALIDATION_FAILED',
+        requestId: 'req-forged',
+        details: { fields: [{ field: 'querystring.pageToken' }] },
+      });
+    }
+  });
+});
+
+describe('Basic authentication failures', () => {
+  it('a wrong password answers 401 BROKER_CREDENTIALS_INVALID with a Basic challenge', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/v1/tool-calls',
+      headers: { authorization: basic('apex', 's3cret-guess'), 'x-request-id': 'req-wrong' },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toMatchObject({ code: 'BROKER_CREDENTIALS_INVALID', requestId: 'req-wrong' });
+    expect(res.headers['www-authenticate']).toMatch(/Basic realm="mcp-broker"/);
+    expect(res.body).not.toContain('s3cret-guess');
+  });
+});
+
+describe('a path longer than the router accepts', () => {
+  it('answers 414 BROKER_URI_TOO_LONG in the broker error body, without echoing the path', async () => {
+    const id = `tc_${'a'.repeat(5000)}`;
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/v1/tool-calls/${id}`,
+      headers: { authorization: apex(), 'x-request-id': 'req-long' },
+    });
+    expect(res.statusCode).toBe(414);
+    expect(res.json().error).toMatchObject({ code: 'BROKER_URI_TOO_LONG', requestId: 'req-long' });
+    expect(res.body).not.toContain('aaaaaaaaaaaaaaaaaaaa');
+  });
+});
