@@ -1,0 +1,260 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
+import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import { type BenchChild, spawnChild } from '../bench/mcp/children.ts';
+import { ChaosReceiver } from './callback-receiver.ts';
+import { OutageProxy } from './outage-proxy.ts';
+import { CHAOS_RESOURCE, RECORD_PERMISSION, RECORD_TOOL_NAME } from './recording-tool.ts';
+import { ChaosRedis, freePort } from './redis-server.ts';
+
+/**
+ * Worker settings of the chaos stack: shorter than the defaults so that a killed worker's jobs are
+ * taken over within seconds (JOB_LOCK_MS) and retries back off within the run, but the same code
+ * paths. CHAOS_WORKER_ENV (k=v,k=v) adds or overrides.
+ */
+export const CHAOS_WORKER_SETTINGS: Record<string, string> = {
+  JOB_LOCK_MS: '5000',
+  RETRY_BASE_DELAY_MS: '250',
+  RETRY_MAX_DELAY_MS: '4000',
+  TOOL_CALL_ATTEMPTS: '8',
+  WRITE_BACK_ATTEMPTS: '8',
+  SALESFORCE_EVENTS: 'false',
+};
+
+export interface ChaosStackOptions {
+  root: string;
+  aof: boolean;
+  workers: number;
+  /** Calls the caller may have in flight across workers (its queue's global concurrency). */
+  concurrency: number;
+  extraWorkerEnv: Record<string, string>;
+  logLevel: string;
+  log: (line: string) => void;
+}
+
+/**
+ * One scenario's broker on real processes: the embedded Cosmos-compatible store (a child, reached
+ * by ingress and workers through a proxy that can be taken down), the governed MCP server with the
+ * recording tool (a child on a fixed port, so it can be killed and started again at the same URL),
+ * ingress and N workers (children, started as their main.ts files start them), a redis-server of
+ * its own (killable), the dev OAuth server and the callback receiver (in this process).
+ */
+export class ChaosStack {
+  readonly logDir: string;
+  readonly invocationLog: string;
+  readonly redis: ChaosRedis;
+  readonly oauth: DevOAuthServer;
+  readonly receiver: ChaosReceiver;
+  readonly storeProxy: OutageProxy;
+  readonly cosmos: BenchChild;
+  readonly authorization: string;
+  mcp: BenchChild | undefined;
+  ingress: BenchChild | undefined;
+  workers: BenchChild[] = [];
+  workerStarts = 0;
+  readonly #o: ChaosStackOptions;
+  readonly #mcpEnv: Record<string, string>;
+  readonly #serviceEnv: Record<string, string>;
+  readonly #children: BenchChild[] = [];
+
+  private constructor(init: {
+    o: ChaosStackOptions;
+    logDir: string;
+    redis: ChaosRedis;
+    oauth: DevOAuthServer;
+    receiver: ChaosReceiver;
+    cosmos: BenchChild;
+    storeProxy: OutageProxy;
+    authorization: string;
+    mcpEnv: Record<string, string>;
+    serviceEnv: Record<string, string>;
+  }) {
+    this.#o = init.o;
+    this.logDir = init.logDir;
+    this.invocationLog = join(init.logDir, 'invocations.log');
+    this.redis = init.redis;
+    this.oauth = init.oauth;
+    this.receiver = init.receiver;
+    this.cosmos = init.cosmos;
+    this.storeProxy = init.storeProxy;
+    this.authorization = init.authorization;
+    this.#mcpEnv = init.mcpEnv;
+    this.#serviceEnv = init.serviceEnv;
+    this.#children.push(init.cosmos);
+  }
+
+  static async start(o: ChaosStackOptions): Promise<ChaosStack> {
+    const logDir = await mkdtemp(join(o.root, 'stack-'));
+    const prefix = `chaos:${randomUUID()}:`;
+    const databaseId = `chaos-${randomUUID().slice(0, 8)}`;
+    const secrets = {
+      upstream: randomBytes(24).toString('base64url'),
+      callback: randomBytes(24).toString('base64url'),
+      password: randomBytes(24).toString('base64url'),
+    };
+    const redis = await ChaosRedis.start({ root: logDir, aof: o.aof });
+    const oauth = await startDevOAuthServer({
+      audience: CHAOS_RESOURCE,
+      clients: [{ clientId: 'chaos-caller', clientSecret: secrets.upstream, roles: [RECORD_PERMISSION] }],
+    });
+    const receiver = await ChaosReceiver.start(secrets.callback);
+    const cosmos = await spawnChild({
+      name: 'cosmos',
+      entry: '../broker/cosmos-main.ts',
+      env: { BENCH_DATABASE: databaseId },
+      logDir,
+    });
+    const store = cosmos.info as { endpoint: string; key: string };
+    const storeProxy = await OutageProxy.start(store.endpoint);
+    const mcpPort = await freePort();
+    const brokerConfig = brokerConfigSchema.parse({
+      endpoints: { local: { url: `http://127.0.0.1:${mcpPort}/mcp`, callTimeoutMs: 30_000 } },
+      callers: [
+        {
+          id: 'chaos',
+          auth: {
+            type: 'basic',
+            username: 'chaos',
+            passwordHash: await hashPassword(secrets.password, { N: 1024, r: 8, p: 1 }),
+          },
+          upstream: {
+            endpoint: 'local',
+            credential: {
+              type: 'client-credentials',
+              tokenUrl: oauth.tokenEndpoint,
+              clientId: 'chaos-caller',
+              clientSecret: { fromEnv: 'CHAOS_UPSTREAM_SECRET' },
+              scope: RECORD_PERMISSION,
+            },
+          },
+          tools: [RECORD_TOOL_NAME],
+          limits: { concurrency: o.concurrency, callsPerMinute: 100_000 },
+          callbackHosts: [receiver.host],
+          allowPrivateCallbacks: true,
+          callbackSigningSecret: { fromEnv: 'CHAOS_CALLBACK_SECRET' },
+        },
+      ],
+    });
+    const configPath = join(logDir, 'broker.json');
+    await writeFile(configPath, JSON.stringify(brokerConfig, null, 2));
+    const stack = new ChaosStack({
+      o,
+      logDir,
+      redis,
+      oauth,
+      receiver,
+      cosmos,
+      storeProxy,
+      authorization: `Basic ${Buffer.from(`chaos:${secrets.password}`).toString('base64')}`,
+      mcpEnv: {
+        CHAOS_PORT: String(mcpPort),
+        CHAOS_ISSUER: oauth.issuer,
+        CHAOS_COSMOS_ENDPOINT: store.endpoint,
+        CHAOS_COSMOS_KEY: store.key,
+        CHAOS_DATABASE: databaseId,
+        CHAOS_REDIS_URL: redis.url,
+        CHAOS_REDIS_PREFIX: prefix,
+        CHAOS_INVOCATION_LOG: join(logDir, 'invocations.log'),
+        CHAOS_LOG_LEVEL: o.logLevel,
+      },
+      serviceEnv: {
+        BROKER_CONFIG: configPath,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: prefix,
+        COSMOS_ENDPOINT: storeProxy.url,
+        COSMOS_KEY: store.key,
+        COSMOS_DATABASE: databaseId,
+        LOG_LEVEL: o.logLevel,
+        CHAOS_UPSTREAM_SECRET: secrets.upstream,
+        CHAOS_CALLBACK_SECRET: secrets.callback,
+        TOOL_CALL_ATTEMPTS: CHAOS_WORKER_SETTINGS.TOOL_CALL_ATTEMPTS!,
+        WRITE_BACK_ATTEMPTS: CHAOS_WORKER_SETTINGS.WRITE_BACK_ATTEMPTS!,
+      },
+    });
+    try {
+      // In parallel: on a busy machine each child takes seconds to load; none needs another to start.
+      await Promise.all([
+        stack.startMcp(),
+        spawnChild({
+          name: 'ingress',
+          entry: '../broker/ingress-main.ts',
+          env: { ...stack.#serviceEnv, HOST: '127.0.0.1', PORT: '0' },
+          logDir,
+        }).then((ingress) => {
+          stack.ingress = stack.#track(ingress);
+        }),
+        ...Array.from({ length: o.workers }, () => stack.startWorker()),
+      ]);
+    } catch (err) {
+      await stack.close();
+      throw err;
+    }
+    return stack;
+  }
+
+  get ingressUrl(): string {
+    return this.ingress!.info.url as string;
+  }
+
+  #track(child: BenchChild): BenchChild {
+    this.#children.push(child);
+    return child;
+  }
+
+  async startMcp(): Promise<void> {
+    this.mcp = this.#track(
+      await spawnChild({
+        name: `mcp-${this.#children.filter((c) => c.name.startsWith('mcp')).length}`,
+        entry: '../../chaos/mcp-server-main.ts',
+        env: this.#mcpEnv,
+        logDir: this.logDir,
+      }),
+    );
+  }
+
+  async killMcp(): Promise<void> {
+    if (this.mcp) await killChild(this.mcp);
+    this.mcp = undefined;
+  }
+
+  async startWorker(): Promise<BenchChild> {
+    const n = this.workerStarts++;
+    const worker = this.#track(
+      await spawnChild({
+        name: `worker-${n}`,
+        entry: '../broker/worker-main.ts',
+        env: { ...this.#serviceEnv, ...CHAOS_WORKER_SETTINGS, ...this.#o.extraWorkerEnv },
+        logDir: this.logDir,
+      }),
+    );
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** SIGKILLs one running worker (the oldest); resolves once it has exited. */
+  async killWorker(worker = this.workers[0]): Promise<void> {
+    if (!worker) return;
+    this.workers = this.workers.filter((w) => w !== worker);
+    await killChild(worker);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#children.map((c) => c.stop(5_000)));
+    await this.storeProxy.close().catch(() => {});
+    await this.receiver.close().catch(() => {});
+    await this.oauth.close().catch(() => {});
+    await this.redis.kill().catch(() => {});
+  }
+}
+
+/** SIGKILL, then wait until the process is gone (a stop() after the kill only awaits the exit). */
+async function killChild(child: BenchChild): Promise<void> {
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await child.stop(1_000);
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { ChaosStack } from './chaos-stack.ts';
+import { readInvocations } from './recording-tool.ts';
+import { type FaultContext, type Scenario, sleep } from './scenarios.ts';
+import type { ChaosSettings } from './settings.ts';
+import { submitCalls } from './submissions.ts';
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface ScenarioResult {
+  name: string;
+  describe: string;
+  faults: string;
+  submitted: number;
+  accepted: number;
+  /** Submissions never accepted (kept retrying the same key until the deadline, or refused). */
+  notAccepted: number;
+  succeeded: number;
+  failed: number;
+  /** Accepted, but not final, or final without its write-back processed by the receiver, by the deadline. */
+  lost: number;
+  notFinal: number;
+  noWriteBack: number;
+  /** Calls whose tool ran more than once, and the extra invocations in all (allowed: at-least-once). */
+  duplicateInvocations: number;
+  extraInvocations: number;
+  /** Calls whose write-back the receiver processed more than once (same Idempotency-Key). */
+  duplicateWriteBacks: number;
+  /** Of those, ones the record shows as one attempt: the broker does not know it delivered again. */
+  unrecordedDuplicates: number;
+  /** Answers the load saw before acceptance (503, 409, network…), summed. */
+  retriedAnswers: Record<string, number>;
+  seconds: number;
+  details: string[];
+  error?: string;
+}
+
+interface View {
+  id: string;
+  status: string;
+  attempts: number;
+  deliveries: Array<{ status: string; attempts: number }>;
+}
+
+export async function runScenario(
+  scenario: Scenario,
+  settings: ChaosSettings,
+  root: string,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
+  const t0 = performance.now();
+  const notes: string[] = [];
+  const stack = await ChaosStack.start({
+    root,
+    aof: scenario.aof,
+    workers: scenario.workers,
+    concurrency: settings.concurrency,
+    extraWorkerEnv: settings.workerEnv,
+    logLevel: settings.logLevel,
+    log,
+  });
+  log(`stack up in ${Math.round(performance.now() - t0)} ms; logs ${stack.logDir}; Redis ${stack.redis.url}`);
+  try {
+    if (scenario.receiver) stack.receiver.fault = scenario.receiver;
+    const windowMs = settings.loadSeconds * 1000;
+    const loadStart = performance.now();
+    const ctx: FaultContext = {
+      stack,
+      settings,
+      at: (fraction) => sleep(Math.max(0, loadStart + fraction * windowMs - performance.now())),
+      sleep,
+      note: (text) => notes.push(text),
+      log,
+    };
+    const [submissions] = await Promise.all([
+      submitCalls({
+        ingressUrl: stack.ingressUrl,
+        authorization: stack.authorization,
+        callbackUrl: stack.receiver.url,
+        runId: randomUUID().slice(0, 8),
+        total: settings.calls,
+        windowMs,
+        concurrency: settings.concurrency,
+        toolDelayMs: settings.toolDelayMs,
+        retryMs: 30_000 + settings.outageSeconds * 1000,
+      }),
+      scenario.inject?.(ctx),
+    ]);
+    const accepted = submissions.filter((s) => s.id !== undefined);
+    const keyOf = (id: string) => `${id}.wb0`;
+    log(`${accepted.length}/${submissions.length} accepted; waiting for their write-backs`);
+
+    const settleDeadline = performance.now() + settings.settleSeconds * 1000;
+    const missing = () => accepted.filter((s) => !(stack.receiver.byKey.get(keyOf(s.id!))?.processed ?? 0)).length;
+    while (missing() > 0 && performance.now() < settleDeadline) await sleep(250);
+    log(
+      `${accepted.length - missing()}/${accepted.length} written back; listening ${settings.quietSeconds} s for late repeats`,
+    );
+    await sleep(settings.quietSeconds * 1000);
+
+    // The records, as the caller sees them.
+    const views = new Map<string, View>();
+    const queue = [...accepted];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          for (let attempt = 0; attempt < 5; attempt++) {
+            try {
+              const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${s.id}`, {
+                headers: { authorization: stack.authorization },
+                signal: AbortSignal.timeout(10_000),
+              });
+              if (res.ok) {
+                views.set(s.id!, (await res.json()) as View);
+                break;
+              }
+            } catch {
+              // again
+            }
+            await sleep(500);
+          }
+        }
+      }),
+    );
+    const invocations = readInvocations(stack.invocationLog);
+    const details: string[] = [];
+    let succeeded = 0;
+    let failed = 0;
+    let notFinal = 0;
+    let noWriteBack = 0;
+    let lost = 0;
+    let duplicateInvocations = 0;
+    let extraInvocations = 0;
+    let duplicateWriteBacks = 0;
+    let unrecordedDuplicates = 0;
+    const stuck: Record<string, number> = {};
+    for (const s of accepted) {
+      const view = views.get(s.id!);
+      const status = view?.status ?? 'unreadable';
+      if (status === 'succeeded') succeeded += 1;
+      if (status === 'failed') failed += 1;
+      const final = FINAL.has(status);
+      const delivery = stack.receiver.byKey.get(keyOf(s.id!));
+      if (!final) {
+        notFinal += 1;
+        const label = `${status} (attempts ${view?.attempts ?? '?'})`;
+        stuck[label] = (stuck[label] ?? 0) + 1;
+      }
+      if (!delivery?.processed) noWriteBack += 1;
+      if (!final || !delivery?.processed) lost += 1;
+      const n = invocations.get(s.key) ?? 0;
+      if (n > 1) {
+        duplicateInvocations += 1;
+        extraInvocations += n - 1;
+      }
+      if (delivery && delivery.processed > 1) {
+        duplicateWriteBacks += 1;
+        const recorded = view?.deliveries[0];
+        if ((recorded?.attempts ?? 0) <= 1) unrecordedDuplicates += 1;
+        if (details.length < 12) {
+          details.push(
+            `duplicate write-back ${delivery.key}: processed ${delivery.processed}× (arrived ${delivery.arrivals}×); ` +
+              `record ${status}, delivery ${recorded?.status ?? '?'} attempts ${recorded?.attempts ?? '?'}`,
+          );
+        }
+      }
+      if (final && !delivery?.processed && details.length < 12) {
+        details.push(
+          `no write-back for ${s.id} (${status}): delivery ${view?.deliveries[0]?.status ?? '?'}, ` +
+            `attempts ${view?.deliveries[0]?.attempts ?? '?'}`,
+        );
+      }
+    }
+    for (const [label, count] of Object.entries(stuck)) details.push(`${count} calls still ${label}`);
+    // A call id seen under another key than its first target's: a replay, or a bug.
+    for (const d of stack.receiver.byKey.values()) {
+      if (d.key !== keyOf(d.callId) && details.length < 16) details.push(`unexpected key ${d.key} for ${d.callId}`);
+    }
+    if (stack.receiver.badSignatures) details.push(`${stack.receiver.badSignatures} callbacks with a bad signature`);
+    if (stack.receiver.missingKeys) details.push(`${stack.receiver.missingKeys} callbacks without Idempotency-Key`);
+    const retriedAnswers: Record<string, number> = {};
+    for (const s of submissions) {
+      for (const [k, v] of Object.entries(s.answers)) retriedAnswers[k] = (retriedAnswers[k] ?? 0) + v;
+    }
+    const refusals = submissions.filter((s) => s.refused).map((s) => s.refused!);
+    if (refusals.length) details.push(`${refusals.length} never accepted, e.g. ${refusals[0]}`);
+    return {
+      name: scenario.name,
+      describe: scenario.describe,
+      faults: notes.join('; ') || (scenario.receiver ? `receiver ${scenario.receiver.kind}` : '–'),
+      submitted: submissions.length,
+      accepted: accepted.length,
+      notAccepted: submissions.length - accepted.length,
+      succeeded,
+      failed,
+      lost,
+      notFinal,
+      noWriteBack,
+      duplicateInvocations,
+      extraInvocations,
+      duplicateWriteBacks,
+      unrecordedDuplicates,
+      retriedAnswers,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      details,
+    };
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,179 @@
+import type { ReceiverFault } from './callback-receiver.ts';
+import type { ChaosStack } from './chaos-stack.ts';
+import type { ChaosSettings, ScenarioName } from './settings.ts';
+
+export interface FaultContext {
+  stack: ChaosStack;
+  settings: ChaosSettings;
+  /** Resolves when this fraction of the load window has passed. */
+  at(fraction: number): Promise<void>;
+  sleep(ms: number): Promise<void>;
+  /** What the fault did, for the table ("4 SIGKILLs"). */
+  note(text: string): void;
+  log(line: string): void;
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  /** One line: the fault and what must hold. */
+  describe: string;
+  workers: number;
+  /** Redis with AOF (fsync always); false: no persistence at all. */
+  aof: boolean;
+  receiver?: ReceiverFault;
+  /** Runs alongside the load; resolves when the fault is over (everything started again). */
+  inject?(ctx: FaultContext): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Above the broker's delivery timeout (10 s by default, `HttpCallbackHandler`). */
+const STALL_MS = 11_000;
+
+export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario {
+  const outageMs = settings.outageSeconds * 1000;
+  switch (name) {
+    case 'baseline':
+      return { name, describe: 'no fault: the yardstick', workers: 2, aof: true };
+    case 'worker-kill':
+      return {
+        name,
+        describe: `${settings.kills} worker SIGKILLs under load, a new worker started after each`,
+        workers: 2,
+        aof: true,
+        async inject(ctx) {
+          for (let k = 1; k <= settings.kills; k++) {
+            await ctx.at(k / (settings.kills + 1));
+            await ctx.stack.killWorker();
+            ctx.log(`SIGKILL worker ${k}/${settings.kills}`);
+            await ctx.stack.startWorker();
+          }
+          ctx.note(`${settings.kills} SIGKILLs`);
+        },
+      };
+    case 'worker-kill-after-ack': {
+      const kills = Math.max(2, Math.floor(settings.kills / 2));
+      return {
+        name,
+        describe: `${kills} SIGKILLs of the only worker right after the receiver answered 200`,
+        workers: 1,
+        aof: true,
+        async inject(ctx) {
+          const every = Math.max(5, Math.floor(settings.calls / (kills + 1)));
+          let processed = 0;
+          let done = 0;
+          let killing = false;
+          const finished = new Promise<void>((resolve) => {
+            ctx.stack.receiver.onProcessed = () => {
+              processed += 1;
+              if (killing || done >= kills || processed % every !== 0) return;
+              killing = true;
+              const worker = ctx.stack.workers[0];
+              // A few ms: the 200 is on the wire, the worker's bookkeeping of it is not yet done.
+              setTimeout(
+                () => {
+                  void ctx.stack
+                    .killWorker(worker)
+                    .then(() => {
+                      done += 1;
+                      ctx.log(`SIGKILL worker after ack ${done}/${kills}`);
+                      return ctx.stack.startWorker();
+                    })
+                    .finally(() => {
+                      killing = false;
+                      if (done >= kills) resolve();
+                    });
+                },
+                Math.floor(Math.random() * 15),
+              );
+            };
+          });
+          await Promise.race([finished, ctx.sleep(settings.loadSeconds * 1000 + 60_000)]);
+          ctx.stack.receiver.onProcessed = undefined;
+          ctx.note(`${done} SIGKILLs after 200`);
+        },
+      };
+    }
+    case 'redis-restart-aof':
+    case 'redis-data-loss': {
+      const keepData = name === 'redis-restart-aof';
+      return {
+        name,
+        describe: keepData
+          ? `Redis (AOF, fsync always) SIGKILLed, restarted with its data after ${settings.outageSeconds} s`
+          : `Redis SIGKILLed, restarted empty after ${settings.outageSeconds} s (a failover to a lagging replica)`,
+        workers: 2,
+        aof: keepData,
+        async inject(ctx) {
+          await ctx.at(0.4);
+          await ctx.stack.redis.kill();
+          ctx.log('Redis SIGKILLed');
+          await ctx.sleep(outageMs);
+          await ctx.stack.redis.start({ keepData });
+          ctx.log(keepData ? 'Redis restarted with its AOF' : 'Redis restarted empty');
+          ctx.note(
+            keepData ? `down ${settings.outageSeconds} s, AOF kept` : `down ${settings.outageSeconds} s, data lost`,
+          );
+        },
+      };
+    }
+    case 'mcp-outage':
+      return {
+        name,
+        describe: `MCP server SIGKILLed, started again after ${settings.outageSeconds} s`,
+        workers: 2,
+        aof: true,
+        async inject(ctx) {
+          await ctx.at(0.3);
+          await ctx.stack.killMcp();
+          ctx.log('MCP server SIGKILLed');
+          await ctx.sleep(outageMs);
+          await ctx.stack.startMcp();
+          ctx.log('MCP server started again');
+          ctx.note(`down ${settings.outageSeconds} s`);
+        },
+      };
+    case 'store-outage':
+      return {
+        name,
+        describe: `store unreachable (connections refused and cut) for ${settings.outageSeconds} s`,
+        workers: 2,
+        aof: true,
+        async inject(ctx) {
+          await ctx.at(0.3);
+          await ctx.stack.storeProxy.down();
+          ctx.log('store unreachable');
+          await ctx.sleep(outageMs);
+          await ctx.stack.storeProxy.up();
+          ctx.log('store reachable again');
+          ctx.note(`down ${settings.outageSeconds} s`);
+        },
+      };
+    case 'callback-fail':
+      return {
+        name,
+        describe: 'every 3rd call: the receiver answers 503 to its first 2 deliveries',
+        workers: 2,
+        aof: true,
+        receiver: { kind: 'fail', every: 3, times: 2 },
+      };
+    case 'callback-stall':
+      return {
+        name,
+        describe: `every 10th call: the receiver takes ${STALL_MS / 1000} s (over the delivery timeout) for its first delivery`,
+        workers: 2,
+        aof: true,
+        receiver: { kind: 'stall', every: 10, times: 1, stallMs: STALL_MS },
+      };
+    case 'callback-throttle':
+      return {
+        name,
+        describe: 'every 3rd call: the receiver answers 429 Retry-After: 1 to its first 2 deliveries',
+        workers: 2,
+        aof: true,
+        receiver: { kind: 'throttle', every: 3, times: 2, retryAfterSeconds: 1 },
+      };
+  }
+}
+
+export { sleep };
