@@ -15,6 +15,7 @@ import { ToolRegistry } from './tools/tool-registry.ts';
 import { CancellationRelay } from './transports/cancellation-relay.ts';
 import { handleSseMessage, registerLegacySse } from './transports/legacy-sse.ts';
 import type { McpRouteDeps } from './transports/mcp-route-deps.ts';
+import { registerMethodNotAllowed } from './transports/method-not-allowed.ts';
 import { handlePlainJsonRpc } from './transports/plain-json-rpc.ts';
 import { SseSessionRelay } from './transports/sse-session-relay.ts';
 import { registerStreamableHttp } from './transports/streamable-http.ts';
@@ -169,6 +170,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     });
     registerStreamableHttp(scope, routeDeps);
     registerLegacySse(scope, routeDeps);
+    registerMethodNotAllowed(scope);
     scope.post<{ Querystring: { sessionId?: string } }>('/message', async (request, reply) => {
       const sessionId = request.query.sessionId;
       return sessionId

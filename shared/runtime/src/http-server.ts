@@ -59,9 +59,13 @@ export function toBrokerError(err: unknown, bodyLimit: number): BrokerError {
         { details: { limitChars: MAX_PARAM_LENGTH } },
       );
     case 'FST_ERR_BAD_URL':
-      return new BrokerError('BROKER_VALIDATION_FAILED', 'Invalid request: path: not a valid URL (bad percent-encoding).', {
-        details: { fields: [{ field: 'path', problem: 'bad percent-encoding' }] },
-      });
+      return new BrokerError(
+        'BROKER_VALIDATION_FAILED',
+        'Invalid request: path: not a valid URL (bad percent-encoding).',
+        {
+          details: { fields: [{ field: 'path', problem: 'bad percent-encoding' }] },
+        },
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BrokerError('BROKER_MALFORMED_JSON', 'Request body is not valid JSON.');
@@ -145,6 +149,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     request.trace = parseTraceparent(request.headers.traceparent);
     reply.header('x-request-id', request.id);
+    refuseRepeatedSingletonHeaders(request.raw.rawHeaders);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -189,6 +194,29 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return { status: ready ? 'ready' : 'not_ready', checks };
   });
   return app;
+}
+
+/**
+ * Node keeps the first of two `Authorization` headers and drops the second, so a proxy that
+ * checked one token and a service that reads another could disagree about the caller. A request
+ * that carries the header twice is ambiguous: refuse it (400) rather than guess.
+ */
+const singletonHeaders = ['authorization'] as const;
+
+function refuseRepeatedSingletonHeaders(rawHeaders: readonly string[]): void {
+  for (const name of singletonHeaders) {
+    let count = 0;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      if (rawHeaders[i]?.toLowerCase() === name) count += 1;
+    }
+    if (count > 1) {
+      throw new BrokerError(
+        'BROKER_VALIDATION_FAILED',
+        `Invalid request: the Authorization header was sent ${count} times; send exactly one.`,
+        { details: { fields: [{ field: `headers.${name}`, problem: `sent ${count} times; send exactly one` }] } },
+      );
+    }
+  }
 }
 
 // Query strings can hold session ids or signed-link signatures; log the path only.
