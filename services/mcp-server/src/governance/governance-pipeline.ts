@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonRpcErrorEnvelope } from '../protocol/json-rpc-errors.ts';
 import { type GatedMessage, gateJsonRpc } from '../protocol/json-rpc-gate.ts';
 import type { RequestContext, TransportKind } from '../protocol/request-context.ts';
-import { checkOrigin } from './origin-check.ts';
+import { checkOrigin, listensOnLoopbackOnly } from './origin-check.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 declare module 'fastify' {
@@ -49,7 +49,7 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
   );
 
   scope.addHook('preValidation', async (request, reply) => {
-    checkOrigin(request.headers.origin, options.allowedOrigins);
+    checkOrigin(request.headers.origin, options.allowedOrigins, listensOnLoopbackOnly(request.server.addresses()));
     let identity: Identity;
     try {
       identity = await options.verifier.verify(request.headers.authorization);
