@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH } from '@mcp-broker/contracts';
 import { logLevelSchema, redisEnvShape } from '@mcp-broker/runtime';
 import { storeEnvShape } from '@mcp-broker/store';
 import { z } from 'zod';
@@ -50,6 +51,8 @@ export const mcpServerConfigSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Deepest array/object nesting of a JSON-RPC message on any MCP transport (400 beyond it). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1000).default(DEFAULT_MAX_JSON_DEPTH),
   ...redisEnvShape,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /** Per-tool calls per minute per identity, e.g. "analyze_sales_data=60,build_account_plan=5". */

@@ -1,5 +1,5 @@
 import { bearerChallenge, protectedResourceMetadata } from '@mcp-broker/auth';
-import { BrokerError } from '@mcp-broker/contracts';
+import { BrokerError, DEFAULT_MAX_JSON_DEPTH } from '@mcp-broker/contracts';
 import { buildHttpServer, type Logger } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -36,6 +36,8 @@ export interface McpServerOptions {
   allowedOrigins?: readonly string[];
   /** Default 1 MiB. */
   bodyLimit?: number;
+  /** Deepest JSON nesting of a message on any MCP transport; default 64 (`MAX_JSON_DEPTH`). */
+  maxJsonDepth?: number;
   redisKeyPrefix: string;
   rateLimit: { perIdentity: RateLimitRule; perTool?: Record<string, RateLimitRule>; failMode?: 'closed' | 'open' };
   auditRetentionDays?: number;
@@ -59,6 +61,7 @@ export interface McpServer {
 /** Assembles the governed MCP server; `main.ts` and tests call this with real dependencies. */
 export function buildMcpServer(options: McpServerOptions): McpServer {
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const { logger } = options;
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
   const basePath = new URL(publicUrl).pathname.replace(/\/+$/, '');
@@ -101,6 +104,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
   const app = buildHttpServer({
     logger,
     bodyLimit,
+    maxJsonDepth,
     readiness: {
       store: () => options.store.ping(),
       redis: async () => {
@@ -143,6 +147,8 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     basePath,
     openStreams: new Set(),
     keepAliveMs: options.sseKeepAliveMs ?? 15_000,
+    // Every call ends by its tool's timeout; past that (and a margin) the SDK dropped the request.
+    exchangeTimeoutMs: Math.max(0, ...options.tools.map((t) => t.timeoutMs)) + 10_000,
     insufficientScopeChallenge: (scope) =>
       bearerChallenge({
         resourceMetadataUrl: metadataUrl,
@@ -158,6 +164,8 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
       rateLimits,
       allowedOrigins: options.allowedOrigins ?? [],
       bodyLimit,
+      maxJsonDepth,
+      audit,
       challenge: (error) =>
         bearerChallenge({
           resourceMetadataUrl: metadataUrl,

@@ -81,6 +81,7 @@ export async function startMcpServer(
     authorizationServers: issuers.map((i) => i.issuer),
     allowedOrigins: config.ALLOWED_ORIGINS,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     rateLimit: {
       perIdentity: { points: config.RATE_LIMIT_PER_MINUTE, windowSeconds: 60 },

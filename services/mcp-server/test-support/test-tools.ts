@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { defineTool, ToolError } from '../src/tools/tool-definition.ts';
 
+/** How many times each counting test tool's handler ran (to prove a refused call never ran). */
+export const invocations = { echo: 0, admin: 0 };
+
 /** Test-only tools, registered through the same registry as product tools. */
 export const echoTool = defineTool({
   name: 'test_echo',
@@ -10,7 +13,10 @@ export const echoTool = defineTool({
   outputSchema: z.object({ echoed: z.string(), subject: z.string() }),
   requiredPermissions: ['Test.Echo'],
   timeoutMs: 5_000,
-  handler: async (args, ctx) => ({ echoed: args.message.repeat(args.times ?? 1), subject: ctx.identity.subject }),
+  handler: async (args, ctx) => {
+    invocations.echo += 1;
+    return { echoed: args.message.repeat(args.times ?? 1), subject: ctx.identity.subject };
+  },
 });
 
 /** How many waiting tools started, and how many saw their signal abort. */
@@ -92,7 +98,10 @@ export const adminTool = defineTool({
   outputSchema: z.object({ ok: z.boolean() }),
   requiredPermissions: ['Test.Admin'],
   timeoutMs: 1_000,
-  handler: async () => ({ ok: true }),
+  handler: async () => {
+    invocations.admin += 1;
+    return { ok: true };
+  },
 });
 
 export const testTools = [echoTool, hangTool, waitTool, failTool, crashTool, progressTool, adminTool];

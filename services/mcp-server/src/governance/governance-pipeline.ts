@@ -2,8 +2,9 @@ import { BrokerError, type Identity } from '@mcp-broker/contracts';
 import { toBrokerError } from '@mcp-broker/runtime';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonRpcErrorEnvelope } from '../protocol/json-rpc-errors.ts';
-import { type GatedMessage, gateJsonRpc } from '../protocol/json-rpc-gate.ts';
+import { type GatedMessage, gateJsonRpc, RefusedMessage } from '../protocol/json-rpc-gate.ts';
 import type { RequestContext, TransportKind } from '../protocol/request-context.ts';
+import { type AuditLog, hashArguments } from './audit-log.ts';
 import { checkOrigin, listensOnLoopbackOnly } from './origin-check.ts';
 import type { RateLimits } from './rate-limits.ts';
 
@@ -24,6 +25,10 @@ export interface GovernanceOptions {
   rateLimits: RateLimits;
   allowedOrigins: readonly string[];
   bodyLimit: number;
+  /** Deepest JSON nesting of a message (`MAX_JSON_DEPTH`), checked on the text before it is parsed. */
+  maxJsonDepth: number;
+  /** Where calls refused before the protocol server (too deep, malformed, rate-limited) are audited. */
+  audit: AuditLog;
   /** Builds the `WWW-Authenticate` value for a 401. */
   challenge(error: BrokerError): string;
   /** Which transport a route serves, for audit records. */
@@ -32,9 +37,11 @@ export interface GovernanceOptions {
 
 /**
  * Steps 2–7 of the governance pipeline for every MCP route in this scope, in order:
- * body limit (while parsing), Origin, bearer token, per-identity rate limit, JSON-RPC validation,
- * per-tool rate limit. Authorization per tool, timeout and audit happen in the protocol server.
- * Every rejection is a JSON-RPC error envelope carrying the stable code and the request id.
+ * body limit (while parsing), Origin, bearer token, per-identity rate limit, JSON-RPC validation
+ * (nesting depth on the text, one message, params per the MCP schema), per-tool rate limit.
+ * Authorization per tool, timeout and audit happen in the protocol server; a `tools/call` refused
+ * here, once the caller is known, is audited here. Every rejection is a JSON-RPC error envelope
+ * carrying the stable code, the request id and, when it could be read, the message's id.
  */
 export function registerGovernance(scope: FastifyInstance, options: GovernanceOptions): void {
   scope.decorateRequest('mcp', undefined);
@@ -70,6 +77,7 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
         requestId: request.id,
         traceId: request.trace?.traceId,
         transport: options.transportOf(request),
+        protocolVersion: protocolVersionOf(request.headers['mcp-protocol-version']),
       },
       gated: undefined,
     };
@@ -83,13 +91,43 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
         'Send the JSON-RPC message with Content-Type: application/json.',
       );
     }
-    const gated = gateJsonRpc(request.body);
+    const { context } = request.mcp;
+    // Every tools/call is audited, also one refused before the protocol server could read it.
+    const auditRefusal = (tool: string, argumentsSha256: string, err: BrokerError) =>
+      options.audit.record({
+        identity: context.identity,
+        requestId: context.requestId,
+        ...(context.traceId ? { traceId: context.traceId } : {}),
+        transport: context.transport,
+        tool,
+        argumentsSha256,
+        outcome:
+          err.code === 'BROKER_RATE_LIMITED' || err.code === 'BROKER_RATE_LIMIT_UNAVAILABLE'
+            ? 'error'
+            : 'invalid_arguments',
+        errorCode: err.code,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      });
+    let gated: GatedMessage;
+    try {
+      gated = gateJsonRpc(request.body, { maxDepth: options.maxJsonDepth });
+    } catch (err) {
+      if (err instanceof RefusedMessage && err.toolCall)
+        auditRefusal(err.toolCall.tool, err.toolCall.argumentsSha256, err);
+      throw err;
+    }
     request.mcp.gated = gated;
     if (gated.kind === 'request' && gated.message.method === 'tools/call') {
       const tool = gated.message.params?.name;
       if (typeof tool === 'string') {
-        const headers = await options.rateLimits.consumeTool(request.mcp.context.identity, tool);
-        if (headers) reply.headers(headers);
+        try {
+          const headers = await options.rateLimits.consumeTool(context.identity, tool);
+          if (headers) reply.headers(headers);
+        } catch (err) {
+          const args = gated.message.params?.arguments;
+          auditRefusal(tool, hashArguments(args ?? {}), toBrokerError(err, options.bodyLimit));
+          throw err;
+        }
       }
     }
   });
@@ -98,7 +136,12 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
     const brokerError = toBrokerError(err, options.bodyLimit);
     if (brokerError.status >= 500) request.log.error({ err }, brokerError.message);
     else request.log.info({ code: brokerError.code }, brokerError.message);
-    const id = request.mcp?.gated && 'id' in request.mcp.gated.message ? (request.mcp.gated.message.id ?? null) : null;
+    const id =
+      request.mcp?.gated && 'id' in request.mcp.gated.message
+        ? (request.mcp.gated.message.id ?? null)
+        : err instanceof RefusedMessage
+          ? err.rpcId
+          : null;
     reply.status(brokerError.status).headers(brokerError.headers);
     return jsonRpcErrorEnvelope(brokerError, request.id, id);
   });
@@ -113,4 +156,9 @@ export function hijack(reply: FastifyReply): void {
     if (value !== undefined) reply.raw.setHeader(name, value as string | number | string[]);
   }
   reply.hijack();
+}
+
+// Protocol versions are dates; anything else is not a version and is treated as absent.
+function protocolVersionOf(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(header) ? header : undefined;
 }

@@ -1,4 +1,14 @@
-import { BrokerError } from '@mcp-broker/contracts';
+import { createHash } from 'node:crypto';
+import { BrokerError, DEFAULT_MAX_JSON_DEPTH, type ErrorCode, fingerprint, jsonTextDepth } from '@mcp-broker/contracts';
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  InitializeRequestSchema,
+  JSONRPCNotificationSchema,
+  JSONRPCRequestSchema,
+  ListToolsRequestSchema,
+  PingRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const id = z.union([z.string(), z.number().int()]);
@@ -18,16 +28,84 @@ const response = z.union([
   }),
 ]);
 
+/**
+ * The MCP schema of each method's params, as the SDK will read them. A message the SDK cannot read
+ * is dropped inside it without an answer (or answered as a crash), so it is refused here instead,
+ * the same way on every transport.
+ */
+const requestSchemas: Record<string, z.ZodType> = {
+  initialize: InitializeRequestSchema as unknown as z.ZodType,
+  ping: PingRequestSchema as unknown as z.ZodType,
+  'tools/list': ListToolsRequestSchema as unknown as z.ZodType,
+  'tools/call': CallToolRequestSchema as unknown as z.ZodType,
+};
+const notificationSchemas: Record<string, z.ZodType> = {
+  'notifications/cancelled': CancelledNotificationSchema as unknown as z.ZodType,
+};
+
 export type GatedMessage =
   | { kind: 'request'; message: z.infer<typeof request> & { id: string | number } }
   | { kind: 'notification'; message: z.infer<typeof request> }
   | { kind: 'response'; message: z.infer<typeof response> };
 
+/** A `tools/call` the gate refused: enough to audit it (the tool named, a fingerprint of what came). */
+export interface RefusedToolCall {
+  tool: string;
+  argumentsSha256: string;
+}
+
+/**
+ * A message refused at the gate, carrying its JSON-RPC id when one could be read (so the error
+ * answers that id) and, for a `tools/call`, what its audit record needs.
+ */
+export class RefusedMessage extends BrokerError {
+  readonly rpcId: string | number | null;
+  readonly toolCall: RefusedToolCall | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; rpcId?: string | number | null; toolCall?: RefusedToolCall } = {},
+  ) {
+    super(code, message, options.details ? { details: options.details } : {});
+    this.rpcId = options.rpcId ?? null;
+    this.toolCall = options.toolCall;
+  }
+}
+
+export interface GateLimits {
+  /** Deepest array/object nesting of the message; the message itself is depth 1. */
+  maxDepth?: number;
+}
+
 /**
  * Step 7 of the pipeline, shared by every transport: one JSON-RPC 2.0 message in, or a named error.
  * Batches are refused (the 2025-06-18 revision removed them and Apex/curl callers never send them).
+ * The nesting depth is measured on the text before anything parses it: deeper values are how a
+ * caller makes recursive code (schema validation, hashing) overflow the stack.
  */
-export function gateJsonRpc(raw: string): GatedMessage {
+export function gateJsonRpc(raw: string, limits: GateLimits = {}): GatedMessage {
+  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  if (jsonTextDepth(raw, maxDepth) > maxDepth) {
+    const peeked = peekEnvelope(raw);
+    throw new RefusedMessage(
+      'BROKER_PAYLOAD_TOO_DEEP',
+      `The JSON-RPC message is nested deeper than the limit of ${maxDepth} levels; flatten it.`,
+      {
+        details: { field: 'body', limitDepth: maxDepth },
+        rpcId: peeked.id ?? null,
+        ...(peeked.method === 'tools/call'
+          ? {
+              toolCall: {
+                tool: peeked.name ?? '(none)',
+                // The arguments were never parsed: the fingerprint is of the body as received.
+                argumentsSha256: createHash('sha256').update(raw).digest('hex'),
+              },
+            }
+          : {}),
+      },
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -46,30 +124,134 @@ export function gateJsonRpc(raw: string): GatedMessage {
   if (value === null || typeof value !== 'object') {
     throw new BrokerError('BROKER_JSONRPC_INVALID_REQUEST', 'Invalid Request: the body must be a JSON-RPC 2.0 object.');
   }
+  const rpcId = readableId((value as { id?: unknown }).id);
   if ('method' in value) {
     const parsed = request.safeParse(value);
-    if (!parsed.success) throw invalid(parsed.error);
+    if (!parsed.success) throw refusal('BROKER_JSONRPC_INVALID_REQUEST', 'Invalid Request', parsed.error, value, rpcId);
     const m = parsed.data;
-    return m.id === undefined
-      ? { kind: 'notification', message: m }
-      : { kind: 'request', message: m as typeof m & { id: string | number } };
+    const isRequest = m.id !== undefined;
+    const schema = isRequest
+      ? (requestSchemas[m.method] ?? JSONRPCRequestSchema)
+      : (notificationSchemas[m.method] ?? JSONRPCNotificationSchema);
+    const checked = schema.safeParse(value);
+    if (!checked.success) throw refusal('BROKER_JSONRPC_INVALID_PARAMS', 'Invalid params', checked.error, value, rpcId);
+    // The method schemas above do not look at `_meta` beyond what they declare; the base ones do.
+    if (schema !== JSONRPCRequestSchema && schema !== JSONRPCNotificationSchema) {
+      const base = (isRequest ? JSONRPCRequestSchema : JSONRPCNotificationSchema).safeParse(value);
+      if (!base.success) throw refusal('BROKER_JSONRPC_INVALID_PARAMS', 'Invalid params', base.error, value, rpcId);
+    }
+    return isRequest
+      ? { kind: 'request', message: m as typeof m & { id: string | number } }
+      : { kind: 'notification', message: m };
   }
   const parsed = response.safeParse(value);
   if (!parsed.success) {
-    throw new BrokerError(
+    throw new RefusedMessage(
       'BROKER_JSONRPC_INVALID_REQUEST',
       'Invalid Request: a JSON-RPC 2.0 request needs "jsonrpc": "2.0", "method" and (for a request) "id".',
-      { details: { fields: ['method'] } },
+      { details: { fields: ['method'] }, rpcId },
     );
   }
   return { kind: 'response', message: parsed.data };
 }
 
-function invalid(error: z.ZodError): BrokerError {
-  const fields = error.issues.map((i) => ({ field: i.path.join('.') || '(root)', problem: i.message }));
-  return new BrokerError(
-    'BROKER_JSONRPC_INVALID_REQUEST',
-    `Invalid Request: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
-    { details: { fields } },
-  );
+function readableId(value: unknown): string | number | null {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)) ? value : null;
+}
+
+function refusal(
+  code: 'BROKER_JSONRPC_INVALID_REQUEST' | 'BROKER_JSONRPC_INVALID_PARAMS',
+  title: string,
+  error: z.ZodError | { issues: readonly z.core.$ZodIssue[] },
+  value: object,
+  rpcId: string | number | null,
+): RefusedMessage {
+  const fields = error.issues.map((i) => ({ field: fieldPath(i.path) || '(root)', problem: problemOf(i) }));
+  const message = value as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+  return new RefusedMessage(code, `${title}: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`, {
+    details: { fields },
+    rpcId,
+    ...(message.method === 'tools/call' ? { toolCall: refusedToolCall(message.params) } : {}),
+  });
+}
+
+function refusedToolCall(params: { name?: unknown; arguments?: unknown } | undefined): RefusedToolCall {
+  const params_ = params && typeof params === 'object' ? params : {};
+  return {
+    tool: typeof params_.name === 'string' ? params_.name : '(none)',
+    argumentsSha256: fingerprint(params_.arguments ?? {}),
+  };
+}
+
+// `params._meta["io.modelcontextprotocol/related-task"].taskId`: readable, and unambiguous for odd keys.
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(segment))) out += out ? `.${String(segment)}` : String(segment);
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+function problemOf(issue: z.core.$ZodIssue): string {
+  if (issue.path.at(-1) === 'progressToken') return 'expected a string or an integer';
+  if (issue.code === 'invalid_union') return 'matches none of the allowed types';
+  return issue.message.replace(/^Invalid input: /, '');
+}
+
+/**
+ * Reads the top-level `id` and `method` and `params.name` of JSON text without parsing it (the
+ * text is too deep to parse safely and cheaply), so a refusal can still answer the right id and
+ * audit the tool named. One pass, no recursion; anything unreadable is left out.
+ */
+export function peekEnvelope(text: string): { id?: string | number; method?: string; name?: string } {
+  const found: { id?: string | number; method?: string; name?: string } = {};
+  // One frame per open container: objects remember the key whose value is being read.
+  const frames: Array<{ object: boolean; key: string | undefined; expectKey: boolean }> = [];
+  const onValue = (v: unknown) => {
+    const top = frames.at(-1);
+    if (!top?.object) return;
+    if (frames.length === 1) {
+      if (top.key === 'id' && readableId(v) !== null) found.id = v as string | number;
+      if (top.key === 'method' && typeof v === 'string') found.method = v;
+    } else if (frames.length === 2 && frames[0]?.key === 'params' && top.key === 'name' && typeof v === 'string') {
+      found.name = v;
+    }
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = frames.at(-1);
+      // Only short strings matter (keys, ids, method and tool names).
+      let str: string | undefined;
+      if (end - i <= 1024) {
+        try {
+          str = JSON.parse(text.slice(i, end + 1)) as string;
+        } catch {
+          str = undefined;
+        }
+      }
+      if (top?.object && top.expectKey) {
+        top.key = str;
+        top.expectKey = false;
+      } else onValue(str);
+      i = end;
+    } else if (c === '{' || c === '[') {
+      frames.push({ object: c === '{', key: undefined, expectKey: c === '{' });
+    } else if (c === '}' || c === ']') {
+      frames.pop();
+    } else if (c === ',') {
+      const top = frames.at(-1);
+      if (top?.object) top.expectKey = true;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      let end = i;
+      while (end + 1 < text.length && /[0-9eE.+-]/.test(text[end + 1] as string)) end++;
+      onValue(Number(text.slice(i, end + 1)));
+      i = end;
+    }
+  }
+  return found;
 }

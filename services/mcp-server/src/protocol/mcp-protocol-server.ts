@@ -5,8 +5,10 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
+  type InitializeRequest,
+  InitializeRequestSchema,
+  type InitializeResult,
   ListToolsRequestSchema,
-  McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Logger } from 'pino';
@@ -43,6 +45,18 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
       'Governed tools over the enterprise CRM data set. tools/list shows only the tools your identity may call.',
   });
 
+  // The SDK does not keep the version it negotiated; an SSE session's later calls need it (a
+  // Streamable HTTP client repeats it in MCP-Protocol-Version on each request instead).
+  let negotiatedVersion: string | undefined;
+  const sdkInitialize = (
+    server as unknown as { _oninitialize(request: InitializeRequest): Promise<InitializeResult> }
+  )._oninitialize.bind(server);
+  server.setRequestHandler(InitializeRequestSchema, async (request) => {
+    const result = await sdkInitialize(request);
+    negotiatedVersion = result.protocolVersion;
+    return result;
+  });
+
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
     const context = requireContext(extra.authInfo);
     return { tools: deps.registry.listFor(context.identity).map((t) => deps.registry.describe(t)) };
@@ -58,6 +72,19 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     const meta = request.params._meta as Record<string, unknown> | undefined;
     const traceId = context.traceId ?? traceIdFromMeta(meta);
     const brokerCallId = brokerCallIdFromMeta(meta);
+    const log = deps.logger.child({ requestId: context.requestId, tool: name, subject: context.identity.subject });
+    // Everything the audit record needs is computed before the tool can run: a call whose record
+    // cannot be written is refused, never run unaudited.
+    let argumentsSha256: string;
+    try {
+      argumentsSha256 = hashArguments(args);
+    } catch (err) {
+      log.error({ err }, 'arguments could not be hashed for the audit; call refused');
+      throw wireError(
+        new BrokerError('BROKER_INTERNAL', `The call could not be audited; quote request id ${context.requestId}.`),
+        context.requestId,
+      );
+    }
     const audit = (outcome: Parameters<AuditLog['record']>[0]['outcome'], errorCode?: string) =>
       deps.audit.record({
         identity: context.identity,
@@ -66,12 +93,11 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         ...(brokerCallId ? { brokerCallId } : {}),
         transport: context.transport,
         tool: name,
-        argumentsSha256: hashArguments(args),
+        argumentsSha256,
         outcome,
         ...(errorCode ? { errorCode } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       });
-    const log = deps.logger.child({ requestId: context.requestId, tool: name, subject: context.identity.subject });
 
     const tool = deps.registry.get(name);
     try {
@@ -148,11 +174,23 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
           );
       audit(outcomeFor(brokerError), brokerError.code);
       if (brokerError.code === 'BROKER_INTERNAL') log.error({ err }, 'tool failed');
-      throw new McpError(toJsonRpcCode(brokerError.code), brokerError.message, {
-        code: brokerError.code,
-        requestId: context.requestId,
-        ...(brokerError.details ?? {}),
-      });
+      // SEP-1303 (2025-11-25): arguments the tool refuses are a result the model can read and fix,
+      // not a protocol error; clients that negotiated an older revision keep -32602.
+      const version = negotiatedVersion ?? context.protocolVersion ?? ASSUMED_PROTOCOL_VERSION;
+      if (brokerError.code === 'BROKER_INVALID_ARGUMENTS' && version >= INVALID_ARGUMENTS_AS_RESULT_SINCE) {
+        return {
+          content: [{ type: 'text', text: brokerError.message }],
+          isError: true,
+          _meta: {
+            'mcp-broker/error': {
+              code: brokerError.code,
+              requestId: context.requestId,
+              ...(brokerError.details ?? {}),
+            },
+          },
+        } satisfies CallToolResult;
+      }
+      throw wireError(brokerError, context.requestId);
     }
   });
 
@@ -162,8 +200,42 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
 function requireContext(authInfo: Parameters<typeof fromAuthInfo>[0]): RequestContext {
   const context = fromAuthInfo(authInfo);
   // Every transport attaches the context after authentication; its absence is a wiring bug.
-  if (!context) throw new McpError(toJsonRpcCode('BROKER_INTERNAL'), 'Request reached the MCP layer unauthenticated.');
+  if (!context) {
+    throw new JsonRpcWireError(toJsonRpcCode('BROKER_INTERNAL'), 'Request reached the MCP layer unauthenticated.', {
+      code: 'BROKER_INTERNAL',
+    });
+  }
   return context;
+}
+
+/** The revision that made invalid tool arguments a tool result (SEP-1303). Versions are dates. */
+const INVALID_ARGUMENTS_AS_RESULT_SINCE = '2025-11-25';
+/** What the Streamable HTTP specification says to assume when a client names no version. */
+const ASSUMED_PROTOCOL_VERSION = '2025-03-26';
+
+/**
+ * An error the SDK sends as a JSON-RPC error (it reads `code`, `message` and `data`). Not the
+ * SDK's McpError: its message already carries "MCP error <code>: ", which SDK clients add again,
+ * and which plain JSON-RPC callers should not have to strip.
+ */
+class JsonRpcWireError extends Error {
+  readonly code: number;
+  readonly data: Record<string, unknown>;
+
+  constructor(code: number, message: string, data: Record<string, unknown>) {
+    super(message);
+    this.name = 'JsonRpcWireError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+function wireError(err: BrokerError, requestId: string): JsonRpcWireError {
+  return new JsonRpcWireError(toJsonRpcCode(err.code), err.message, {
+    code: err.code,
+    requestId,
+    ...(err.details ?? {}),
+  });
 }
 
 function outcomeFor(err: BrokerError) {

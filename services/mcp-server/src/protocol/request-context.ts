@@ -10,6 +10,11 @@ export interface RequestContext {
   requestId: string;
   traceId: string | undefined;
   transport: TransportKind;
+  /**
+   * The `MCP-Protocol-Version` the client sent with this HTTP request, when well-formed. Streamable
+   * HTTP clients send the negotiated version on every request after `initialize`.
+   */
+  protocolVersion?: string | undefined;
 }
 
 /**

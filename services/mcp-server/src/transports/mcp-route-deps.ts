@@ -17,6 +17,8 @@ export interface McpRouteDeps {
   openStreams: Set<ServerResponse>;
   /** Interval of `: keep-alive` comments on SSE streams. */
   keepAliveMs: number;
+  /** Longest a request may wait for the SDK's answer before the exchange is ended with an error. */
+  exchangeTimeoutMs: number;
   /** `WWW-Authenticate` for a caller lacking the given space-separated permissions. */
   insufficientScopeChallenge(scope: string): string;
 }

@@ -14,6 +14,11 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
   const { context, gated } = request.mcp!;
   const server = deps.createProtocolServer();
   const transport = new SingleExchangeTransport();
+  // The SDK reports a message it could not dispatch only here; the caller must still get an answer.
+  server.onerror = (err) => {
+    request.log.error({ err }, 'the MCP server could not handle the message');
+    transport.failPending(`the server could not handle it; quote request id ${context.requestId}`, 'BROKER_INTERNAL');
+  };
   await server.connect(transport);
   const extra = { authInfo: toAuthInfo(context) };
   try {
@@ -39,7 +44,7 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
       untrack();
       if (!reply.raw.writableEnded) cancel('client disconnected');
     });
-    const response = await transport.exchange(gated.message as never, extra);
+    const response = await transport.exchange(gated.message as never, extra, deps.exchangeTimeoutMs);
     untrack();
     if ('error' in response) {
       const error = response.error as { code: number; data?: { missingPermissions?: string[]; requestId?: string } };

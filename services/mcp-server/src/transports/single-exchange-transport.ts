@@ -12,25 +12,66 @@ export class SingleExchangeTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
-  #pending: { id: string | number; resolve: (reply: Reply) => void } | undefined;
+  #pending: { id: string | number; resolve: (reply: Reply) => void; timer: NodeJS.Timeout | undefined } | undefined;
 
   async start(): Promise<void> {}
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.#pending || !('id' in message) || message.id !== this.#pending.id) return;
-    if ('result' in message || 'error' in message) this.#pending.resolve(message as Reply);
+    if ('result' in message || 'error' in message) this.#settle(message as Reply);
   }
 
   async close(): Promise<void> {
     this.onclose?.();
   }
 
-  /** Delivers a request and resolves with the server's response to it. */
-  exchange(request: JSONRPCMessage & { id: string | number }, extra: MessageExtraInfo): Promise<Reply> {
+  /**
+   * Delivers a request and resolves with the server's response to it. Always resolves: when the
+   * SDK drops the request (it does so, silently, with a message it cannot read) the exchange ends
+   * through `failPending`, and at the latest after `timeoutMs`.
+   */
+  exchange(
+    request: JSONRPCMessage & { id: string | number },
+    extra: MessageExtraInfo,
+    timeoutMs?: number,
+  ): Promise<Reply> {
     return new Promise<Reply>((resolve) => {
-      this.#pending = { id: request.id, resolve };
-      this.onmessage?.(request, extra);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(
+              () => this.failPending(`no response within ${timeoutMs} ms`, 'BROKER_INTERNAL'),
+              timeoutMs,
+            ).unref();
+      this.#pending = { id: request.id, resolve, timer };
+      try {
+        this.onmessage?.(request, extra);
+      } catch (err) {
+        this.failPending(`the message could not be dispatched (${(err as Error).message})`, 'BROKER_INTERNAL');
+      }
     });
+  }
+
+  /**
+   * Ends the pending exchange with an internal error: the server reported that it could not
+   * handle the message, so no response will come.
+   */
+  failPending(reason: string, code: 'BROKER_INTERNAL'): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#settle({
+      jsonrpc: '2.0',
+      id: pending.id,
+      error: { code: -32603, message: `The request was not answered: ${reason}.`, data: { code } },
+    } as Reply);
+  }
+
+  #settle(reply: Reply): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve(reply);
   }
 
   /**
@@ -40,8 +81,7 @@ export class SingleExchangeTransport implements Transport {
   cancelPending(reason: string): void {
     const pending = this.#pending;
     if (!pending) return;
-    this.#pending = undefined;
-    pending.resolve({
+    this.#settle({
       jsonrpc: '2.0',
       id: pending.id,
       error: { code: -32800, message: `Request cancelled: ${reason}`, data: { code: 'BROKER_TOOL_CANCELLED' } },
