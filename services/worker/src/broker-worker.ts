@@ -53,6 +53,10 @@ export class BrokerWorker {
       ...(options.inlineWriteBackTimeoutMs === undefined ? {} : { inlineTimeoutMs: options.inlineWriteBackTimeoutMs }),
     });
     this.#subscriber = options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    // A duplicate does not inherit listeners: without one, an outage prints "Unhandled error event".
+    this.#subscriber.on('error', (err) =>
+      options.logger.warn({ err: { message: err.message } }, 'redis subscriber connection error'),
+    );
     this.cancellations = new CancellationListener(this.#subscriber, options.prefix, options.logger);
   }
 

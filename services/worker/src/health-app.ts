@@ -13,6 +13,38 @@ export interface WorkerStatus {
   salesforce: ChannelStatus[];
 }
 
+/** How long one readiness check may take before it counts as failed: probes must answer at once. */
+export const READINESS_TIMEOUT_MS = 1000;
+
+/**
+ * A check that fails after `timeoutMs`. The worker's Redis connections queue commands while
+ * disconnected (BullMQ needs that), so a bare PING during an outage would wait for Redis to return
+ * and the probe would never answer.
+ */
+export function boundedCheck(name: string, check: ReadinessCheck, timeoutMs = READINESS_TIMEOUT_MS): ReadinessCheck {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        check(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${name} did not answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** Redis is ready when the connection is up and answers PING; a connection still reconnecting fails at once. */
+export function redisCheck(redis: { status: string; ping(): Promise<unknown> }): ReadinessCheck {
+  return async () => {
+    if (redis.status !== 'ready') throw new Error(`Redis connection is ${redis.status}`);
+    await redis.ping();
+  };
+}
+
 /**
  * The worker's small HTTP face, for orchestrators and people: `/healthz` (the process is alive),
  * `/readyz` (Redis and the store answer) and `/status` (queue depths and platform event channels).
@@ -23,7 +55,10 @@ export function buildWorkerHealthApp(options: {
   readiness: Record<string, ReadinessCheck>;
   status: () => Promise<WorkerStatus>;
 }) {
-  const app = buildHttpServer({ logger: options.logger, readiness: options.readiness });
+  const readiness = Object.fromEntries(
+    Object.entries(options.readiness).map(([name, check]) => [name, boundedCheck(name, check)]),
+  );
+  const app = buildHttpServer({ logger: options.logger, readiness });
   app.get('/status', async () => options.status());
   return app;
 }

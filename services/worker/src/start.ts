@@ -17,7 +17,7 @@ import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
 import type { WorkerConfig } from './config.ts';
-import { buildWorkerHealthApp, type WorkerStatus } from './health-app.ts';
+import { buildWorkerHealthApp, redisCheck, type WorkerStatus } from './health-app.ts';
 import { McpToolInvoker } from './mcp-invoker.ts';
 import { SalesforceEventSink } from './salesforce-event-sink.ts';
 
@@ -50,6 +50,7 @@ export async function startWorker(
   const queues = new BrokerQueues({
     connection: redis,
     prefix: config.REDIS_KEY_PREFIX,
+    onError: (err) => logger.warn({ err: { message: err.message } }, 'queue connection error'),
     retry: {
       toolCallAttempts: config.TOOL_CALL_ATTEMPTS,
       writeBackAttempts: config.WRITE_BACK_ATTEMPTS,
@@ -145,7 +146,7 @@ export async function startWorker(
       ? undefined
       : buildWorkerHealthApp({
           logger,
-          readiness: { redis: async () => void (await redis.ping()), store: () => store.ping() },
+          readiness: { redis: redisCheck(redis), store: () => store.ping() },
           status,
         });
   const healthUrl = health ? await health.listen({ host: config.HOST, port: config.HEALTH_PORT }) : undefined;

@@ -9,6 +9,8 @@ export interface BrokerQueuesOptions {
   /** BullMQ key prefix; lets several deployments or test runs share one Redis. */
   prefix: string;
   retry?: Partial<RetryPolicy>;
+  /** Connection errors of the queues (a Redis outage); without it they are printed to stderr by BullMQ. */
+  onError?: (err: Error) => void;
 }
 
 /** Enqueues the broker's jobs with ids derived from the call, so enqueueing twice is harmless. */
@@ -31,13 +33,17 @@ export class BrokerQueues {
     let queue = this.#toolCalls.get(caller);
     if (!queue) {
       queue = new Queue<ToolCallJob>(toolCallQueueName(caller), this.#queueOptions);
+      queue.on('error', (err) => this.#o.onError?.(err));
       this.#toolCalls.set(caller, queue);
     }
     return queue;
   }
 
   writeBackQueue(): Queue<WriteBackJob> {
-    this.#writeBacks ??= new Queue<WriteBackJob>(WRITE_BACK_QUEUE, this.#queueOptions);
+    if (!this.#writeBacks) {
+      this.#writeBacks = new Queue<WriteBackJob>(WRITE_BACK_QUEUE, this.#queueOptions);
+      this.#writeBacks.on('error', (err) => this.#o.onError?.(err));
+    }
     return this.#writeBacks;
   }
 
