@@ -74,7 +74,7 @@ export async function ingressUnderTest(
     }),
   });
   const app = await buildIngressApp({
-    logger: createLogger({ name: 'ingress-test', level: 'silent' }),
+    logger: createLogger({ name: 'ingress-test', level: process.env.TEST_LOG ?? 'silent' }),
     service,
     authenticator: new CallerAuthenticator([callers.admin, callers.apex], options.auth ?? {}),
     publicUrl: 'https://broker.example.com',

@@ -6,6 +6,7 @@ import { type ToolCallRepository, toolCallId } from '@mcp-broker/tool-call-store
 import type { Redis } from 'ioredis';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
+import { IdempotencyLocks } from './idempotency-lock.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';
 
 /** A tool call as any source hands it in, before it is checked. */
@@ -39,8 +40,11 @@ export interface ToolCallIntakeOptions {
 export class ToolCallIntake {
   readonly #o: ToolCallIntakeOptions;
 
+  readonly #locks: IdempotencyLocks;
+
   constructor(options: ToolCallIntakeOptions) {
     this.#o = options;
+    this.#locks = new IdempotencyLocks(options.redis);
   }
 
   /** Checks, records and enqueues; `created: false` when the idempotency key replays a call. */
@@ -75,9 +79,8 @@ export class ToolCallIntake {
     }
 
     // The IETF Idempotency-Key draft: a second request while the first is still being accepted is 409.
-    const lock = `${this.#o.prefix}idem:${toolCallId(caller.id, idempotencyKey)}`;
-    const acquired = await this.#o.redis.set(lock, correlation.requestId, 'PX', 15_000, 'NX');
-    if (acquired !== 'OK') {
+    const lock = await this.#locks.acquire(`${this.#o.prefix}idem:${toolCallId(caller.id, idempotencyKey)}`);
+    if (!lock) {
       throw new BrokerError(
         'BROKER_IDEMPOTENCY_IN_PROGRESS',
         'A request with this Idempotency-Key is still being accepted; retry in a moment.',
@@ -102,7 +105,7 @@ export class ToolCallIntake {
       }
       return { created: outcome.kind === 'created', record: outcome.record };
     } finally {
-      await this.#o.redis.del(lock).catch(() => {});
+      await lock.release();
     }
   }
 

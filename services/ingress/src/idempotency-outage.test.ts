@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basic, type IngressUnderTest, ingressUnderTest } from '../test-support/ingress-under-test.ts';
+import { type RedisServerProcess, startRedisServer } from '../test-support/redis-server-process.ts';
+
+let redis: RedisServerProcess;
+let t: IngressUnderTest;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  t = await ingressUnderTest({ redisUrl: redis.url });
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+  await redis?.close();
+});
+
+const submit = (key: string) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/tool-calls',
+    headers: {
+      authorization: basic('apex', 'apex-password'),
+      'content-type': 'application/json',
+      'idempotency-key': key,
+    },
+    payload: '{"tool":"echo","arguments":{"n":1}}',
+  });
+
+describe('a submission cut off by a Redis outage after taking its idempotency lock', () => {
+  it('answers 503, and the retry with the same key right after Redis is back is accepted, not 409', async () => {
+    // The caller's queue exists before the outage. (A queue first built during an outage stays
+    // broken after it: BullMQ keeps its failed initialisation. That is the queues' concern.)
+    expect((await submit('warm-up')).statusCode).toBe(202);
+    // Freeze Redis the moment it has executed (and fsynced) the lock, so the rest of the request,
+    // and the lock's release, meet a Redis that is gone.
+    const stopMonitoring = await redis.monitor((line) => {
+      if (/"set" "[^"]*idem:/i.test(line)) redis.freeze();
+    });
+    const first = submit('outage-key');
+    // The request now hangs on the frozen Redis; killing it fails the pending commands.
+    await new Promise((r) => setTimeout(r, 500));
+    stopMonitoring();
+    await redis.kill();
+    const answered = await first;
+    expect(answered.statusCode).toBe(503);
+    expect(answered.json().error.code).toBe('BROKER_NOT_READY');
+
+    await redis.start();
+    // What the docs tell a client: resend the same request with the same key.
+    let retry = await submit('outage-key');
+    const seen = [retry.statusCode];
+    for (let i = 0; i < 100 && retry.statusCode === 503; i++) {
+      // ioredis is still reconnecting; 503 again is correct, 409 is not.
+      await new Promise((r) => setTimeout(r, 100));
+      retry = await submit('outage-key');
+      seen.push(retry.statusCode);
+    }
+    expect(seen).not.toContain(409);
+    expect(retry.json()).not.toMatchObject({ error: { code: 'BROKER_IDEMPOTENCY_IN_PROGRESS' } });
+    expect([200, 202]).toContain(retry.statusCode);
+  }, 60_000);
+});

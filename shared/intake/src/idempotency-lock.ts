@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+// Deletes or replaces the lock only while it still holds the expected token, so a request that
+// outlived the lock's expiry never removes a lock another request has taken since.
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const TAKE_OVER = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return false end`;
+
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+/**
+ * The lock that makes a second request with an Idempotency-Key, while the first is still being
+ * accepted, a 409 (the IETF Idempotency-Key draft). Correctness does not rest on it (the record's id
+ * derives from the key, and creating it is atomic); it only tells a hasty client to wait.
+ *
+ * A request that fails because Redis went away cannot release its lock, and the lock outlives the
+ * outage (AOF keeps it). The docs tell the client to resend after a 503, and the resend must not
+ * meet that orphan, so: each lock holds its holder's token (this process's id and a random part);
+ * this process remembers which of its tokens are still in flight, and a lock carrying one of its
+ * own tokens that is no longer in flight is an orphan, taken over at once. An orphan of another
+ * replica is released by that replica, which retries the release every `releaseRetryMs` until the
+ * lock would have expired anyway.
+ */
+export class IdempotencyLocks {
+  readonly #redis: Redis;
+  readonly #ttlMs: number;
+  readonly #releaseRetryMs: number;
+  readonly #process = randomUUID();
+  readonly #inFlight = new Set<string>();
+
+  constructor(redis: Redis, options: { ttlMs?: number; releaseRetryMs?: number } = {}) {
+    this.#redis = redis;
+    this.#ttlMs = options.ttlMs ?? 15_000;
+    this.#releaseRetryMs = options.releaseRetryMs ?? 200;
+  }
+
+  /** The lock, or undefined while another live request holds it. Throws when Redis cannot be reached. */
+  async acquire(key: string): Promise<HeldLock | undefined> {
+    const token = `${this.#process}:${randomUUID()}`;
+    this.#inFlight.add(token);
+    try {
+      let acquired = (await this.#redis.set(key, token, 'PX', this.#ttlMs, 'NX')) === 'OK';
+      if (!acquired) {
+        const holder = await this.#redis.get(key);
+        if (holder?.startsWith(`${this.#process}:`) && !this.#inFlight.has(holder)) {
+          acquired = (await this.#redis.eval(TAKE_OVER, 1, key, holder, token, this.#ttlMs)) === 'OK';
+        }
+      }
+      if (!acquired) {
+        this.#inFlight.delete(token);
+        return undefined;
+      }
+    } catch (err) {
+      this.#inFlight.delete(token);
+      throw err;
+    }
+    return { release: () => this.#release(key, token) };
+  }
+
+  async #release(key: string, token: string): Promise<void> {
+    // No longer in flight from here on, whatever Redis says: a retry in this process may take it over.
+    this.#inFlight.delete(token);
+    if (await this.#tryRelease(key, token)) return;
+    const giveUpAt = Date.now() + this.#ttlMs;
+    const retry = () => {
+      if (Date.now() >= giveUpAt) return;
+      setTimeout(async () => {
+        if (!(await this.#tryRelease(key, token))) retry();
+      }, this.#releaseRetryMs).unref();
+    };
+    retry();
+  }
+
+  async #tryRelease(key: string, token: string): Promise<boolean> {
+    try {
+      await this.#redis.eval(RELEASE, 1, key, token);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
