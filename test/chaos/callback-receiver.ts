@@ -18,6 +18,8 @@ export type ReceiverFault =
 export interface Delivery {
   key: string;
   callId: string;
+  /** The call's own idempotency key (the submission's header, or the event's Request_Id__c). */
+  callKey: string;
   status: string;
   /** Attempts that reached the receiver, whatever it answered. */
   arrivals: number;
@@ -35,6 +37,8 @@ export class ChaosReceiver {
   readonly #server: Server;
   readonly #secret: string;
   readonly byKey = new Map<string, Delivery>();
+  /** The first target's delivery of each call, by the call's idempotency key. */
+  readonly byCallKey = new Map<string, Delivery>();
   readonly #order = new Map<string, number>();
   fault: ReceiverFault = { kind: 'none' };
   onProcessed: ((delivery: Delivery) => void) | undefined;
@@ -93,11 +97,19 @@ export class ChaosReceiver {
         res.writeHead(400).end();
         return;
       }
-      const body = JSON.parse(raw) as { id: string; status: string };
+      const body = JSON.parse(raw) as { id: string; status: string; idempotencyKey: string };
       let delivery = this.byKey.get(key);
       if (!delivery) {
-        delivery = { key, callId: body.id, status: body.status, arrivals: 0, processed: 0 };
+        delivery = {
+          key,
+          callId: body.id,
+          callKey: body.idempotencyKey,
+          status: body.status,
+          arrivals: 0,
+          processed: 0,
+        };
         this.byKey.set(key, delivery);
+        this.byCallKey.set(body.idempotencyKey, delivery);
         this.#order.set(key, this.#order.size);
       }
       delivery.arrivals += 1;

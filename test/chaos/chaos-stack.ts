@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
 import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { type BenchChild, spawnChild } from '../bench/mcp/children.ts';
 import { ChaosReceiver } from './callback-receiver.ts';
 import { OutageProxy } from './outage-proxy.ts';
@@ -32,7 +33,11 @@ export interface ChaosStackOptions {
   extraWorkerEnv: Record<string, string>;
   logLevel: string;
   log: (line: string) => void;
+  /** Connects this sandbox as org `org-chaos` of the caller; the workers subscribe to its request channel. */
+  salesforce?: SalesforceSandbox;
 }
+
+export const REQUEST_CHANNEL = '/event/MCP_Tool_Request__e';
 
 /**
  * One scenario's broker on real processes: the embedded Cosmos-compatible store (a child, reached
@@ -58,6 +63,7 @@ export class ChaosStack {
   readonly #mcpEnv: Record<string, string>;
   readonly #serviceEnv: Record<string, string>;
   readonly #children: BenchChild[] = [];
+  readonly #starting = new Set<Promise<void>>();
 
   private constructor(init: {
     o: ChaosStackOptions;
@@ -136,6 +142,24 @@ export class ChaosStack {
           callbackSigningSecret: { fromEnv: 'CHAOS_CALLBACK_SECRET' },
         },
       ],
+      salesforce: {
+        orgs: o.salesforce
+          ? [
+              {
+                id: 'org-chaos',
+                caller: 'chaos',
+                loginUrl: o.salesforce.loginUrl,
+                apiVersion: o.salesforce.apiVersion,
+                auth: {
+                  type: 'client-credentials',
+                  clientId: o.salesforce.clientId,
+                  clientSecret: { fromEnv: 'CHAOS_SALESFORCE_SECRET' },
+                },
+                channels: [{ channel: REQUEST_CHANNEL, initialReplay: 'all-retained' }],
+              },
+            ]
+          : [],
+      },
     });
     const configPath = join(logDir, 'broker.json');
     await writeFile(configPath, JSON.stringify(brokerConfig, null, 2));
@@ -169,6 +193,7 @@ export class ChaosStack {
         LOG_LEVEL: o.logLevel,
         CHAOS_UPSTREAM_SECRET: secrets.upstream,
         CHAOS_CALLBACK_SECRET: secrets.callback,
+        ...(o.salesforce ? { CHAOS_SALESFORCE_SECRET: o.salesforce.clientSecret } : {}),
         TOOL_CALL_ATTEMPTS: CHAOS_WORKER_SETTINGS.TOOL_CALL_ATTEMPTS!,
         WRITE_BACK_ATTEMPTS: CHAOS_WORKER_SETTINGS.WRITE_BACK_ATTEMPTS!,
       },
@@ -225,7 +250,12 @@ export class ChaosStack {
       await spawnChild({
         name: `worker-${n}`,
         entry: '../broker/worker-main.ts',
-        env: { ...this.#serviceEnv, ...CHAOS_WORKER_SETTINGS, ...this.#o.extraWorkerEnv },
+        env: {
+          ...this.#serviceEnv,
+          ...CHAOS_WORKER_SETTINGS,
+          ...(this.#o.salesforce ? { SALESFORCE_EVENTS: 'true', SALESFORCE_LEASE_TTL_MS: '3000' } : {}),
+          ...this.#o.extraWorkerEnv,
+        },
         logDir: this.logDir,
       }),
     );
@@ -233,14 +263,44 @@ export class ChaosStack {
     return worker;
   }
 
+  /**
+   * Starts a worker without waiting for it (a replacement takes seconds to load on a busy machine,
+   * and the next fault must not wait for it); close() waits for it.
+   */
+  startWorkerInBackground(): void {
+    const starting = this.startWorker().then(
+      () => {},
+      (err: unknown) => this.#o.log(`a replacement worker did not start: ${(err as Error).message}`),
+    );
+    this.#starting.add(starting);
+    void starting.finally(() => this.#starting.delete(starting));
+  }
+
+  /** Resolves once every worker started in the background is up (or failed to start). */
+  async workersStarted(): Promise<void> {
+    while (this.#starting.size) await Promise.allSettled([...this.#starting]);
+  }
+
   /** SIGKILLs one running worker (the oldest); resolves once it has exited. */
-  async killWorker(worker = this.workers[0]): Promise<void> {
-    if (!worker) return;
+  /** Resolves once a worker's connector holds a streaming client (events published before are replayed anyway). */
+  async salesforceSubscribed(timeoutMs = 60_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#o.salesforce && this.#o.salesforce.streamingClientCount() === 0) {
+      if (performance.now() > deadline) throw new Error('no worker subscribed to the Salesforce channel');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** False when no worker was running. */
+  async killWorker(worker = this.workers[0]): Promise<boolean> {
+    if (!worker) return false;
     this.workers = this.workers.filter((w) => w !== worker);
     await killChild(worker);
+    return true;
   }
 
   async close(): Promise<void> {
+    await this.workersStarted();
     await Promise.allSettled(this.#children.map((c) => c.stop(5_000)));
     await this.storeProxy.close().catch(() => {});
     await this.receiver.close().catch(() => {});

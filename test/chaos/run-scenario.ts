@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ChaosStack } from './chaos-stack.ts';
+import { startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
+import { ChaosStack, REQUEST_CHANNEL } from './chaos-stack.ts';
 import { readInvocations } from './recording-tool.ts';
 import { type FaultContext, type Scenario, sleep } from './scenarios.ts';
 import type { ChaosSettings } from './settings.ts';
-import { submitCalls } from './submissions.ts';
+import { publishEvents, type Submission, submitCalls } from './submissions.ts';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -50,7 +51,10 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
   const notes: string[] = [];
+  const salesforce =
+    scenario.source === 'salesforce' ? await startSalesforceSandbox({ longPollTimeoutMs: 2_000 }) : undefined;
   const stack = await ChaosStack.start({
+    ...(salesforce ? { salesforce } : {}),
     root,
     aof: scenario.aof,
     workers: scenario.workers,
@@ -58,6 +62,9 @@ export async function runScenario(
     extraWorkerEnv: settings.workerEnv,
     logLevel: settings.logLevel,
     log,
+  }).catch(async (err: unknown) => {
+    await salesforce?.close();
+    throw err;
   });
   log(`stack up in ${Math.round(performance.now() - t0)} ms; logs ${stack.logDir}; Redis ${stack.redis.url}`);
   try {
@@ -66,37 +73,53 @@ export async function runScenario(
     const loadStart = performance.now();
     const ctx: FaultContext = {
       stack,
+      ...(salesforce ? { salesforce } : {}),
       settings,
       at: (fraction) => sleep(Math.max(0, loadStart + fraction * windowMs - performance.now())),
       sleep,
       note: (text) => notes.push(text),
       log,
     };
+    const runId = randomUUID().slice(0, 8);
+    if (salesforce) await stack.salesforceSubscribed();
     const [submissions] = await Promise.all([
-      submitCalls({
-        ingressUrl: stack.ingressUrl,
-        authorization: stack.authorization,
-        callbackUrl: stack.receiver.url,
-        runId: randomUUID().slice(0, 8),
-        total: settings.calls,
-        windowMs,
-        concurrency: settings.concurrency,
-        toolDelayMs: settings.toolDelayMs,
-        retryMs: 30_000 + settings.outageSeconds * 1000,
-      }),
+      salesforce
+        ? publishEvents({
+            sandbox: salesforce,
+            channel: REQUEST_CHANNEL,
+            callbackUrl: stack.receiver.url,
+            runId,
+            total: settings.calls,
+            windowMs,
+            toolDelayMs: settings.toolDelayMs,
+          })
+        : submitCalls({
+            ingressUrl: stack.ingressUrl,
+            authorization: stack.authorization,
+            callbackUrl: stack.receiver.url,
+            runId,
+            total: settings.calls,
+            windowMs,
+            concurrency: settings.concurrency,
+            toolDelayMs: settings.toolDelayMs,
+            retryMs: 30_000 + settings.outageSeconds * 1000,
+          }),
       scenario.inject?.(ctx),
     ]);
     const accepted = submissions.filter((s) => s.id !== undefined);
-    const keyOf = (id: string) => `${id}.wb0`;
     log(`${accepted.length}/${submissions.length} accepted; waiting for their write-backs`);
 
     const settleDeadline = performance.now() + settings.settleSeconds * 1000;
-    const missing = () => accepted.filter((s) => !(stack.receiver.byKey.get(keyOf(s.id!))?.processed ?? 0)).length;
+    // The first target's delivery of each call, found by the call's idempotency key (the callback body carries it).
+    const deliveryOf = (s: Submission) => stack.receiver.byCallKey.get(s.key);
+    const missing = () => accepted.filter((s) => !(deliveryOf(s)?.processed ?? 0)).length;
     while (missing() > 0 && performance.now() < settleDeadline) await sleep(250);
     log(
       `${accepted.length - missing()}/${accepted.length} written back; listening ${settings.quietSeconds} s for late repeats`,
     );
     await sleep(settings.quietSeconds * 1000);
+    // A published event's call id is learnt from its write-back; one never written back has none to look up.
+    for (const s of accepted) if (!s.id) s.id = deliveryOf(s)?.callId ?? '';
 
     // The records, as the caller sees them.
     const views = new Map<string, View>();
@@ -104,6 +127,7 @@ export async function runScenario(
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let s = queue.shift(); s; s = queue.shift()) {
+          if (!s.id) continue;
           for (let attempt = 0; attempt < 5; attempt++) {
             try {
               const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${s.id}`, {
@@ -135,12 +159,12 @@ export async function runScenario(
     let unrecordedDuplicates = 0;
     const stuck: Record<string, number> = {};
     for (const s of accepted) {
-      const view = views.get(s.id!);
+      const view = s.id ? views.get(s.id) : undefined;
       const status = view?.status ?? 'unreadable';
       if (status === 'succeeded') succeeded += 1;
       if (status === 'failed') failed += 1;
       const final = FINAL.has(status);
-      const delivery = stack.receiver.byKey.get(keyOf(s.id!));
+      const delivery = deliveryOf(s);
       if (!final) {
         notFinal += 1;
         const label = `${status} (attempts ${view?.attempts ?? '?'})`;
@@ -174,7 +198,7 @@ export async function runScenario(
     for (const [label, count] of Object.entries(stuck)) details.push(`${count} calls still ${label}`);
     // A call id seen under another key than its first target's: a replay, or a bug.
     for (const d of stack.receiver.byKey.values()) {
-      if (d.key !== keyOf(d.callId) && details.length < 16) details.push(`unexpected key ${d.key} for ${d.callId}`);
+      if (d.key !== `${d.callId}.wb0` && details.length < 16) details.push(`unexpected key ${d.key} for ${d.callId}`);
     }
     if (stack.receiver.badSignatures) details.push(`${stack.receiver.badSignatures} callbacks with a bad signature`);
     if (stack.receiver.missingKeys) details.push(`${stack.receiver.missingKeys} callbacks without Idempotency-Key`);
@@ -206,5 +230,6 @@ export async function runScenario(
     };
   } finally {
     await stack.close();
+    await salesforce?.close();
   }
 }

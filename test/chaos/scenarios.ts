@@ -1,9 +1,12 @@
+import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import type { ReceiverFault } from './callback-receiver.ts';
 import type { ChaosStack } from './chaos-stack.ts';
 import type { ChaosSettings, ScenarioName } from './settings.ts';
 
 export interface FaultContext {
   stack: ChaosStack;
+  /** The Salesforce sandbox, in the salesforce-drop scenario. */
+  salesforce?: SalesforceSandbox;
   settings: ChaosSettings;
   /** Resolves when this fraction of the load window has passed. */
   at(fraction: number): Promise<void>;
@@ -21,6 +24,8 @@ export interface Scenario {
   /** Redis with AOF (fsync always); false: no persistence at all. */
   aof: boolean;
   receiver?: ReceiverFault;
+  /** Where the calls come from: POST /v1/tool-calls (default), or platform events published in the Salesforce sandbox. */
+  source?: 'api' | 'salesforce';
   /** Runs alongside the load; resolves when the fault is over (everything started again). */
   inject?(ctx: FaultContext): Promise<void>;
 }
@@ -42,13 +47,18 @@ export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario 
         workers: 2,
         aof: true,
         async inject(ctx) {
+          let kills = 0;
           for (let k = 1; k <= settings.kills; k++) {
             await ctx.at(k / (settings.kills + 1));
+            // Every replacement still loading: wait for one, so that each kill hits a working worker.
+            while (ctx.stack.workers.length === 0) await ctx.sleep(100);
             await ctx.stack.killWorker();
-            ctx.log(`SIGKILL worker ${k}/${settings.kills}`);
-            await ctx.stack.startWorker();
+            kills += 1;
+            ctx.log(`SIGKILL worker ${k}/${settings.kills} (${ctx.stack.workers.length} left running)`);
+            ctx.stack.startWorkerInBackground();
           }
-          ctx.note(`${settings.kills} SIGKILLs`);
+          await ctx.stack.workersStarted();
+          ctx.note(`${kills} SIGKILLs`);
         },
       };
     case 'worker-kill-after-ack': {
@@ -172,6 +182,32 @@ export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario 
         workers: 2,
         aof: true,
         receiver: { kind: 'throttle', every: 3, times: 2, retryAfterSeconds: 1 },
+      };
+    case 'salesforce-drop':
+      return {
+        name,
+        describe: `platform events: the streaming connection dropped ${settings.kills} times, the subscribing worker SIGKILLed once`,
+        workers: 2,
+        aof: true,
+        source: 'salesforce',
+        async inject(ctx) {
+          const sandbox = ctx.salesforce!;
+          let drops = 0;
+          for (let k = 1; k <= settings.kills; k++) {
+            await ctx.at(k / (settings.kills + 2));
+            sandbox.faults.dropStreamingClients();
+            drops += 1;
+            ctx.log(`streaming clients dropped ${k}/${settings.kills}`);
+          }
+          await ctx.at((settings.kills + 1) / (settings.kills + 2));
+          // Which replica leads is the connector's business: kill the oldest; if it led, the other takes over after the lease.
+          while (ctx.stack.workers.length === 0) await ctx.sleep(100);
+          await ctx.stack.killWorker();
+          ctx.log('SIGKILL worker');
+          ctx.stack.startWorkerInBackground();
+          await ctx.stack.workersStarted();
+          ctx.note(`${drops} drops, 1 SIGKILL`);
+        },
       };
   }
 }

@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'callback-fail',
   'callback-stall',
   'callback-throttle',
+  'salesforce-drop',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 

@@ -1,9 +1,10 @@
+import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { RECORD_TOOL_NAME } from './recording-tool.ts';
 
 export interface Submission {
   n: number;
   key: string;
-  /** The call id, once a 202 (or a 200 for the same key) was read. */
+  /** The call id, once a 202 (or a 200 for the same key) was read; '' for a published event (id learnt from its write-back). */
   id?: string;
   /** Answers other than the accepting one, by status (`network` for no answer). */
   answers: Record<string, number>;
@@ -93,5 +94,42 @@ export async function submitCalls(options: {
     );
   }
   await Promise.all(running);
+  return submissions;
+}
+
+/**
+ * Publishes `total` platform events spread over `windowMs`, as a record-triggered Flow would: the
+ * tool, its arguments and write-back as JSON text fields, the request id (the call's idempotency
+ * key) in Request_Id__c. The sandbox accepts each at once; the worker's connector picks them up.
+ */
+export async function publishEvents(options: {
+  sandbox: SalesforceSandbox;
+  channel: string;
+  callbackUrl: string;
+  runId: string;
+  total: number;
+  windowMs: number;
+  toolDelayMs: number;
+}): Promise<Submission[]> {
+  const t0 = performance.now();
+  const submissions: Submission[] = [];
+  for (let n = 0; n < options.total; n++) {
+    const wait = t0 + (n * options.windowMs) / options.total - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const s: Submission = { n, key: `chaos-sf-${options.runId}-${n}`, answers: {} };
+    try {
+      options.sandbox.publishEvent(options.channel, {
+        Tool__c: RECORD_TOOL_NAME,
+        Arguments__c: JSON.stringify({ token: s.key, delayMs: options.toolDelayMs }),
+        Request_Id__c: s.key,
+        Write_Back__c: JSON.stringify([{ type: 'http-callback', url: options.callbackUrl }]),
+      });
+      // Published is accepted: from here on the broker owes it a call and a write-back.
+      s.id = '';
+    } catch (err) {
+      s.refused = (err as Error).message;
+    }
+    submissions.push(s);
+  }
   return submissions;
 }
