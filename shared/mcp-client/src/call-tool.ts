@@ -1,4 +1,11 @@
-import { type CallToolResult, CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  ErrorCode,
+  McpError,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
+import { classifyError } from './classify-error.ts';
 import type { McpClientPool, PoolKey } from './client-pool.ts';
 import { McpCallError } from './mcp-call-error.ts';
 import { upstreamRequest } from './upstream-request.ts';
@@ -59,5 +66,18 @@ export async function callTool(options: CallToolOptions): Promise<CallToolOutcom
       },
     ),
   );
-  return { result: value as CallToolResult, durationMs: performance.now() - started, attempts };
+  const result = value as CallToolResult;
+  // From protocol 2025-11-25 (SEP-1303) the governed server answers arguments its tool refuses as an
+  // isError result, for models to read; its `_meta` names the code, so the broker still fails the
+  // call permanently as INVALID_ARGUMENTS, exactly as for the -32602 older revisions get.
+  const serverError = result.isError ? result._meta?.['mcp-broker/error'] : undefined;
+  if (isRecord(serverError) && serverError.code === 'BROKER_INVALID_ARGUMENTS') {
+    const text = (result.content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+    throw classifyError(new McpError(ErrorCode.InvalidParams, text, serverError), { what, signal }).error;
+  }
+  return { result, durationMs: performance.now() - started, attempts };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
