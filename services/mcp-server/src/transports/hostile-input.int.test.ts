@@ -307,3 +307,37 @@ describe('invalid tool arguments by negotiated protocol version', () => {
     expect(answer.json.error).toMatchObject({ code: -32602, data: { code: 'BROKER_INVALID_ARGUMENTS' } });
   });
 });
+
+describe('audit of calls refused before the protocol server', () => {
+  it('audits a tools/call refused by its per-tool rate limit', async () => {
+    const limited = await h.startReplica({
+      rateLimit: {
+        perIdentity: { points: 1000, windowSeconds: 60 },
+        perTool: { test_echo: { points: 1, windowSeconds: 60 } },
+      },
+    });
+    const caller = await h.token(['Test.Echo'], { sub: `limited-${randomUUID()}` });
+    const post = (requestId: string) =>
+      fetch(`${limited.url}/message`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${caller}`, 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'test_echo', arguments: { message: 'a' } },
+        }),
+      });
+    expect((await post(`rl-ok-${randomUUID()}`)).status).toBe(200);
+    const requestId = `rl-refused-${randomUUID()}`;
+    expect((await post(requestId)).status).toBe(429);
+    await limited.server.audit.flush();
+    const { resources } = await h.store
+      .container('audit')
+      .items.query({ query: 'SELECT * FROM c WHERE c.requestId = @r', parameters: [{ name: '@r', value: requestId }] })
+      .fetchAll();
+    expect(resources).toEqual([
+      expect.objectContaining({ tool: 'test_echo', outcome: 'error', errorCode: 'BROKER_RATE_LIMITED' }),
+    ]);
+  });
+});
