@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createHttpServer } from '@vercel/cosmosdb-server';
+// Types only: the server itself is a development dependency, loaded when a store has no endpoint.
+import type { createHttpServer } from '@vercel/cosmosdb-server';
 
 export interface EmbeddedCosmos {
   endpoint: string;
@@ -15,6 +16,7 @@ export interface EmbeddedCosmos {
  * linear time (see `patchQueryEngine`).
  */
 export async function startEmbeddedCosmos(options: { port?: number; host?: string } = {}): Promise<EmbeddedCosmos> {
+  const { createHttpServer } = await loadEmbeddedServer();
   patchQueryEngine();
   const server = // Keep-alive: without it every Cosmos request opens a new connection, which cost a quarter of the
     // MCP server's throughput in the benchmark.
@@ -37,6 +39,28 @@ export async function startEmbeddedCosmos(options: { port?: number; host?: strin
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The embedded server is a development dependency of this package, so production images (installed
+ * with `npm ci --omit=dev`) do not carry it: there a store needs COSMOS_ENDPOINT, and without one the
+ * process stops with this explanation rather than a bare module-not-found.
+ */
+async function loadEmbeddedServer(): Promise<{ createHttpServer: typeof createHttpServer }> {
+  try {
+    return await import('@vercel/cosmosdb-server');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@vercel/cosmosdb-server')) {
+      throw new Error(
+        'COSMOS_ENDPOINT is not set and the embedded Cosmos-compatible server (@vercel/cosmosdb-server, a ' +
+          'development dependency) is not installed, as in the production images: set COSMOS_ENDPOINT and ' +
+          'COSMOS_KEY to an Azure Cosmos DB account.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 // ---- Linear query rows ------------------------------------------------------------------------
