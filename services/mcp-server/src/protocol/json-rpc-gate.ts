@@ -134,12 +134,8 @@ export function gateJsonRpc(raw: string, limits: GateLimits = {}): GatedMessage 
       ? (requestSchemas[m.method] ?? JSONRPCRequestSchema)
       : (notificationSchemas[m.method] ?? JSONRPCNotificationSchema);
     const checked = schema.safeParse(value);
+    // Each method schema includes the base `_meta` schema (progress token, related task).
     if (!checked.success) throw refusal('BROKER_JSONRPC_INVALID_PARAMS', 'Invalid params', checked.error, value, rpcId);
-    // The method schemas above do not look at `_meta` beyond what they declare; the base ones do.
-    if (schema !== JSONRPCRequestSchema && schema !== JSONRPCNotificationSchema) {
-      const base = (isRequest ? JSONRPCRequestSchema : JSONRPCNotificationSchema).safeParse(value);
-      if (!base.success) throw refusal('BROKER_JSONRPC_INVALID_PARAMS', 'Invalid params', base.error, value, rpcId);
-    }
     return isRequest
       ? { kind: 'request', message: m as typeof m & { id: string | number } }
       : { kind: 'notification', message: m };
