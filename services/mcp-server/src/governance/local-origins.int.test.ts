@@ -47,7 +47,9 @@ describe('Origin on a server listening on loopback with no ALLOWED_ORIGINS', () 
   ])('still refuses a foreign origin (DNS rebinding): %s', async (origin) => {
     const res = await ping(open, origin);
     expect(res.status).toBe(403);
-    expect((await res.json()).error.data.code).toBe('BROKER_ORIGIN_FORBIDDEN');
+    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+      'BROKER_ORIGIN_FORBIDDEN',
+    );
   });
 
   it('with ALLOWED_ORIGINS set, only the listed origins pass, local ones included', async () => {

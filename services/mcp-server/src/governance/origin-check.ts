@@ -25,8 +25,9 @@ export function checkOrigin(
 }
 
 /** True when every address the server listens on is a loopback address. */
-export function listensOnLoopbackOnly(addresses: readonly { address: string }[]): boolean {
-  return addresses.length > 0 && addresses.every((a) => isLoopbackAddress(a.address));
+export function listensOnLoopbackOnly(addresses: readonly (string | { address: string })[]): boolean {
+  // A string is a pipe or socket path: not an IP listener, so not known to be loopback.
+  return addresses.length > 0 && addresses.every((a) => typeof a !== 'string' && isLoopbackAddress(a.address));
 }
 
 function isLoopbackAddress(address: string): boolean {

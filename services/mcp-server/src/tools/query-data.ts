@@ -57,10 +57,13 @@ export const queryDataInput = queryDataShape.superRefine((args, ctx) => {
   }
 });
 
+/** Any JSON value, typed branch by branch so clients generating types from `outputSchema` can read it. */
+const jsonValue = z.json();
+
 export const queryDataOutput = z.object({
   container: z.string().describe('The container queried.'),
   items: z
-    .array(z.record(z.string(), z.unknown()))
+    .array(z.record(z.string(), jsonValue))
     .describe('Matching records with the requested fields (a record lacking a field omits it).'),
   count: z.number().int().describe('Number of items returned.'),
   truncated: z
@@ -74,7 +77,7 @@ export const queryDataOutput = z.object({
     .describe('True when the filter does not pin the container’s partition key, so every partition is read.'),
   sql: z.string().describe('The Cosmos SQL that ran, with @parameter placeholders (for debugging).'),
   parameters: z
-    .array(z.object({ name: z.string(), value: z.unknown() }))
+    .array(z.object({ name: z.string(), value: jsonValue }))
     .describe('The values bound to the placeholders. @limit is one more than limit, to detect further matches.'),
 });
 
@@ -120,7 +123,8 @@ export function buildQueryDataTool(options: QueryDataOptions = {}) {
         throw error;
       }
       const { sql, parameters, partitionKey } = compiled;
-      const iterator = store.container(args.container).items.query<Record<string, unknown>>(
+      // Items come from Cosmos DB as parsed JSON, so every value is a JSON value.
+      const iterator = store.container(args.container).items.query<Record<string, z.infer<typeof jsonValue>>>(
         { query: sql, parameters },
         {
           maxItemCount: pageSize,
@@ -128,7 +132,7 @@ export function buildQueryDataTool(options: QueryDataOptions = {}) {
           ...(partitionKey === undefined ? {} : { partitionKey }),
         },
       );
-      const items: Record<string, unknown>[] = [];
+      const items: Record<string, z.infer<typeof jsonValue>>[] = [];
       let pages = 0;
       while (iterator.hasMoreResults() && items.length <= limit && pages < maxPages) {
         signal.throwIfAborted();

@@ -2,6 +2,7 @@ import type { Identity } from '@mcp-broker/contracts';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { canCall } from '../governance/tool-authorization.ts';
+import { portableJsonSchema } from './portable-json-schema.ts';
 import type { ToolDefinition } from './tool-definition.ts';
 
 /** Every tool the server offers; adding a tool is registering one module here. */
@@ -56,10 +57,11 @@ export class ToolRegistry {
   }
 }
 
+/** Portable JSON Schema (no type arrays; `portable-schemas.test.ts` guards every node) from zod. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
     string,
     unknown
   >;
-  return rest;
+  return portableJsonSchema(rest);
 }
