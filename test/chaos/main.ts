@@ -5,7 +5,8 @@
  * fault under that load, waits for the write-backs, and counts per call: accepted, final, lost,
  * duplicate tool invocations (allowed: at-least-once) and duplicate write-backs (must be 0).
  * Knobs: see settings.ts (CHAOS_SCENARIOS, CHAOS_CALLS, CHAOS_KILLS, CHAOS_LOAD_SECONDS, …).
- * Exit code 0 when no scenario lost a call or delivered a write-back twice; 1 otherwise; 130 when stopped.
+ * Exit code 0 when no scenario lost a call or delivered a write-back more often than its record
+ * admits (CHAOS_STRICT_WRITE_BACKS=1: more than once at all); 1 otherwise; 130 when stopped.
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const settings = chaosSettingsFromEnv(process.env);
+const strict = process.env.CHAOS_STRICT_WRITE_BACKS === '1';
 const root = await mkdtemp(join(tmpdir(), 'mcpb-chaos-'));
 const t0 = performance.now();
 console.log(
@@ -69,16 +71,16 @@ for (const name of settings.scenarios) {
     };
   }
   results.push(result);
-  const problems = problemsOf(result);
+  const problems = problemsOf(result, strict);
   log(problems.length ? `FAIL: ${problems.join('; ')}` : 'pass');
   for (const d of result.details) log(`  ${d}`);
 }
 
-const failed = results.filter((r) => problemsOf(r).length > 0);
+const failed = results.filter((r) => problemsOf(r, strict).length > 0);
 const out = join(root, 'chaos-results.json');
 await writeFile(out, JSON.stringify({ settings, results }, null, 2));
-console.log(`\n${formatTable(results)}\n`);
-for (const r of failed) console.log(`FAIL ${r.name}: ${problemsOf(r).join('; ')}`);
+console.log(`\n${formatTable(results, strict)}\n`);
+for (const r of failed) console.log(`FAIL ${r.name}: ${problemsOf(r, strict).join('; ')}`);
 console.log(`results: ${out}`);
 if (failed.length === 0 && !process.env.CHAOS_KEEP_LOGS) {
   for (const dir of (await readdir(root)).filter((d) => d.startsWith('stack-'))) {
