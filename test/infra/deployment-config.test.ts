@@ -1,7 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { stageService } from '../../infra/docker/stage-workspaces.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -46,36 +50,136 @@ function runtimeWorkspaces(start: string): string[] {
   return [...seen].sort();
 }
 
-describe('services/mcp-server/Dockerfile', () => {
-  const dockerfile = read('services/mcp-server/Dockerfile');
+const services = ['ingress', 'mcp-server', 'worker'] as const;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's build-argument reference, as text.
+const SERVICE_ARG = '${SERVICE}';
+/** The variable each service reads its listening port from, and the port its image sets. */
+const listening = {
+  'mcp-server': { variable: 'PORT', port: 3001 },
+  ingress: { variable: 'PORT', port: 3002 },
+  worker: { variable: 'HEALTH_PORT', port: 3003 },
+} as const;
 
-  it('copies the package.json of every workspace before npm ci', () => {
-    const npmCi = dockerfile.indexOf('npm ci --omit=dev');
-    expect(npmCi).toBeGreaterThan(0);
-    for (const dir of workspaceDirs()) {
-      const copy = dockerfile.indexOf(`COPY ${dir}/package.json ${dir}/`);
-      expect(copy, `COPY ${dir}/package.json`).toBeGreaterThan(0);
-      expect(copy).toBeLessThan(npmCi);
+/** The text of the Dockerfile stage `name`: from its FROM line to the next FROM. */
+function stageOf(dockerfile: string, name: string): string {
+  const match = new RegExp(`^FROM \\S+ AS ${name}$([\\s\\S]*?)(?=^FROM )`, 'm').exec(dockerfile);
+  expect(match, `stage ${name}`).not.toBeNull();
+  return match?.[1] ?? '';
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+
+  it('is the only Dockerfile: the services have none of their own', () => {
+    for (const service of services) expect(existsSync(new URL(`services/${service}/Dockerfile`, root))).toBe(false);
+  });
+
+  it('takes the service from the SERVICE build argument, without a default, and builds that stage', () => {
+    expect(dockerfile.indexOf('\nARG SERVICE\n')).toBeLessThan(dockerfile.indexOf('\nFROM '));
+    expect(dockerfile).not.toMatch(/^ARG SERVICE=/m);
+    expect(dockerfile.trimEnd().split('\n').at(-1)).toBe(`FROM service-${SERVICE_ARG}`);
+  });
+
+  it('installs, from every workspace manifest, the production dependencies of the SERVICE workspace only', () => {
+    const deps = stageOf(dockerfile, 'deps');
+    const copy = deps.indexOf('COPY --from=stage /staged/manifests ./');
+    const npmCi = deps.indexOf(`npm ci --omit=dev --workspace @mcp-broker/${SERVICE_ARG} --ignore-scripts`);
+    expect(copy).toBeGreaterThan(0);
+    expect(npmCi).toBeGreaterThan(copy);
+    expect(stageOf(dockerfile, 'stage')).toContain(
+      `RUN node infra/docker/stage-workspaces.ts "${SERVICE_ARG}" /staged`,
+    );
+  });
+
+  it('runs as the unprivileged node user in production mode, with the staged sources only', () => {
+    const runtime = stageOf(dockerfile, 'runtime');
+    expect(runtime).toMatch(/^ENV NODE_ENV=production HOST=0\.0\.0\.0$/m);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toContain('COPY --from=stage /staged/sources ./');
+    expect(runtime).not.toMatch(/^COPY (?!--from=)/m);
+  });
+
+  for (const service of services) {
+    it(`${service}: listens where it says it does, checks its health and runs its main.ts as node`, () => {
+      const stage = stageOf(dockerfile, `service-${service}`);
+      const { variable, port } = listening[service];
+      expect(stage).toMatch(new RegExp(`^ENV ${variable}=${port}$`, 'm'));
+      expect(stage).toMatch(new RegExp(`^EXPOSE ${port}$`, 'm'));
+      expect(stage).toMatch(
+        new RegExp(`HEALTHCHECK[\\s\\S]*process\\.env\\.${variable} \\|\\| ${port}\\) \\+ '/healthz'`),
+      );
+      expect(stage).toContain(`CMD ["node", "services/${service}/src/main.ts"]`);
+      expect(existsSync(new URL(`services/${service}/src/main.ts`, root))).toBe(true);
+    });
+  }
+});
+
+describe('infra/docker/stage-workspaces.ts (the Dockerfile step that picks what an image holds)', () => {
+  const rootPath = fileURLToPath(root);
+
+  for (const service of services) {
+    it(`${service}: stages every workspace manifest and the sources of exactly its run-time workspaces, without tests`, () => {
+      const out = mkdtempSync(join(tmpdir(), `stage-${service}-`));
+      try {
+        const staged = stageService(rootPath, service, out);
+        const manifests = ['package.json', 'package-lock.json', ...workspaceDirs().map((dir) => `${dir}/package.json`)];
+        expect([...staged.manifests].sort()).toEqual(manifests.sort());
+        for (const file of manifests) expect(existsSync(join(out, 'manifests', file)), file).toBe(true);
+
+        const needed = runtimeWorkspaces(`services/${service}`).map((dir) => `${dir}/src`);
+        expect(staged.sources).toEqual(needed);
+        const stagedDirs = ['shared', 'services'].flatMap((top) =>
+          readdirSync(join(out, 'sources', top)).map((name) => `${top}/${name}/src`),
+        );
+        expect(stagedDirs.sort()).toEqual([...needed].sort());
+        expect(existsSync(join(out, 'sources', `services/${service}/src/main.ts`))).toBe(true);
+
+        const tests = filesUnder(join(out, 'sources')).filter((file) => /\.test\.ts$|\/test-support\//.test(file));
+        expect(tests).toEqual([]);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('leaves out what a service does not depend on at run time', () => {
+    expect(runtimeWorkspaces('services/mcp-server')).toContain('shared/auth');
+    for (const service of services) {
+      for (const devOnly of ['shared/dev-oauth', 'shared/salesforce-sandbox', 'services/dev', 'test']) {
+        expect(runtimeWorkspaces(`services/${service}`), `${service} ships ${devOnly}`).not.toContain(devOnly);
+      }
     }
   });
 
-  it('copies the sources of mcp-server and of every workspace it depends on', () => {
-    const needed = runtimeWorkspaces('services/mcp-server');
-    expect(needed).toContain('shared/auth');
-    for (const dir of needed) expect(dockerfile, `${dir}/src`).toContain(`COPY ${dir}/src ${dir}/src`);
+  it('refuses a SERVICE that is not a service, naming those there are', () => {
+    const out = mkdtempSync(join(tmpdir(), 'stage-unknown-'));
+    try {
+      expect(() => stageService(rootPath, 'shared', out)).toThrow(
+        /SERVICE="shared" is not a service; one of: .*mcp-server/,
+      );
+      expect(() => stageService(rootPath, '', out)).toThrow(/SERVICE="" is not a service/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
+});
 
-  it('installs production dependencies of the mcp-server workspace only and runs main.ts as node', () => {
-    expect(dockerfile).toMatch(/npm ci --omit=dev --workspace @mcp-broker\/mcp-server/);
-    expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toContain('CMD ["node", "services/mcp-server/src/main.ts"]');
-    expect(existsSync(new URL('services/mcp-server/src/main.ts', root))).toBe(true);
-  });
-
-  it('listens where it says it does', () => {
-    expect(dockerfile).toMatch(/ENV NODE_ENV=production HOST=0\.0\.0\.0 PORT=3001/);
-    expect(dockerfile).toMatch(/^EXPOSE 3001$/m);
-    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+describe('the embedded Cosmos-compatible server', () => {
+  it('is installed for development only, so npm ci --omit=dev leaves it out of every image', () => {
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+    expect(lock.packages['node_modules/@vercel/cosmosdb-server']?.dev).toBe(true);
+    for (const service of services) {
+      expect(runtimeWorkspaces(`services/${service}`)).toContain('shared/store');
+      for (const dir of runtimeWorkspaces(`services/${service}`)) {
+        expect(Object.keys(manifestOf(dir).dependencies ?? {}), dir).not.toContain('@vercel/cosmosdb-server');
+      }
+    }
   });
 });
 
@@ -97,7 +201,12 @@ describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
     services: Record<
       string,
-      { build?: { dockerfile: string }; image?: string; healthcheck?: unknown; environment?: Record<string, unknown> }
+      {
+        build?: { context: string; dockerfile: string; args?: Record<string, string> };
+        image?: string;
+        healthcheck?: unknown;
+        environment?: Record<string, unknown>;
+      }
     >;
     volumes: Record<string, unknown>;
   };
@@ -107,15 +216,22 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes)).toEqual(['redis-data']);
   });
 
-  it('builds each service from a Dockerfile that exists, and checks the health of each', () => {
+  it('builds each service from the one Dockerfile, naming it by SERVICE, and checks the health of each', () => {
+    const dockerfile = read('Dockerfile');
     for (const [name, service] of Object.entries(compose.services)) {
-      if (service.build)
-        expect(existsSync(new URL(`../../${service.build.dockerfile}`, import.meta.url)), name).toBe(true);
-      expect(
-        service.healthcheck ??
-          readFileSync(new URL(`../../${service.build?.dockerfile}`, import.meta.url), 'utf8').match(/HEALTHCHECK/),
-        name,
-      ).toBeTruthy();
+      if (name === 'redis') {
+        expect(service.build).toBeUndefined();
+        expect(service.healthcheck, name).toBeTruthy();
+        continue;
+      }
+      expect(service.build, name).toEqual({ context: '.', dockerfile: 'Dockerfile', args: { SERVICE: name } });
+      expect(service.healthcheck ?? stageOf(dockerfile, `service-${name}`).match(/^HEALTHCHECK/m), name).toBeTruthy();
+    }
+  });
+
+  it('refuses to start the services without a Cosmos DB account, which the images need', () => {
+    for (const name of services) {
+      expect(compose.services[name]?.environment?.COSMOS_ENDPOINT, name).toMatch(/^\$\{COSMOS_ENDPOINT:\?.+\}$/);
     }
   });
 
