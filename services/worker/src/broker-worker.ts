@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { CancellationListener } from './cancellation-listener.ts';
 import { toolCallProcessor } from './jobs/tool-call-job.ts';
 import { writeBackProcessor } from './jobs/write-back-job.ts';
+import { Reconciler } from './reconciler.ts';
 import type { ToolInvoker } from './tool-invoker.ts';
 import { WriteBackDelivery } from './write-back-delivery.ts';
 
@@ -29,6 +30,8 @@ export interface BrokerWorkerOptions {
   /** Concurrency of the write-back worker on this replica. Default 16. */
   writeBackConcurrency?: number;
   progressIntervalMs?: number;
+  /** The sweep that queues again calls and deliveries whose jobs Redis lost; off when unset. */
+  reconcile?: { intervalMs: number; graceMs: number };
 }
 
 /**
@@ -42,6 +45,7 @@ export class BrokerWorker {
   readonly #subscriber: Redis;
   readonly cancellations: CancellationListener;
   readonly #delivery: WriteBackDelivery;
+  readonly reconciler: Reconciler | undefined;
 
   constructor(options: BrokerWorkerOptions) {
     this.#o = options;
@@ -58,6 +62,17 @@ export class BrokerWorker {
       options.logger.warn({ err: { message: err.message } }, 'redis subscriber connection error'),
     );
     this.cancellations = new CancellationListener(this.#subscriber, options.prefix, options.logger);
+    this.reconciler = options.reconcile
+      ? new Reconciler({
+          repository: options.repository,
+          queues: options.queues,
+          callers: options.callers,
+          redis: options.redis,
+          prefix: options.prefix,
+          logger: options.logger,
+          ...options.reconcile,
+        })
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -107,6 +122,7 @@ export class BrokerWorker {
     this.#watch(writeBacks);
     this.#workers.push(writeBacks);
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
+    await this.reconciler?.start();
   }
 
   #watch(worker: Worker) {
@@ -149,6 +165,7 @@ export class BrokerWorker {
 
   /** Drains: no new jobs; jobs in hand finish (or are released by their lock if the process dies). */
   async close(): Promise<void> {
+    await this.reconciler?.close();
     await Promise.all(this.#workers.map((w) => w.close()));
     this.#subscriber.disconnect();
   }

@@ -26,6 +26,10 @@ export const workerConfigSchema = z.object({
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Budget of the first write-back attempt, made right after the call by the tool-call job, in ms; 0 leaves every delivery to write-back jobs. */
   INLINE_WRITE_BACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** How often the reconcile sweep looks for calls and deliveries whose jobs Redis lost, in seconds (one replica runs each sweep); 0 turns it off. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** A record written within this many seconds is left to its job by the sweep. */
+  RECONCILE_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   WRITE_BACK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Pooled MCP clients per (caller, endpoint) on this replica. */
   MCP_POOL_SIZE: z.coerce.number().int().min(1).max(256).default(8),

@@ -1,5 +1,6 @@
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { ChannelStatus } from '@mcp-broker/salesforce-events';
+import type { ReconcileCounts } from './reconciler.ts';
 
 /** Jobs by state on one queue (BullMQ's own counts). */
 export type QueueCounts = Record<string, number>;
@@ -9,6 +10,8 @@ export interface WorkerStatus {
   /** Tool-call queues by caller id, then the write-back queue. */
   toolCalls: Record<string, QueueCounts>;
   writeBacks: QueueCounts;
+  /** What this replica's reconcile sweeps queued again (calls and deliveries whose jobs Redis lost); absent when the sweep is off. */
+  reconciled?: ReconcileCounts;
   /** Platform event channels: leader or standby on this replica, last replay id, events handled. */
   salesforce: ChannelStatus[];
 }

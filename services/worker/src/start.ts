@@ -99,6 +99,14 @@ export async function startWorker(
     lockDurationMs: config.JOB_LOCK_MS,
     writeBackConcurrency: config.WRITE_BACK_CONCURRENCY,
     inlineWriteBackTimeoutMs: config.INLINE_WRITE_BACK_TIMEOUT_MS,
+    ...(config.RECONCILE_INTERVAL_SECONDS > 0
+      ? {
+          reconcile: {
+            intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
+            graceMs: config.RECONCILE_GRACE_SECONDS * 1000,
+          },
+        }
+      : {}),
   });
   await worker.start();
   // Platform events are submitted here exactly as ingress submits API calls.
@@ -138,6 +146,7 @@ export async function startWorker(
     return {
       toolCalls,
       writeBacks: await queues.writeBackQueue().getJobCounts(),
+      ...(worker.reconciler ? { reconciled: { ...worker.reconciler.counts } } : {}),
       salesforce: connector?.status() ?? [],
     };
   };

@@ -62,6 +62,8 @@ export const toolCallRecordSchema = z.object({
   /** How many times the call was replayed from the dead letters; part of every job id. */
   replays: z.number().int().nonnegative().optional(),
   deliveries: z.array(deliverySchema),
+  /** Deliveries still pending or being attempted, kept by the repository on every write (for the reconcile sweep's query). */
+  deliveriesLeft: z.number().int().nonnegative().optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   startedAt: z.iso.datetime().optional(),

@@ -63,13 +63,28 @@ export type SalesforceResultTarget = z.infer<typeof salesforceResultTargetSchema
 export type SalesforceEventTarget = z.infer<typeof salesforceEventTargetSchema>;
 export type SalesforceTarget = SalesforceRecordTarget | SalesforceResultTarget | SalesforceEventTarget;
 
-export const deliveryStatusSchema = z.enum(['pending', 'delivered', 'failed']);
+/**
+ * `attempting`: an attempt was recorded as started and has not been recorded as ended. A job that
+ * finds it so after a crash cannot know whether the target received it, and counts that attempt
+ * as unconfirmed.
+ */
+export const deliveryStatusSchema = z.enum(['pending', 'attempting', 'delivered', 'failed']);
 
 /** The delivery state of one write-back target, kept on the tool-call record. */
 export const deliverySchema = z.object({
   target: writeBackTargetSchema,
   status: deliveryStatusSchema,
+  /** Every attempt started, counted before it is sent (so one cut short by a crash counts too). */
   attempts: z.number().int().nonnegative(),
+  /**
+   * Attempts whose outcome the broker never learned (the worker died during it, or it timed out
+   * after the request was sent): each may have reached the target. On a delivered target, more
+   * than 0 means the target may have received it more than once, always with the same
+   * Idempotency-Key.
+   */
+  unconfirmedAttempts: z.number().int().nonnegative().optional(),
+  /** When the attempt in progress (status `attempting`) or the last one started. */
+  attemptStartedAt: z.iso.datetime().optional(),
   lastError: z.object({ code: z.string(), message: z.string() }).optional(),
   deliveredAt: z.iso.datetime().optional(),
   /** Target-specific receipt (e.g. the callback's HTTP status). */

@@ -1,7 +1,13 @@
 import type { ToolCallJob, ToolCallRecord, WriteBackJob } from '@mcp-broker/contracts';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { toolCallJobId, toolCallQueueName, WRITE_BACK_QUEUE, writeBackJobId } from './queue-names.ts';
+import {
+  MAINTENANCE_QUEUE,
+  toolCallJobId,
+  toolCallQueueName,
+  WRITE_BACK_QUEUE,
+  writeBackJobId,
+} from './queue-names.ts';
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 
 export interface BrokerQueuesOptions {
@@ -19,6 +25,7 @@ export class BrokerQueues {
   readonly #o: BrokerQueuesOptions;
   readonly #toolCalls = new Map<string, Queue<ToolCallJob>>();
   #writeBacks: Queue<WriteBackJob> | undefined;
+  #maintenance: Queue | undefined;
 
   constructor(options: BrokerQueuesOptions) {
     this.#o = options;
@@ -84,15 +91,37 @@ export class BrokerQueues {
     });
   }
 
-  /** One write-back job per target still pending on the record (idempotent). */
+  /**
+   * One write-back job per target not yet delivered or failed on the record (idempotent). An
+   * `attempting` one was cut short by a crash: its job makes the next attempt.
+   */
   async enqueueWriteBacksFor(record: ToolCallRecord): Promise<void> {
     await Promise.all(
       record.deliveries.map((d, target) =>
-        d.status === 'pending'
+        d.status === 'pending' || d.status === 'attempting'
           ? this.enqueueWriteBack({ callId: record.id, caller: record.caller, target, replays: record.replays ?? 0 })
           : undefined,
       ),
     );
+  }
+
+  /** The queue of the broker's own periodic jobs (the reconcile sweep), run by one replica at a time. */
+  maintenanceQueue(): Queue {
+    if (!this.#maintenance) {
+      this.#maintenance = new Queue(MAINTENANCE_QUEUE, this.#queueOptions);
+      this.#maintenance.on('error', (err) => this.#o.onError?.(err));
+    }
+    return this.#maintenance;
+  }
+
+  /** Whether a call's tool-call job will still run (waiting, delayed, active). */
+  async hasLiveToolCall(caller: string, callId: string, replay = 0): Promise<boolean> {
+    return LIVE_STATES.has(await this.toolCallQueue(caller).getJobState(toolCallJobId(callId, replay)));
+  }
+
+  /** Whether a delivery's write-back job will still run. */
+  async hasLiveWriteBack(callId: string, target: number, replay = 0): Promise<boolean> {
+    return LIVE_STATES.has(await this.writeBackQueue().getJobState(writeBackJobId(callId, target, replay)));
   }
 
   /** Removes a queued (waiting or delayed) tool-call job; false when it is already running or gone. */
@@ -111,13 +140,17 @@ export class BrokerQueues {
 
   async close(): Promise<void> {
     await Promise.all(
-      [...this.#toolCalls.values(), ...(this.#writeBacks ? [this.#writeBacks] : [])].map((q) => q.close()),
+      [
+        ...this.#toolCalls.values(),
+        ...(this.#writeBacks ? [this.#writeBacks] : []),
+        ...(this.#maintenance ? [this.#maintenance] : []),
+      ].map((q) => q.close()),
     );
   }
 }
 
 /** Job states in which a job will still run (or is running): adding it again is a no-op. */
-const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+const LIVE_STATES = new Set<string>(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 /**
  * Whether a job may be added under `jobId`: true when there is none, or only a finished one (which

@@ -9,6 +9,9 @@ export function toolCallQueueName(caller: string): string {
 /** Write-backs share one queue; a failing target is retried there without calling the tool again. */
 export const WRITE_BACK_QUEUE = 'write-backs';
 
+/** The broker's own periodic jobs (the reconcile sweep), scheduled once across replicas. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
 /** Job ids derive from record ids, so a second enqueue of the same call is a no-op. */
 export function toolCallJobId(callId: string, replay = 0): string {
   return replay === 0 ? callId : `${callId}.replay${replay}`;

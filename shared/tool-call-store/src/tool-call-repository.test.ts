@@ -113,4 +113,29 @@ describe('tool-call repository', () => {
     expect((await repo.deadLetters(50)).map((r) => r.id)).toContain(record.id);
     expect((await repo.findById(record.id))?.caller).toBe('caller-a');
   });
+
+  it('finds the records with work left that nobody wrote since a time, across callers', async () => {
+    const caller = `sweep-${randomUUID().slice(0, 8)}`;
+    const queued = (await repo.create(request({ caller }))).record;
+    const other = (await repo.create(request({ caller: `${caller}-b`, writeBack: [] }))).record;
+    const doneUndelivered = (await repo.create(request({ caller }))).record;
+    await repo.transition(caller, doneUndelivered.id, 'succeeded');
+    const doneDelivered = (await repo.create(request({ caller }))).record;
+    await repo.update(caller, doneDelivered.id, (current) => ({
+      ...current,
+      status: 'succeeded',
+      deliveries: current.deliveries.map((d) => ({ ...d, status: 'delivered' as const })),
+    }));
+    const found = async (before: string) => {
+      const ids: string[] = [];
+      for await (const page of repo.withWorkLeft(before, 2)) ids.push(...page.map((r) => r.id));
+      return ids;
+    };
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const ids = await found(later);
+    expect(ids).toEqual(expect.arrayContaining([queued.id, other.id, doneUndelivered.id]));
+    expect(ids).not.toContain(doneDelivered.id);
+    // Written after the cut-off: left to their jobs.
+    expect(await found(new Date(Date.parse(queued.createdAt) - 1000).toISOString())).not.toContain(queued.id);
+  });
 });

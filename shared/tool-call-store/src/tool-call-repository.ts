@@ -16,6 +16,9 @@ export interface ListOptions {
   continuation?: string;
 }
 
+/** What the reconcile sweep needs of a record with work left. */
+export type RecordWithWorkLeft = Pick<ToolCallRecord, 'id' | 'caller' | 'status' | 'replays' | 'deliveries'>;
+
 export interface RepositoryOptions {
   store: Store;
   /** Retention of records in days (Cosmos TTL). Default 30. */
@@ -76,6 +79,7 @@ export class ToolCallRepository {
       history: [{ status: 'queued', at: now }],
       attempts: 0,
       deliveries: request.writeBack.map((target) => ({ target, status: 'pending', attempts: 0 })),
+      deliveriesLeft: request.writeBack.length,
       createdAt: now,
       updatedAt: now,
       ttl: Math.round((this.#o.retentionDays ?? 30) * 86_400),
@@ -136,7 +140,7 @@ export class ToolCallRepository {
         const { resource: saved } = await this.#container
           .item(id, caller)
           .replace<ToolCallRecord>(
-            { ...next, updatedAt: now },
+            { ...next, deliveriesLeft: deliveriesLeft(next), updatedAt: now },
             { accessCondition: { type: 'IfMatch', condition: etag ?? '' } },
           );
         return this.#versioned(saved as ToolCallRecord);
@@ -194,6 +198,27 @@ export class ToolCallRepository {
       items: page.resources.map((r) => this.#versioned(r)),
       ...(page.continuationToken ? { continuation: page.continuationToken } : {}),
     };
+  }
+
+  /**
+   * Records with work left – a call not final, or a delivery not done – that nobody has written
+   * since `before`, across callers, a page at a time. Both conditions are top-level fields, so the
+   * query is served by the index rather than a scan of every record's deliveries.
+   */
+  async *withWorkLeft(before: string, pageSize = 200): AsyncGenerator<RecordWithWorkLeft[]> {
+    const iterator = this.#container.items.query<RecordWithWorkLeft>(
+      {
+        query:
+          'SELECT c.id, c.caller, c.status, c.replays, c.deliveries FROM c ' +
+          "WHERE (c.status IN ('queued', 'running') OR c.deliveriesLeft > 0) AND c.updatedAt < @before",
+        parameters: [{ name: '@before', value: before }],
+      },
+      { maxItemCount: pageSize },
+    );
+    while (iterator.hasMoreResults()) {
+      const page = await iterator.fetchNext();
+      if (page.resources.length > 0) yield page.resources;
+    }
   }
 
   /** Calls that exhausted their retries, across callers (admin view). */
@@ -254,6 +279,11 @@ export class ToolCallRepository {
       .fetchAll();
     return resources[0] ? strip(resources[0]) : undefined;
   }
+}
+
+/** Deliveries not yet final; kept on the record so a query can find them without reading arrays. */
+function deliveriesLeft(record: ToolCallRecord): number {
+  return record.deliveries.filter((d) => d.status === 'pending' || d.status === 'attempting').length;
 }
 
 // Cosmos system properties (_etag, _rid, _ts…) are storage details, not part of the record.
