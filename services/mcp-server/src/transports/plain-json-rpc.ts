@@ -16,8 +16,13 @@ export async function handlePlainJsonRpc(deps: McpRouteDeps, request: FastifyReq
   const transport = new SingleExchangeTransport();
   // The SDK reports a message it could not dispatch only here; the caller must still get an answer.
   server.onerror = (err) => {
-    request.log.error({ err }, 'the MCP server could not handle the message');
-    transport.failPending(`the server could not handle it; quote request id ${context.requestId}`, 'BROKER_INTERNAL');
+    const ended = transport.failPending(
+      `the server could not handle it; quote request id ${context.requestId}`,
+      'BROKER_INTERNAL',
+    );
+    // A stray response or notification the SDK ignores is the caller's business, not an incident.
+    if (ended) request.log.error({ err }, 'the MCP server dropped the request; answered with an error');
+    else request.log.info({ reason: err.message.slice(0, 200) }, 'the MCP server ignored a message');
   };
   await server.connect(transport);
   const extra = { authInfo: toAuthInfo(context) };

@@ -56,14 +56,15 @@ export class SingleExchangeTransport implements Transport {
    * Ends the pending exchange with an internal error: the server reported that it could not
    * handle the message, so no response will come.
    */
-  failPending(reason: string, code: 'BROKER_INTERNAL'): void {
+  failPending(reason: string, code: 'BROKER_INTERNAL'): boolean {
     const pending = this.#pending;
-    if (!pending) return;
+    if (!pending) return false;
     this.#settle({
       jsonrpc: '2.0',
       id: pending.id,
       error: { code: -32603, message: `The request was not answered: ${reason}.`, data: { code } },
     } as Reply);
+    return true;
   }
 
   #settle(reply: Reply): void {
