@@ -60,6 +60,8 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     ),
   });
   const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }] });
+  // A client that follows the server's RFC 9728 metadata asks for a token with `resource` set to it.
+  for (const resource of server.server.resourceIndicators) oauth.acceptResource(resource);
   const salesforce = await startSalesforceSandbox({
     host: mcp.HOST,
     port: dev.DEV_SALESFORCE_PORT,

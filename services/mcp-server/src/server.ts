@@ -54,6 +54,11 @@ export interface McpServer {
   registry: ToolRegistry;
   audit: AuditLog;
   relay: SseSessionRelay;
+  /**
+   * Every `resource` its RFC 9728 metadata names (`PUBLIC_URL` and its `/mcp`, `/sse`, `/message`):
+   * what a spec-following client sends as the RFC 8707 `resource` when it asks for a token.
+   */
+  resourceIndicators: readonly string[];
   /** Stops accepting requests, ends SSE streams, flushes audit records. */
   close(): Promise<void>;
 }
@@ -113,6 +118,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     },
   });
 
+  const protectedPaths = ['/mcp', '/sse', '/message'];
   const metadata = (suffix: string) =>
     protectedResourceMetadata({
       resource: `${publicUrl}${suffix}`,
@@ -123,7 +129,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
   app.get('/.well-known/oauth-protected-resource', async () => metadata(''));
   app.get<{ Params: { '*': string } }>('/.well-known/oauth-protected-resource/*', async (request) => {
     const suffix = `/${request.params['*']}`;
-    if (!['/mcp', '/sse', '/message'].includes(suffix)) {
+    if (!protectedPaths.includes(suffix)) {
       throw new BrokerError('BROKER_NOT_FOUND', `No protected resource at ${suffix}.`);
     }
     return metadata(suffix);
@@ -192,6 +198,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     registry,
     audit,
     relay,
+    resourceIndicators: ['', ...protectedPaths].map((suffix) => `${publicUrl}${suffix}`),
     async close() {
       // SSE streams never end on their own; end them so in-flight requests can drain and close.
       const closing = app.close();

@@ -23,6 +23,13 @@ export interface DevOAuthServerOptions {
   host?: string;
   /** Resource server identifier put in every token's `aud`, e.g. `api://mcp-broker`. */
   audience: string;
+  /**
+   * Further resource indicators (RFC 8707 `resource`) that name the same resource server, such as
+   * the URLs its RFC 9728 metadata advertises as `resource`. A token requested for one of them
+   * carries `aud` = `audience`, which is what that server checks (as Entra maps an API's
+   * identifier URIs to one audience). Any other indicator is `invalid_target`.
+   */
+  resources?: readonly string[];
   /** The clients that may obtain tokens. */
   clients: DevOAuthClient[];
   /** Access token lifetime in seconds; default 3600. */
@@ -36,6 +43,8 @@ export interface DevOAuthServer {
   readonly issuer: string;
   /** Where clients POST `grant_type=client_credentials`. */
   readonly tokenEndpoint: string;
+  /** Accepts one more resource indicator for `audience`, e.g. once a resource server's port is known. */
+  acceptResource(indicator: string): void;
   /** Obtains an access token over HTTP with the client-credentials grant; rejects with the server's OAuth error. */
   issueToken(clientId: string, clientSecret: string, scope?: string): Promise<string>;
   /** Stops listening and drops open connections. */
@@ -57,6 +66,7 @@ async function createProvider(
   options: DevOAuthServerOptions,
   rolesByClient: ReadonlyMap<string, string[]>,
   ttl: number,
+  acceptedResources: ReadonlySet<string>,
 ): Promise<Provider> {
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),
@@ -83,7 +93,7 @@ async function createProvider(
         defaultResource: async () => options.audience,
         useGrantedResource: async () => true,
         async getResourceServerInfo(_ctx, resourceIndicator, client) {
-          if (resourceIndicator !== options.audience) throw new errors.InvalidTarget();
+          if (!acceptedResources.has(resourceIndicator)) throw new errors.InvalidTarget();
           return {
             // Per-client roles: a scope request can then only narrow the `scope` claim, never add another client's role.
             scope: (rolesByClient.get(client.clientId) ?? []).join(' '),
@@ -114,6 +124,15 @@ export async function startDevOAuthServer(options: DevOAuthServerOptions): Promi
   const ttl = options.accessTokenTtlSeconds ?? 3600;
   const rolesByClient = new Map(options.clients.map((client) => [client.clientId, [...client.roles]]));
   if (rolesByClient.size !== options.clients.length) throw new TypeError('client ids must be unique');
+  const acceptedResources = new Set<string>([options.audience]);
+  const acceptResource = (indicator: string) => {
+    // RFC 8707 §2: an absolute URI without a fragment; oidc-provider refuses anything else before asking.
+    if (!URL.canParse(indicator) || indicator.includes('#')) {
+      throw new TypeError(`resource indicator "${indicator}" must be an absolute URI without a fragment`);
+    }
+    acceptedResources.add(indicator);
+  };
+  for (const indicator of options.resources ?? []) acceptResource(indicator);
 
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
@@ -135,7 +154,7 @@ export async function startDevOAuthServer(options: DevOAuthServerOptions): Promi
 
   let provider: Provider;
   try {
-    provider = await createProvider(issuer, options, rolesByClient, ttl);
+    provider = await createProvider(issuer, options, rolesByClient, ttl, acceptedResources);
   } catch (error) {
     await closeServer();
     throw error;
@@ -166,6 +185,7 @@ export async function startDevOAuthServer(options: DevOAuthServerOptions): Promi
   return {
     issuer,
     tokenEndpoint,
+    acceptResource,
     issueToken,
     close: closeServer,
   };
