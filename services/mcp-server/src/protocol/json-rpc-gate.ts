@@ -203,46 +203,56 @@ function problemOf(issue: z.core.$ZodIssue): string {
  */
 export function peekEnvelope(text: string): { id?: string | number; method?: string; name?: string } {
   const found: { id?: string | number; method?: string; name?: string } = {};
-  // One frame per open container: objects remember the key whose value is being read.
+  // Frames only for the two levels that matter; deeper containers are just counted.
   const frames: Array<{ object: boolean; key: string | undefined; expectKey: boolean }> = [];
+  let depth = 0;
   const onValue = (v: unknown) => {
+    if (depth !== frames.length) return;
     const top = frames.at(-1);
     if (!top?.object) return;
-    if (frames.length === 1) {
+    if (depth === 1) {
       if (top.key === 'id' && readableId(v) !== null) found.id = v as string | number;
       if (top.key === 'method' && typeof v === 'string') found.method = v;
-    } else if (frames.length === 2 && frames[0]?.key === 'params' && top.key === 'name' && typeof v === 'string') {
+    } else if (depth === 2 && frames[0]?.key === 'params' && top.key === 'name' && typeof v === 'string') {
       found.name = v;
     }
   };
   for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (c === '"') {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
       let end = i + 1;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      const top = frames.at(-1);
-      // Only short strings matter (keys, ids, method and tool names).
-      let str: string | undefined;
-      if (end - i <= 1024) {
-        try {
-          str = JSON.parse(text.slice(i, end + 1)) as string;
-        } catch {
-          str = undefined;
-        }
+      while (end < text.length) {
+        const e = text.charCodeAt(end);
+        if (e === 0x22) break;
+        end += e === 0x5c /* \ */ ? 2 : 1;
       }
-      if (top?.object && top.expectKey) {
-        top.key = str;
-        top.expectKey = false;
-      } else onValue(str);
+      if (depth <= 2) {
+        const top = frames.at(-1);
+        // Only short strings matter (keys, ids, method and tool names).
+        let str: string | undefined;
+        if (end - i <= 1024) {
+          try {
+            str = JSON.parse(text.slice(i, end + 1)) as string;
+          } catch {
+            str = undefined;
+          }
+        }
+        if (top?.object && top.expectKey && depth === frames.length) {
+          top.key = str;
+          top.expectKey = false;
+        } else onValue(str);
+      }
       i = end;
-    } else if (c === '{' || c === '[') {
-      frames.push({ object: c === '{', key: undefined, expectKey: c === '{' });
-    } else if (c === '}' || c === ']') {
-      frames.pop();
-    } else if (c === ',') {
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth <= 2) frames.push({ object: c === 0x7b, key: undefined, expectKey: c === 0x7b });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth <= 2) frames.pop();
+      depth--;
+    } else if (c === 0x2c /* , */) {
       const top = frames.at(-1);
-      if (top?.object) top.expectKey = true;
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      if (depth <= 2 && top?.object) top.expectKey = true;
+    } else if (depth <= 2 && (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39))) {
       let end = i;
       while (end + 1 < text.length && /[0-9eE.+-]/.test(text[end + 1] as string)) end++;
       onValue(Number(text.slice(i, end + 1)));
