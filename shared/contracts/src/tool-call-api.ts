@@ -24,6 +24,11 @@ export const apiWriteBackTargetSchema = z
     kind: z.enum(writeBackKinds).optional().describe('Target kind (required; `type` is accepted as its old name).'),
     type: wireOnly(z.enum(writeBackKinds).optional()),
     url: z.string().max(2048).optional().describe("http-callback: callback URL (https, on the caller's allowlist)."),
+    timeoutMs: z
+      .number()
+      .int()
+      .optional()
+      .describe('http-callback: how long the receiver may take to answer, 1000–120000 ms (default 10000).'),
     org: z.string().max(63).optional().describe('salesforce-*: connected org id from the broker configuration.'),
     objectApiName: z
       .string()

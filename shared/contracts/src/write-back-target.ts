@@ -1,10 +1,24 @@
 import { z } from 'zod';
 
+/** The longest an http-callback target may ask the broker to wait for its answer, in ms. */
+export const MAX_CALLBACK_TIMEOUT_MS = 120_000;
+
 /** Where a tool call's result is delivered. One job (and one delivery record) per target. */
 export const httpCallbackTargetSchema = z.object({
   type: z.literal('http-callback'),
   /** HTTPS URL on the caller's allowlist of callback hosts. */
   url: z.url().max(2048).describe("Callback URL; its host must be on the caller's allowlist."),
+  /**
+   * How long the receiver may take to answer one delivery, in ms (default 10,000). An attempt cut
+   * off sooner than the receiver takes is sent again, so set it above the receiver's slowest answer.
+   */
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(MAX_CALLBACK_TIMEOUT_MS)
+    .optional()
+    .describe(`How long the receiver may take to answer, 1000–${MAX_CALLBACK_TIMEOUT_MS} ms (default 10,000).`),
 });
 
 const orgId = z

@@ -134,6 +134,51 @@ describe('http-callback delivery', () => {
   it('an unreachable receiver is transient', async () => {
     await expect(
       handler(true, ['127.0.0.1:1']).deliver({ type: 'http-callback', url: 'http://127.0.0.1:1/cb' }, ctx),
-    ).rejects.toMatchObject({ kind: 'transient', code: 'CALLBACK_UNREACHABLE' });
+    ).rejects.toMatchObject({ kind: 'transient', code: 'CALLBACK_UNREACHABLE', unconfirmed: false });
+  });
+});
+
+describe('a receiver slower than the delivery timeout', () => {
+  let slow: Server;
+  let slowBase: string;
+  let requests = 0;
+  beforeAll(async () => {
+    slow = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        requests += 1;
+        setTimeout(() => res.writeHead(200).end(), 1500);
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    slowBase = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  });
+  afterAll(
+    () =>
+      new Promise<void>((r) => {
+        slow.closeAllConnections();
+        slow.close(() => r());
+      }),
+  );
+  const slowHandler = () =>
+    new HttpCallbackHandler({
+      policyFor: () => ({ hosts: [new URL(slowBase).host], allowPrivate: true }),
+      secretFor: () => SECRET,
+      timeoutMs: 1000,
+    });
+
+  it('is a timeout recorded as possibly received, since the body had gone out', async () => {
+    const before = requests;
+    const err = await slowHandler()
+      .deliver({ type: 'http-callback', url: `${slowBase}/cb` }, ctx)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'transient', code: 'CALLBACK_TIMEOUT', unconfirmed: true });
+    expect(requests).toBe(before + 1);
+  });
+
+  it('is waited for when the target sets a longer timeoutMs', async () => {
+    const target = { type: 'http-callback' as const, url: `${slowBase}/cb`, timeoutMs: 3000 };
+    expect(slowHandler().timeoutFor(target)).toBe(3000);
+    await expect(slowHandler().deliver(target, ctx)).resolves.toEqual({ httpStatus: 200 });
   });
 });

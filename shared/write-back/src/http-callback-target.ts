@@ -16,7 +16,7 @@ export interface HttpCallbackOptions {
   policyFor(caller: string): CallbackPolicy;
   /** The caller's signing secret. */
   secretFor(caller: string): string;
-  /** Per-attempt timeout in ms; default 10,000. */
+  /** Per-attempt timeout in ms of a target that sets none (`timeoutMs`); default 10,000. */
   timeoutMs?: number;
   /** Clock in seconds, for signatures. */
   nowSeconds?: () => number;
@@ -65,7 +65,12 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
     this.#o = options;
   }
 
+  timeoutFor(target: HttpCallbackTarget): number {
+    return target.timeoutMs ?? this.#o.timeoutMs ?? 10_000;
+  }
+
   async deliver(target: HttpCallbackTarget, { record, targetIndex, signal }: DeliveryContext) {
+    const timeoutMs = this.timeoutFor(target);
     const policy = this.#o.policyFor(record.caller);
     let url: URL;
     let address: string;
@@ -99,23 +104,39 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
         (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
       else callback(null, address, family);
     };
+    // Once the body has gone out the receiver may act on it, whatever happens to the answer.
+    let sent = false;
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     const { status, retryAfter } = await new Promise<{ status: number; retryAfter: string | undefined }>(
       (resolve, reject) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        const req = send(
-          url,
-          { method: 'POST', headers, lookup: pinned, timeout: this.#o.timeoutMs ?? 10_000, signal },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#o.timeoutMs ?? 10_000} ms`)));
+        const req = send(url, { method: 'POST', headers, lookup: pinned, signal: deadline }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+        });
+        req.on('finish', () => {
+          sent = true;
+        });
         req.on('error', reject);
         req.end(body);
       },
     ).catch((err: Error) => {
-      throw new DeliveryError('transient', 'CALLBACK_UNREACHABLE', `Callback to ${url.host} failed: ${err.message}`);
+      if (deadline.aborted) {
+        throw new DeliveryError(
+          'transient',
+          'CALLBACK_TIMEOUT',
+          `Callback to ${url.host} gave no answer within ${timeoutMs} ms${sent ? '; it may have been received' : ''}.`,
+          undefined,
+          { unconfirmed: sent },
+        );
+      }
+      throw new DeliveryError(
+        'transient',
+        'CALLBACK_UNREACHABLE',
+        `Callback to ${url.host} failed: ${err.message}`,
+        undefined,
+        { unconfirmed: sent },
+      );
     });
     if (status >= 200 && status < 300) return { httpStatus: status };
     if (status === 408 || status === 429 || status >= 500) {

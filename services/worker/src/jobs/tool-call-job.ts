@@ -162,22 +162,28 @@ async function finish(
   patch: Partial<ToolCallRecord>,
   note?: string,
 ): Promise<string> {
+  let finishedHere = false;
   const saved = await deps.repository.update(
     record.caller,
     record.id,
-    (current, now) =>
-      finalStatuses.includes(current.status)
-        ? undefined
-        : {
-            ...current,
-            ...patch,
-            status,
-            completedAt: now,
-            history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
-          },
+    (current, now) => {
+      finishedHere = !finalStatuses.includes(current.status);
+      if (!finishedHere) return undefined;
+      return {
+        ...current,
+        ...patch,
+        status,
+        completedAt: now,
+        history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
+        // The first attempts are counted by the write that stores the outcome, before anything is sent.
+        deliveries: deps.delivery.claimInline(current.deliveries, now),
+      };
+    },
     record,
   );
-  if (saved) await deps.delivery.afterOutcome(saved);
+  // Only the run whose write made the call final makes the attempts that write claimed; a record
+  // another writer made final is theirs to deliver (ingress queues a cancel's write-backs).
+  if (saved && finishedHere) await deps.delivery.afterOutcome(saved);
   return status;
 }
 

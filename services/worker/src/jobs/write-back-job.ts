@@ -2,7 +2,7 @@ import type { WriteBackJob } from '@mcp-broker/contracts';
 import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { WriteBackDelivery } from '../write-back-delivery.ts';
+import { isUndelivered, type WriteBackDelivery } from '../write-back-delivery.ts';
 
 export interface WriteBackJobDeps {
   repository: ToolCallRepository;
@@ -24,7 +24,9 @@ export function isLastAttempt(jobAttemptsMade: number, jobAttempts: number, deli
 
 /**
  * Retries one target of one call. The tool is never called again here; a delivery already marked
- * delivered (or failed for good) is skipped, so a redelivered job does not deliver twice.
+ * delivered (or failed for good) is skipped. Each attempt is claimed on the record before it is
+ * sent; a delivery found `attempting` was cut short by a crash, and the claim counts that attempt
+ * as unconfirmed before sending again with the same idempotency key.
  */
 export function writeBackProcessor(deps: WriteBackJobDeps) {
   return async (job: Job<WriteBackJob>, token: string | undefined): Promise<string> => {
@@ -36,12 +38,15 @@ export function writeBackProcessor(deps: WriteBackJobDeps) {
       log.warn('write-back for an unknown call or target; dropped');
       return 'missing';
     }
-    if (delivery.status !== 'pending') return delivery.status;
+    if (!isUndelivered(delivery)) return delivery.status;
     const last = isLastAttempt(job.attemptsMade, job.opts.attempts ?? 1, delivery.attempts);
-    const outcome = await deps.delivery.attempt(record, target, deps.delivery.jobTimeoutMs, last);
+    const claimedRecord = await deps.delivery.claim(record, target);
+    if (!claimedRecord) return 'settled';
+    const budget = deps.delivery.budgetFor(delivery.target, deps.delivery.jobTimeoutMs);
+    const outcome = await deps.delivery.attempt(claimedRecord, target, budget, last);
     const outcomes = new Map([[target, outcome]]);
-    await deps.delivery.store(record, outcomes);
-    deps.delivery.report(record, outcomes);
+    await deps.delivery.store(claimedRecord, outcomes);
+    deps.delivery.report(claimedRecord, outcomes);
     if (outcome.status !== 'pending') return outcome.status;
     if (outcome.error.retryAfterMs && token) {
       // The receiver said when: wait that long rather than the backoff.
