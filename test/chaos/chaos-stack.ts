@@ -12,8 +12,8 @@ import { ChaosRedis, freePort } from './redis-server.ts';
 
 /**
  * Worker settings of the chaos stack: shorter than the defaults so that a killed worker's jobs are
- * taken over within seconds (JOB_LOCK_MS) and retries back off within the run, but the same code
- * paths. CHAOS_WORKER_ENV (k=v,k=v) adds or overrides.
+ * taken over within seconds (JOB_LOCK_MS), retries back off and the reconcile sweep runs within
+ * the run, but the same code paths. CHAOS_WORKER_ENV (k=v,k=v) adds or overrides.
  */
 export const CHAOS_WORKER_SETTINGS: Record<string, string> = {
   JOB_LOCK_MS: '5000',
@@ -22,6 +22,9 @@ export const CHAOS_WORKER_SETTINGS: Record<string, string> = {
   TOOL_CALL_ATTEMPTS: '8',
   WRITE_BACK_ATTEMPTS: '8',
   SALESFORCE_EVENTS: 'false',
+  // The reconcile sweep (re-queues records whose jobs Redis lost) within the run, not after minutes.
+  RECONCILE_INTERVAL_SECONDS: '5',
+  RECONCILE_GRACE_SECONDS: '10',
 };
 
 export interface ChaosStackOptions {
