@@ -24,9 +24,10 @@ export interface SalesforceEventReceipt extends SalesforceReceipt {
  * `Status__c`, `Tool__c`, `Result__c`, `Error__c` and `Record_Id__c`, for Flows and Apex waiting
  * on the result.
  *
- * Publishing is not idempotent on Salesforce's side: every publish is a new event. The broker's
- * delivery record prevents a second publish, except after a crash (or an attempt that ran out of
- * time) between the publish and the bookkeeping; subscribers therefore dedupe by `Request_Id__c`.
+ * Publishing is not idempotent on Salesforce's side: every publish is a new event, and Salesforce
+ * offers no way to ask whether one was published. Delivery is at least once: after a crash (or an
+ * attempt that ran out of time) between the publish and the bookkeeping the event is published
+ * again, and the delivery's `unconfirmedAttempts` says so. Subscribers dedupe by `Request_Id__c`.
  */
 export class SalesforceEventHandler implements WriteBackTargetHandler<SalesforceEventTarget> {
   readonly type = 'salesforce-event' as const;

@@ -240,7 +240,7 @@ describe('SalesforceRecordHandler (salesforce-record) against the sandbox org', 
     controller.abort();
     expect(
       await failure(handler.deliver(target({ Description: "'late'" }), deliveryContext(record, controller.signal))),
-    ).toMatchObject({ kind: 'transient', code: 'SALESFORCE_TIMEOUT' });
+    ).toMatchObject({ kind: 'transient', code: 'SALESFORCE_TIMEOUT', unconfirmed: false });
   });
 
   it('accepts a lookup function for the orgs and a shared describe cache', async () => {

@@ -90,21 +90,24 @@ export class SalesforceTargetDelivery {
   }
 }
 
-const outOfTime = () =>
+/** `sent`: the request was under way, so Salesforce may still apply it: the attempt is unconfirmed. */
+const outOfTime = (sent = false) =>
   new DeliveryError(
     'transient',
     'SALESFORCE_TIMEOUT',
     'The delivery ran out of time before Salesforce answered; it will be tried again.',
+    undefined,
+    { unconfirmed: sent },
   );
 
 /**
  * jsforce takes no abort signal: when the delivery's budget runs out the attempt is given up as
- * transient and the request left to finish on its own (a record update or upsert repeated by the
- * retry is harmless; see the event handler for publishing).
+ * transient and unconfirmed, and the request left to finish on its own (a record update or upsert
+ * repeated by the retry is harmless; see the event handler for publishing).
  */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(outOfTime());
+    const onAbort = () => reject(outOfTime(true));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
