@@ -159,7 +159,7 @@ try {
       'rate limit: consume 1 point (Redis)',
       ops,
       concurrency,
-      () => rateLimits.consumeIdentity('bench-app'),
+      () => rateLimits.consumeIdentity({ issuer: 'https://bench.example', subject: 'bench-app' }),
       redisPeer,
     ),
   );
