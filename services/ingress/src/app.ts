@@ -49,10 +49,8 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
       security: [{ bearerAuth: [] }, { basicAuth: [] }],
     },
     transform: jsonSchemaTransform,
-    // The header is declared optional so that its absence gets BROKER_IDEMPOTENCY_KEY_MISSING, with
-    // a hint, rather than a generic validation error; the document still says it is required.
     transformObject: (document) =>
-      'openapiObject' in document ? requireIdempotencyKey(document.openapiObject) : document.swaggerObject,
+      'openapiObject' in document ? forExternalServices(document.openapiObject) : document.swaggerObject,
   });
   await app.register(async (scope) => {
     registerCallerAuth(scope, options.authenticator);
@@ -62,12 +60,52 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   return app;
 }
 
-type OpenApiDocument = { paths?: Record<string, Record<string, { parameters?: Array<Record<string, unknown>> }>> };
+type Json = Record<string, unknown>;
 
-function requireIdempotencyKey<T>(doc: T): T {
-  for (const parameter of (doc as OpenApiDocument).paths?.['/v1/tool-calls']?.post?.parameters ?? []) {
-    if (parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key')
-      parameter.required = true;
+/**
+ * The document Salesforce External Services imports (test/infra/external-services-import.test.ts):
+ * fields marked wireOnly (old names kept for existing clients) are left out, and the 202's Location
+ * header is declared, saying that statusUrl carries it, since External Services ignores headers.
+ */
+function forExternalServices<T>(doc: T): T {
+  const paths = ((doc as Json).paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      if (Array.isArray(op.parameters)) op.parameters = op.parameters.filter((p: Json) => !isWireOnly(p.schema));
+      const body = (op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined;
+      for (const media of Object.values(body ?? {})) dropWireOnly(media.schema);
+      for (const response of Object.values((op.responses ?? {}) as Record<string, Json>)) {
+        for (const media of Object.values((response.content ?? {}) as Record<string, Json>)) dropWireOnly(media.schema);
+      }
+    }
+  }
+  const accepted = paths['/v1/tool-calls']?.post?.responses as Record<string, Json> | undefined;
+  if (accepted?.['202']) {
+    accepted['202'].description =
+      'Accepted: the call is queued. Poll statusUrl (the same URL as the Location header, for clients that ignore response headers).';
+    accepted['202'].headers = {
+      Location: { description: 'The URL of the call; the body carries it as statusUrl.', schema: { type: 'string' } },
+    };
   }
   return doc;
+}
+
+function isWireOnly(schema: unknown): boolean {
+  return !!schema && typeof schema === 'object' && (schema as Json)['x-wire-only'] === true;
+}
+
+function dropWireOnly(schema: unknown): void {
+  if (!schema || typeof schema !== 'object') return;
+  const node = schema as Json;
+  const properties = node.properties as Record<string, unknown> | undefined;
+  if (properties) {
+    for (const [name, child] of Object.entries(properties)) {
+      if (isWireOnly(child)) {
+        delete properties[name];
+        if (Array.isArray(node.required)) node.required = node.required.filter((r) => r !== name);
+      } else dropWireOnly(child);
+    }
+    if (Array.isArray(node.required) && node.required.length === 0) delete node.required;
+  }
+  dropWireOnly(node.items);
 }

@@ -43,6 +43,7 @@ export async function startIngress(
     queues,
     redis,
     prefix: config.REDIS_KEY_PREFIX,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
     intake: createToolCallIntake({
       repository,
       queues,

@@ -98,3 +98,71 @@ describe('a path longer than the router accepts', () => {
     expect(res.body).not.toContain('aaaaaaaaaaaaaaaaaaaa');
   });
 });
+
+describe('the names the OpenAPI document uses for External Services, and the old ones', () => {
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/tool-calls',
+      headers: { authorization: apex(), 'content-type': 'application/json', ...headers },
+      payload: payload as Record<string, unknown>,
+    });
+
+  it('accepts argumentsJson, body.idempotencyKey and writeBack kind as the same call as arguments, the header and type', async () => {
+    const target = 'https://hooks.example.com/cb';
+    const documented = await post({
+      tool: 'echo',
+      argumentsJson: '{"n":1,"deep":{"a":[1,2]}}',
+      idempotencyKey: 'names-1',
+      writeBack: [{ kind: 'http-callback', url: target }],
+    });
+    expect(documented.statusCode, documented.body).toBe(202);
+    const old = await post(
+      { tool: 'echo', arguments: { deep: { a: [1, 2] }, n: 1 }, writeBack: [{ type: 'http-callback', url: target }] },
+      { 'idempotency-key': 'names-1' },
+    );
+    // Same key, same call: the old names describe the very same request.
+    expect(old.statusCode).toBe(200);
+    expect(old.json().id).toBe(documented.json().id);
+    const view = await t.app.inject({
+      method: 'GET',
+      url: `/v1/tool-calls/${documented.json().id}`,
+      headers: { authorization: apex() },
+    });
+    expect(view.json().deliveries[0]).toMatchObject({ kind: 'http-callback', type: 'http-callback', url: target });
+  });
+
+  it('refuses argumentsJson that is not a JSON object, nested too deep, or sent with arguments, naming the field', async () => {
+    for (const [body, problem] of [
+      [{ tool: 'echo', argumentsJson: '[1]', idempotencyKey: 'aj-1' }, 'must be a JSON object'],
+      [{ tool: 'echo', argumentsJson: '{"x":', idempotencyKey: 'aj-2' }, 'not valid JSON'],
+      [{ tool: 'echo', argumentsJson: '{}', arguments: {}, idempotencyKey: 'aj-3' }, 'not both'],
+    ] as const) {
+      const res = await post(body);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.details.fields[0]).toMatchObject({ field: 'body.argumentsJson' });
+      expect(res.json().error.details.fields[0].problem).toContain(problem);
+    }
+    const deep = await post({ tool: 'echo', argumentsJson: `{"x":${nested(10_000)}}`, idempotencyKey: 'aj-4' });
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json().error).toMatchObject({
+      code: 'BROKER_PAYLOAD_TOO_DEEP',
+      details: { field: 'body.argumentsJson' },
+    });
+  });
+
+  it('refuses a body idempotencyKey that differs from the header', async () => {
+    const res = await post({ tool: 'echo', idempotencyKey: 'a' }, { 'idempotency-key': 'b' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details.fields[0].field).toBe('body.idempotencyKey');
+  });
+
+  it('pages with pageSize, and still with limit', async () => {
+    for (const q of ['pageSize=1', 'limit=1']) {
+      const res = await t.app.inject({ method: 'GET', url: `/v1/tool-calls?${q}`, headers: { authorization: apex() } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().items).toHaveLength(1);
+      expect(res.json().nextPageToken).toBeTruthy();
+    }
+  });
+});

@@ -1,7 +1,9 @@
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import {
+  assertJsonTextDepth,
   BrokerError,
   type CreateToolCallBody,
+  DEFAULT_MAX_JSON_DEPTH,
   finalStatuses,
   type ToolCallRecord,
   type ToolCallStatus,
@@ -21,6 +23,8 @@ export interface ToolCallServiceOptions {
   prefix: string;
   /** Where submissions are checked, recorded and queued (shared with the connectors). */
   intake: ToolCallIntake;
+  /** Deepest nesting of `argumentsJson` (the body itself is bounded by the HTTP parser). Default 64. */
+  maxJsonDepth?: number;
   /** Poll interval while `?wait` holds a request, in ms. Default 250. */
   waitPollMs?: number;
 }
@@ -47,13 +51,32 @@ export class ToolCallService {
       caller,
       {
         tool: body.tool,
-        arguments: body.arguments,
+        arguments: this.#arguments(body),
         writeBack: toWriteBackTargets(body.writeBack),
-        idempotencyKey,
+        idempotencyKey: oneIdempotencyKey(idempotencyKey, body.idempotencyKey),
         source: { kind: 'api' },
       },
       correlation,
     );
+  }
+
+  /** `arguments` as an object, or `argumentsJson` (for External Services, which cannot send a free-form object). */
+  #arguments(body: CreateToolCallBody): Record<string, unknown> {
+    if (body.argumentsJson === undefined) return body.arguments ?? {};
+    const invalid = (problem: string) =>
+      new BrokerError('BROKER_VALIDATION_FAILED', `Invalid request: body.argumentsJson: ${problem}.`, {
+        details: { fields: [{ field: 'body.argumentsJson', problem }] },
+      });
+    if (body.arguments !== undefined) throw invalid('send either arguments or argumentsJson, not both');
+    assertJsonTextDepth(body.argumentsJson, this.#o.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH, 'body.argumentsJson');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.argumentsJson);
+    } catch {
+      throw invalid('not valid JSON');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('must be a JSON object');
+    return parsed as Record<string, unknown>;
   }
 
   async get(caller: CallerConfig, id: string): Promise<ToolCallRecord> {
@@ -227,4 +250,16 @@ async function storeRefusesForgedToken<T>(continuation: string | undefined, read
     if ((err as { code?: unknown }).code === 400) throw invalidPageToken('refused by the store');
     throw err;
   }
+}
+
+/** The header (the IETF draft's way) or the body field (External Services' way); both must agree. */
+function oneIdempotencyKey(header: string | undefined, body: string | undefined): string | undefined {
+  if (header !== undefined && body !== undefined && header !== body) {
+    throw new BrokerError(
+      'BROKER_VALIDATION_FAILED',
+      'Invalid request: body.idempotencyKey: differs from the Idempotency-Key header; send one of them.',
+      { details: { fields: [{ field: 'body.idempotencyKey', problem: 'differs from the Idempotency-Key header' }] } },
+    );
+  }
+  return header ?? body;
 }

@@ -12,7 +12,7 @@ import {
 export function toWriteBackTargets(targets: readonly ApiWriteBackTarget[]): WriteBackTarget[] {
   const fields: { field: string; problem: string }[] = [];
   const parsed = targets.map((target, i) => {
-    const given = Object.fromEntries(Object.entries(target).filter(([, v]) => v !== undefined));
+    const given = Object.fromEntries(Object.entries(fromApiNames(target)).filter(([, v]) => v !== undefined));
     const result = writeBackTargetSchema.safeParse(given);
     if (result.success) return result.data;
     for (const issue of result.error.issues) {
@@ -28,4 +28,20 @@ export function toWriteBackTargets(targets: readonly ApiWriteBackTarget[]): Writ
     );
   }
   return parsed as WriteBackTarget[];
+}
+
+/**
+ * The names the OpenAPI document uses (kind, objectApiName, fieldMappings: names External Services
+ * keeps) to the target's own (type, sobject, fields), which older clients send and still may.
+ */
+function fromApiNames(target: ApiWriteBackTarget): Record<string, unknown> {
+  const { kind, objectApiName, fieldMappings, ...rest } = target;
+  return {
+    ...rest,
+    type: rest.type ?? kind,
+    sobject: rest.sobject ?? objectApiName,
+    fields:
+      rest.fields ??
+      (fieldMappings ? Object.fromEntries(fieldMappings.map((m) => [m.field, m.expression])) : undefined),
+  };
 }

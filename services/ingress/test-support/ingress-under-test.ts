@@ -54,6 +54,8 @@ export async function ingressUnderTest(
       auth: { type: 'basic', username: id, passwordHash: await hashPassword(password, cheap) },
       upstream: { endpoint: 'local', credential: { type: 'managed-identity', scope: 'api://x/.default' } },
       tools: ['*'],
+      callbackHosts: ['hooks.example.com'],
+      callbackSigningSecret: { fromEnv: 'TEST_CALLBACK_SECRET' },
     });
   const callers = {
     admin: await make('admin', true, 'admin-password'),
@@ -70,7 +72,7 @@ export async function ingressUnderTest(
       redis,
       prefix,
       validator: { validate: async () => ({ kind: 'ok' }) },
-      writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: {} }),
+      writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: { TEST_CALLBACK_SECRET: 'test-secret' } }),
     }),
   });
   const app = await buildIngressApp({

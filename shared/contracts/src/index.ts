@@ -47,6 +47,7 @@ export {
   replayDeadLettersResultSchema,
   type ToolCallView,
   toolCallAcceptedSchema,
+  wireOnly,
   toolCallListSchema,
   toolCallViewSchema,
 } from './tool-call-api.ts';

@@ -66,7 +66,9 @@ export const createToolCallBodySchema = z
       .string()
       .max(1024 * 1024)
       .optional()
-      .describe("The tool's arguments as a JSON object in a string, e.g. {\"customer_id\":\"C-1\"} (or send `arguments` as an object)."),
+      .describe(
+        'The tool\'s arguments as a JSON object in a string, e.g. {"customer_id":"C-1"} (or send `arguments` as an object).',
+      ),
     idempotencyKey: z
       .string()
       .min(1)
@@ -116,7 +118,9 @@ export const toolCallViewSchema = z.object({
   resultJson: z
     .string()
     .optional()
-    .describe("The tool's result as JSON text: its structuredContent, or the whole MCP CallToolResult when it has none."),
+    .describe(
+      "The tool's result as JSON text: its structuredContent, or the whole MCP CallToolResult when it has none.",
+    ),
   resultText: z.string().optional().describe("The text content of the tool's result, joined by new lines."),
   isError: z.boolean().optional().describe('The tool reported an error in its result.'),
   error: z.object({ code: z.string(), message: z.string(), deadLettered: z.boolean().optional() }).optional(),

@@ -41,12 +41,17 @@ export class IdempotencyLocks {
     const token = `${this.#process}:${randomUUID()}`;
     this.#inFlight.add(token);
     try {
-      let acquired = (await this.#redis.set(key, token, 'PX', this.#ttlMs, 'NX')) === 'OK';
-      if (!acquired) {
+      let acquired = false;
+      // A second round only when the lock vanished between SET and GET (its holder's release landed).
+      for (let round = 0; round < 2 && !acquired; round++) {
+        acquired = (await this.#redis.set(key, token, 'PX', this.#ttlMs, 'NX')) === 'OK';
+        if (acquired) break;
         const holder = await this.#redis.get(key);
-        if (holder?.startsWith(`${this.#process}:`) && !this.#inFlight.has(holder)) {
+        if (holder === null) continue;
+        if (holder.startsWith(`${this.#process}:`) && !this.#inFlight.has(holder)) {
           acquired = (await this.#redis.eval(TAKE_OVER, 1, key, holder, token, this.#ttlMs)) === 'OK';
         }
+        break;
       }
       if (!acquired) {
         this.#inFlight.delete(token);

@@ -118,7 +118,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     genReqId: (req) => resolveRequestId(req.headers['x-request-id']),
     return503OnClosing: true,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (err, request, reply) => {
       const brokerError = toBrokerError(err, bodyLimit);
       request.log.info({ code: brokerError.code }, brokerError.message);

@@ -8,6 +8,7 @@ import {
   toolCallListSchema,
   toolCallStatusSchema,
   toolCallViewSchema,
+  wireOnly,
 } from '@mcp-broker/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -37,8 +38,11 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
         operationId: 'submitToolCall',
         summary: 'Submit a tool call; answers 202 at once',
         tags: ['tool-calls'],
+        description:
+          'Send the Idempotency-Key header or body.idempotencyKey (one value per logical call). The 202 answer carries the Location header and, for clients that ignore response headers such as Salesforce External Services, the same URL as statusUrl.',
         headers: z.object({
-          'idempotency-key': z.string().min(1).max(255).optional().describe('Required. One value per logical call.'),
+          // Hyphenated, so External Services would rename it: the document offers body.idempotencyKey.
+          'idempotency-key': wireOnly(z.string().min(1).max(255).optional()),
         }),
         body: createToolCallBodySchema,
         response: {
@@ -124,14 +128,16 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
         querystring: z.object({
           status: toolCallStatusSchema.optional(),
           tool: z.string().max(128).optional(),
-          limit: z.coerce.number().int().min(1).max(100).default(20),
+          pageSize: z.coerce.number().int().min(1).max(100).optional().describe('Calls per page, 1–100 (default 20).'),
+          limit: wireOnly(z.coerce.number().int().min(1).max(100).optional()),
           pageToken: z.string().max(4096).optional(),
         }),
         response: { 200: toolCallListSchema, ...errors },
       },
     },
     async (request) => {
-      const page = await service.list(request.caller, request.query);
+      const { pageSize, limit, ...filter } = request.query;
+      const page = await service.list(request.caller, { ...filter, limit: pageSize ?? limit ?? 20 });
       return {
         items: page.items.map(toToolCallView),
         ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
@@ -148,7 +154,8 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
         tags: ['dead-letters'],
         querystring: z.object({
           caller: z.string().max(63).optional().describe("Only this caller's dead letters."),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
+          pageSize: z.coerce.number().int().min(1).max(200).optional().describe('Calls per page, 1–200 (default 50).'),
+          limit: wireOnly(z.coerce.number().int().min(1).max(200).optional()),
           pageToken: z.string().max(4096).optional(),
         }),
         response: { 200: deadLetterListSchema, ...errors },
@@ -156,7 +163,7 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
     },
     async (request) => {
       const page = await service.deadLetters(request.caller, {
-        limit: request.query.limit,
+        limit: request.query.pageSize ?? request.query.limit ?? 50,
         ...(request.query.caller ? { ofCaller: request.query.caller } : {}),
         ...(request.query.pageToken ? { pageToken: request.query.pageToken } : {}),
       });
@@ -181,7 +188,7 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
     async (request) => {
       const outcome = await service.replayAll(request.caller, {
         ofCaller: request.body.caller,
-        limit: request.body.limit,
+        limit: request.body.maxCalls,
         ...(request.body.before ? { before: request.body.before } : {}),
       });
       return {
