@@ -67,6 +67,7 @@ export class ChaosStack {
   readonly #serviceEnv: Record<string, string>;
   readonly #children: BenchChild[] = [];
   readonly #starting = new Set<Promise<void>>();
+  readonly #healthPorts = new Map<BenchChild, number>();
 
   private constructor(init: {
     o: ChaosStackOptions;
@@ -249,12 +250,14 @@ export class ChaosStack {
 
   async startWorker(): Promise<BenchChild> {
     const n = this.workerStarts++;
+    const healthPort = await freePort();
     const worker = this.#track(
       await spawnChild({
         name: `worker-${n}`,
         entry: '../broker/worker-main.ts',
         env: {
           ...this.#serviceEnv,
+          HEALTH_PORT: String(healthPort),
           ...CHAOS_WORKER_SETTINGS,
           ...(this.#o.salesforce ? { SALESFORCE_EVENTS: 'true', SALESFORCE_LEASE_TTL_MS: '3000' } : {}),
           ...this.#o.extraWorkerEnv,
@@ -263,7 +266,21 @@ export class ChaosStack {
       }),
     );
     this.workers.push(worker);
+    this.#healthPorts.set(worker, healthPort);
     return worker;
+  }
+
+  /** GET /readyz of a running worker: its status and how long the answer took (status 0: none within 5 s). */
+  async workerReadiness(worker = this.workers[0]): Promise<{ status: number; ms: number; body: string }> {
+    const port = worker && this.#healthPorts.get(worker);
+    const t0 = performance.now();
+    if (!port) return { status: 0, ms: 0, body: 'no worker running' };
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) });
+      return { status: res.status, ms: Math.round(performance.now() - t0), body: (await res.text()).slice(0, 200) };
+    } catch (err) {
+      return { status: 0, ms: Math.round(performance.now() - t0), body: (err as Error).message };
+    }
   }
 
   /**

@@ -24,6 +24,8 @@ export interface Scenario {
   /** Redis with AOF (fsync always); false: no persistence at all. */
   aof: boolean;
   receiver?: ReceiverFault;
+  /** Overrides CHAOS_TOOL_DELAY_MS and the caller's concurrency: slower than the load, a backlog waits in Redis. */
+  backlog?: { toolDelayMs: number; callerConcurrency: number };
   /** Where the calls come from: POST /v1/tool-calls (default), or platform events published in the Salesforce sandbox. */
   source?: 'api' | 'salesforce';
   /** Runs alongside the load; resolves when the fault is over (everything started again). */
@@ -114,16 +116,23 @@ export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario 
           : `Redis SIGKILLed, restarted empty after ${settings.outageSeconds} s (a failover to a lagging replica)`,
         workers: 2,
         aof: keepData,
+        // 8 calls/s against 20 submitted per second: dozens of jobs wait in Redis when it goes.
+        backlog: { toolDelayMs: 500, callerConcurrency: 4 },
         async inject(ctx) {
           await ctx.at(0.4);
           await ctx.stack.redis.kill();
           const down = performance.now();
           ctx.log('Redis SIGKILLed');
-          await ctx.sleep(outageMs);
+          await ctx.sleep(Math.min(1_000, outageMs / 2));
+          // Issue 9 item 10: readiness must answer 503 at once while Redis is down, not hang.
+          const ready = await ctx.stack.workerReadiness();
+          ctx.log(`worker /readyz with Redis down: ${ready.status || 'no answer'} in ${ready.ms} ms ${ready.body}`);
+          await ctx.sleep(Math.max(0, outageMs - (performance.now() - down)));
           await ctx.stack.redis.start({ keepData });
           const seconds = ((performance.now() - down) / 1000).toFixed(1);
           ctx.log(`${keepData ? 'Redis restarted with its AOF' : 'Redis restarted empty'} (down ${seconds} s)`);
-          ctx.note(keepData ? `down ${seconds} s, AOF kept` : `down ${seconds} s, data lost`);
+          const readiness = `readyz ${ready.status || 'none'} in ${(ready.ms / 1000).toFixed(1)} s`;
+          ctx.note(`${keepData ? `down ${seconds} s, AOF kept` : `down ${seconds} s, data lost`}, ${readiness}`);
         },
       };
     }
