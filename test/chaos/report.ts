@@ -10,7 +10,7 @@ export function problemsOf(r: ScenarioResult, strict = false): string[] {
   const problems: string[] = [];
   if (r.error) problems.push(`did not run: ${r.error}`);
   if (r.lost > 0) problems.push(`${r.lost} lost (${r.notFinal} not final, ${r.noWriteBack} without write-back)`);
-  if (r.unrecordedDuplicates > 0 || (strict && r.duplicateWriteBacks > 0)) {
+  if (r.unrecordedDuplicates > 0 || ((strict || r.strictWriteBacks) && r.duplicateWriteBacks > 0)) {
     problems.push(
       `${r.duplicateWriteBacks} duplicate write-backs, ${r.unrecordedDuplicates} of them not recorded as unconfirmed attempts`,
     );

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { ChaosStack, REQUEST_CHANNEL } from './chaos-stack.ts';
 import { readInvocations } from './recording-tool.ts';
@@ -37,6 +39,8 @@ export interface ScenarioResult {
   retriedAnswers: Record<string, number>;
   seconds: number;
   details: string[];
+  /** Every repeated write-back counts as a failure here, owned by the record or not. */
+  strictWriteBacks?: boolean;
   error?: string;
 }
 
@@ -107,6 +111,7 @@ export async function runScenario(
             concurrency: settings.concurrency,
             toolDelayMs: scenario.backlog?.toolDelayMs ?? settings.toolDelayMs,
             retryMs: 30_000 + settings.outageSeconds * 1000,
+            ...(scenario.writeBackTimeoutMs ? { writeBackTimeoutMs: scenario.writeBackTimeoutMs } : {}),
           }),
       scenario.inject?.(ctx),
     ]);
@@ -151,6 +156,12 @@ export async function runScenario(
       }),
     );
     const invocations = readInvocations(stack.invocationLog);
+    // The reconcile sweep logs each call or delivery it queued again (a warning, so at every CHAOS_LOG_LEVEL up to warn).
+    let swept = 0;
+    for (const file of (await readdir(stack.logDir)).filter((f) => f.startsWith('worker-'))) {
+      swept += (await readFile(join(stack.logDir, file), 'utf8')).split('had no job; queued again').length - 1;
+    }
+    if (swept) notes.push(`${swept} re-queued by the sweep`);
     const details: string[] = [];
     let succeeded = 0;
     let failed = 0;
@@ -233,6 +244,7 @@ export async function runScenario(
       retriedAnswers,
       seconds: Math.round((performance.now() - t0) / 100) / 10,
       details,
+      ...(scenario.strictWriteBacks ? { strictWriteBacks: true } : {}),
     };
   } finally {
     await stack.close();

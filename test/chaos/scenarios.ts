@@ -26,6 +26,10 @@ export interface Scenario {
   receiver?: ReceiverFault;
   /** Overrides CHAOS_TOOL_DELAY_MS and the caller's concurrency: slower than the load, a backlog waits in Redis. */
   backlog?: { toolDelayMs: number; callerConcurrency: number };
+  /** The http-callback target's `timeoutMs` (how long the receiver may take); unset: the default. */
+  writeBackTimeoutMs?: number;
+  /** Any repeated write-back fails the scenario, even one the record owns (the fault gives the broker no excuse). */
+  strictWriteBacks?: boolean;
   /** Where the calls come from: POST /v1/tool-calls (default), or platform events published in the Salesforce sandbox. */
   source?: 'api' | 'salesforce';
   /** Runs alongside the load; resolves when the fault is over (everything started again). */
@@ -186,6 +190,16 @@ export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario 
         workers: 2,
         aof: true,
         receiver: { kind: 'stall', every: 10, times: 1, stallMs: STALL_MS },
+      };
+    case 'callback-slow':
+      return {
+        name,
+        describe: `every 10th call: the receiver takes ${STALL_MS / 1000} s for its first delivery; the target allows 15 s`,
+        workers: 2,
+        aof: true,
+        receiver: { kind: 'stall', every: 10, times: 1, stallMs: STALL_MS },
+        writeBackTimeoutMs: 15_000,
+        strictWriteBacks: true,
       };
     case 'callback-throttle':
       return {

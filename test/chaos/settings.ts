@@ -9,6 +9,7 @@ export const SCENARIOS = [
   'store-outage',
   'callback-fail',
   'callback-stall',
+  'callback-slow',
   'callback-throttle',
   'salesforce-drop',
 ] as const;

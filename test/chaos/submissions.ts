@@ -28,6 +28,8 @@ export async function submitCalls(options: {
   concurrency: number;
   toolDelayMs: number;
   retryMs: number;
+  /** The target's `timeoutMs`; unset: the broker's default. */
+  writeBackTimeoutMs?: number;
 }): Promise<Submission[]> {
   const url = new URL('/v1/tool-calls', options.ingressUrl);
   if (url.hostname !== '127.0.0.1') throw new Error('the chaos load only goes to 127.0.0.1');
@@ -40,7 +42,13 @@ export async function submitCalls(options: {
     const body = JSON.stringify({
       tool: RECORD_TOOL_NAME,
       arguments: { token: s.key, delayMs: options.toolDelayMs },
-      writeBack: [{ type: 'http-callback', url: options.callbackUrl }],
+      writeBack: [
+        {
+          type: 'http-callback',
+          url: options.callbackUrl,
+          ...(options.writeBackTimeoutMs ? { timeoutMs: options.writeBackTimeoutMs } : {}),
+        },
+      ],
     });
     for (;;) {
       let status = 'network';
