@@ -22,6 +22,16 @@ export const ingressConfigSchema = z.object({
    * idempotency fingerprint stays far from the stack limit.
    */
   MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1000).default(DEFAULT_MAX_JSON_DEPTH),
+  /**
+   * Failed HTTP Basic logins admitted per minute per username, per client address and in total
+   * (per replica); past them an attempt answers 429 BROKER_AUTH_THROTTLED without a password check,
+   * so guessing costs bounded CPU. Callers whose credentials were verified recently are unaffected.
+   */
+  BASIC_AUTH_FAILURES_PER_USERNAME: z.coerce.number().int().min(1).default(20),
+  BASIC_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  BASIC_AUTH_FAILURES_TOTAL: z.coerce.number().int().min(1).default(100),
+  /** Seconds a successful Basic check is remembered (by a hash of the header); 0 checks every request. */
+  BASIC_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   ...redisEnvShape,
   ...storeEnvShape,
   /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */

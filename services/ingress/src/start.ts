@@ -58,7 +58,15 @@ export async function startIngress(
   const app = await buildIngressApp({
     logger,
     service,
-    authenticator: new CallerAuthenticator(broker.callers, overrides.fetch ? { fetch: overrides.fetch } : {}),
+    authenticator: new CallerAuthenticator(broker.callers, {
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      basicCacheMs: config.BASIC_AUTH_CACHE_SECONDS * 1000,
+      basicLoginLimits: {
+        perUsername: config.BASIC_AUTH_FAILURES_PER_USERNAME,
+        perAddress: config.BASIC_AUTH_FAILURES_PER_ADDRESS,
+        total: config.BASIC_AUTH_FAILURES_TOTAL,
+      },
+    }),
     publicUrl,
     bodyLimit: config.BODY_LIMIT_BYTES,
     maxJsonDepth: config.MAX_JSON_DEPTH,

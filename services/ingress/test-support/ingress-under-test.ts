@@ -38,6 +38,8 @@ export async function ingressUnderTest(
     redisUrl?: string;
     app?: Partial<Pick<IngressAppOptions, 'maxJsonDepth' | 'bodyLimit'>>;
     auth?: CallerAuthenticatorOptions;
+    /** Hash the test callers' passwords with the production scrypt cost (benchmarks), not a cheap one. */
+    strongHashes?: boolean;
   } = {},
 ): Promise<IngressUnderTest> {
   const store = await createStore({ databaseId: `ingress-${randomUUID()}` });
@@ -46,7 +48,7 @@ export async function ingressUnderTest(
   const prefix = `ingress-test:${randomUUID()}:`;
   const queues = new BrokerQueues({ connection: redis, prefix });
   const repository = new ToolCallRepository({ store });
-  const cheap = { N: 1024, r: 8, p: 1 };
+  const cheap = options.strongHashes ? { N: 16384, r: 8, p: 1 } : { N: 1024, r: 8, p: 1 };
   const make = async (id: string, admin: boolean, password: string) =>
     callerSchema.parse({
       id,
