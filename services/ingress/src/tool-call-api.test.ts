@@ -166,3 +166,28 @@ describe('the names the OpenAPI document uses for External Services, and the old
     }
   });
 });
+
+describe('the largest MAX_JSON_DEPTH ingress allows', () => {
+  it('still fingerprints and records arguments nested up to it (canonical JSON recurses per level)', async () => {
+    const deepest = await ingressUnderTest({ app: { maxJsonDepth: 1000 } });
+    try {
+      const res = await deepest.app.inject({
+        method: 'POST',
+        url: '/v1/tool-calls',
+        headers: { authorization: apex(), 'content-type': 'application/json', 'idempotency-key': 'deepest' },
+        payload: `{"tool":"echo","arguments":{"x":${nested(998)}}}`,
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      // The same body again is the same call: the fingerprint of the deep value is stable.
+      const again = await deepest.app.inject({
+        method: 'POST',
+        url: '/v1/tool-calls',
+        headers: { authorization: apex(), 'content-type': 'application/json', 'idempotency-key': 'deepest' },
+        payload: `{"tool":"echo","arguments":{"x":${nested(998)}}}`,
+      });
+      expect(again.statusCode).toBe(200);
+    } finally {
+      await deepest.close();
+    }
+  });
+});
