@@ -132,7 +132,7 @@ describe('a worker killed right after the receiver answered 200', () => {
 
     const view = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}`, {
       headers: { authorization: stack.auth('caller-a') },
-    }).then((r) => r.json());
+    }).then((r) => r.json() as Promise<{ deliveries: unknown[] }>);
     expect(view.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 2, unconfirmedAttempts: 1 });
   }, 90_000);
 });
