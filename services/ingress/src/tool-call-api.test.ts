@@ -97,6 +97,21 @@ describe('a path longer than the router accepts', () => {
     expect(res.json().error).toMatchObject({ code: 'BROKER_URI_TOO_LONG', requestId: 'req-long' });
     expect(res.body).not.toContain('aaaaaaaaaaaaaaaaaaaa');
   });
+
+  it('a bad percent-encoding answers 400 in the broker error body; an unknown long path 404 without echoing it all', async () => {
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/v1/tool-calls/%zz',
+      headers: { 'x-request-id': 'req-bad' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['x-request-id']).toBe('req-bad');
+    expect(bad.json().error).toMatchObject({ code: 'BROKER_VALIDATION_FAILED', requestId: 'req-bad' });
+    const unknown = await t.app.inject({ method: 'GET', url: `/v1/${'b'.repeat(5000)}` });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('BROKER_NOT_FOUND');
+    expect(unknown.body.length).toBeLessThan(600);
+  });
 });
 
 describe('the names the OpenAPI document uses for External Services, and the old ones', () => {
