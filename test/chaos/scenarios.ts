@@ -135,7 +135,7 @@ export function scenario(name: ScenarioName, settings: ChaosSettings): Scenario 
           await ctx.stack.redis.start({ keepData });
           const seconds = ((performance.now() - down) / 1000).toFixed(1);
           ctx.log(`${keepData ? 'Redis restarted with its AOF' : 'Redis restarted empty'} (down ${seconds} s)`);
-          const readiness = `readyz ${ready.status || 'none'} in ${(ready.ms / 1000).toFixed(1)} s`;
+          const readiness = `readyz ${ready.status || 'none'} in ${ready.ms} ms`;
           ctx.note(`${keepData ? `down ${seconds} s, AOF kept` : `down ${seconds} s, data lost`}, ${readiness}`);
         },
       };
