@@ -62,6 +62,8 @@ beforeAll(async () => {
   worker = await stack.startWorkerReplica({ REDIS_URL: `redis://127.0.0.1:${port}`, HEALTH_PORT: '0' });
 }, 60_000);
 afterAll(async () => {
+  // The replica first: a worker's close waits for its Redis.
+  await worker?.close();
   if (redis && redis.exitCode === null) redis.kill('SIGKILL');
   await stack?.close();
 });
