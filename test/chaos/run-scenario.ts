@@ -228,7 +228,7 @@ export async function runScenario(
     return {
       name: scenario.name,
       describe: scenario.describe,
-      faults: notes.join('; ') || (scenario.receiver ? `receiver ${scenario.receiver.kind}` : '–'),
+      faults: notes.join('; ') || receiverFaultNote(scenario),
       submitted: submissions.length,
       accepted: accepted.length,
       notAccepted: submissions.length - accepted.length,
@@ -250,4 +250,14 @@ export async function runScenario(
     await stack.close();
     await salesforce?.close();
   }
+}
+
+function receiverFaultNote(scenario: Scenario): string {
+  const f = scenario.receiver;
+  if (!f || f.kind === 'none') return '–';
+  const which = `1 call in ${f.every}`;
+  if (f.kind === 'fail') return `503 ×${f.times}, ${which}`;
+  if (f.kind === 'throttle') return `429 Retry-After ${f.retryAfterSeconds} s ×${f.times}, ${which}`;
+  const timeout = scenario.writeBackTimeoutMs ? `timeoutMs ${scenario.writeBackTimeoutMs / 1000} s` : 'default timeout';
+  return `${f.stallMs / 1000} s answer, ${which}, ${timeout}`;
 }
