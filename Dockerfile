@@ -26,8 +26,10 @@ ARG SERVICE
 WORKDIR /app
 # Same content whenever no manifest changed, so the npm ci layer below stays cached.
 COPY --from=stage /staged/manifests ./
-# --omit=dev: no test tools, no dev OAuth server, no embedded Cosmos server (a devDependency of the
-# store). No production dependency needs an install script, so none is run.
+# --omit=dev: no devDependency of any workspace (test tools, the embedded Cosmos server of the
+# store). npm still installs the production dependencies of every workspace (oidc-provider of the
+# dev OAuth server, faye of the Salesforce sandbox); their sources are not staged, so nothing loads
+# them. No production dependency needs an install script, so none is run.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspace @mcp-broker/${SERVICE} --ignore-scripts --no-audit --no-fund
 
