@@ -28,8 +28,8 @@ const submit = (key: string) =>
 
 describe('a submission cut off by a Redis outage after taking its idempotency lock', () => {
   it('answers 503, and the retry with the same key right after Redis is back is accepted, not 409', async () => {
-    // The caller's queue exists before the outage. (A queue first built during an outage stays
-    // broken after it: BullMQ keeps its failed initialisation. That is the queues' concern.)
+    // The caller's queue exists before the outage (a queue first built during one is the subject
+    // of queue-after-outage.test.ts).
     expect((await submit('warm-up')).statusCode).toBe(202);
     // Freeze Redis the moment it has executed (and fsynced) the lock, so the rest of the request,
     // and the lock's release, meet a Redis that is gone.

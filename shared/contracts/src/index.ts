@@ -47,9 +47,9 @@ export {
   replayDeadLettersResultSchema,
   type ToolCallView,
   toolCallAcceptedSchema,
-  wireOnly,
   toolCallListSchema,
   toolCallViewSchema,
+  wireOnly,
 } from './tool-call-api.ts';
 export {
   type Delivery,

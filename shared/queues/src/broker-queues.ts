@@ -62,14 +62,16 @@ export class BrokerQueues {
   async enqueueToolCall(job: ToolCallJob, replay = 0): Promise<void> {
     const queue = this.toolCallQueue(job.caller);
     const jobId = toolCallJobId(job.callId, replay);
-    if (!(await clearFinished(queue, jobId))) return;
-    await queue.add('tool-call', job, {
-      jobId,
-      attempts: this.retry.toolCallAttempts,
-      backoff: { type: 'broker' },
-      // Completed jobs are not needed (the record is the truth); failed ones stay for inspection.
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { age: 7 * 86_400 },
+    await this.#guard(queue, async () => {
+      if (!(await clearFinished(queue, jobId))) return;
+      await queue.add('tool-call', job, {
+        jobId,
+        attempts: this.retry.toolCallAttempts,
+        backoff: { type: 'broker' },
+        // Completed jobs are not needed (the record is the truth); failed ones stay for inspection.
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { age: 7 * 86_400 },
+      });
     });
   }
 
@@ -80,14 +82,16 @@ export class BrokerQueues {
   async enqueueWriteBack(job: WriteBackJob, retry?: { retryAfterMs: number | undefined }): Promise<void> {
     const queue = this.writeBackQueue();
     const jobId = writeBackJobId(job.callId, job.target, job.replays ?? 0);
-    if (!(await clearFinished(queue, jobId))) return;
-    await queue.add('write-back', job, {
-      jobId,
-      ...(retry ? { delay: retry.retryAfterMs ?? backoffDelay(1, this.retry) } : {}),
-      attempts: this.retry.writeBackAttempts,
-      backoff: { type: 'broker' },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { age: 7 * 86_400 },
+    await this.#guard(queue, async () => {
+      if (!(await clearFinished(queue, jobId))) return;
+      await queue.add('write-back', job, {
+        jobId,
+        ...(retry ? { delay: retry.retryAfterMs ?? backoffDelay(1, this.retry) } : {}),
+        attempts: this.retry.writeBackAttempts,
+        backoff: { type: 'broker' },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { age: 7 * 86_400 },
+      });
     });
   }
 
@@ -116,17 +120,20 @@ export class BrokerQueues {
 
   /** Whether a call's tool-call job will still run (waiting, delayed, active). */
   async hasLiveToolCall(caller: string, callId: string, replay = 0): Promise<boolean> {
-    return LIVE_STATES.has(await this.toolCallQueue(caller).getJobState(toolCallJobId(callId, replay)));
+    const queue = this.toolCallQueue(caller);
+    return LIVE_STATES.has(await this.#guard(queue, () => queue.getJobState(toolCallJobId(callId, replay))));
   }
 
   /** Whether a delivery's write-back job will still run. */
   async hasLiveWriteBack(callId: string, target: number, replay = 0): Promise<boolean> {
-    return LIVE_STATES.has(await this.writeBackQueue().getJobState(writeBackJobId(callId, target, replay)));
+    const queue = this.writeBackQueue();
+    return LIVE_STATES.has(await this.#guard(queue, () => queue.getJobState(writeBackJobId(callId, target, replay))));
   }
 
   /** Removes a queued (waiting or delayed) tool-call job; false when it is already running or gone. */
   async removeQueuedToolCall(caller: string, callId: string, replay = 0): Promise<boolean> {
-    const job = await this.toolCallQueue(caller).getJob(toolCallJobId(callId, replay));
+    const queue = this.toolCallQueue(caller);
+    const job = await this.#guard(queue, () => queue.getJob(toolCallJobId(callId, replay)));
     if (!job) return false;
     const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
@@ -135,6 +142,32 @@ export class BrokerQueues {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Runs an operation on a cached queue and forgets the queue when it fails. BullMQ keeps a queue's
+   * failed initialisation for good: a queue first used while Redis was gone would refuse every
+   * later call (a caller answered 503 until restart). The next use builds a fresh one.
+   */
+  async #guard<T>(queue: Queue, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      let dropped = false;
+      for (const [caller, cached] of this.#toolCalls) {
+        if (cached === queue) {
+          this.#toolCalls.delete(caller);
+          dropped = true;
+        }
+      }
+      if (this.#writeBacks === queue) {
+        this.#writeBacks = undefined;
+        dropped = true;
+      }
+      // The connection is shared (passed in), so closing the queue leaves it open.
+      if (dropped) void queue.close().catch(() => {});
+      throw err;
     }
   }
 

@@ -149,11 +149,19 @@ describe('http server factory', () => {
   it('readiness reports each dependency and 503 when one fails', async () => {
     const app = buildHttpServer({
       logger,
-      readiness: { store: async () => {}, redis: async () => Promise.reject(new Error('down')) },
+      readiness: {
+        store: async () => {},
+        redis: async () => Promise.reject(new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.5:6379\n    at x')),
+      },
     });
     const res = await app.inject({ url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'ok', redis: 'unavailable' } });
+    expect(res.json()).toEqual({
+      status: 'not_ready',
+      checks: { store: 'ok', redis: 'unavailable' },
+      reasons: { redis: 'connect ECONNREFUSED redis://[REDACTED]@10.0.0.5:6379' },
+    });
+    expect(res.body).not.toContain('hunter2');
   });
 
   it('unknown routes get a 404 naming the route', async () => {

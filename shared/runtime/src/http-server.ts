@@ -9,6 +9,7 @@ import {
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { isDependencyUnavailable } from './dependency-unavailable.ts';
+import { scrubSecrets } from './logger.ts';
 import { parseTraceparent, resolveRequestId, type TraceContext } from './request-id.ts';
 
 declare module 'fastify' {
@@ -177,6 +178,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     const checks: Record<string, string> = {};
+    const reasons: Record<string, string> = {};
     let ready = true;
     await Promise.all(
       Object.entries(options.readiness ?? {}).map(async ([name, check]) => {
@@ -186,14 +188,22 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
         } catch (err) {
           ready = false;
           checks[name] = 'unavailable';
+          reasons[name] = readinessReason(err);
           request.log.warn({ err, check: name }, 'readiness check failed');
         }
       }),
     );
     reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', checks };
+    return { status: ready ? 'ready' : 'not_ready', checks, ...(ready ? {} : { reasons }) };
   });
   return app;
+}
+
+// An operator reading the probe needs the why ("Redis connection is reconnecting"), never a
+// credential the message may carry or a stack.
+function readinessReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return scrubSecrets(message.split('\n')[0] ?? '').slice(0, 200) || 'check failed';
 }
 
 /**

@@ -42,8 +42,11 @@ const BEARER = /\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 
 /** Replaces bearer tokens and JWT-shaped strings in free text with `[REDACTED]`. */
+// Credentials in a URL's userinfo (redis://:password@host, https://user:pass@host).
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi;
+
 export function scrubSecrets(text: string): string {
-  return text.replace(BEARER, '$1[REDACTED]').replace(JWT, '[REDACTED]');
+  return text.replace(BEARER, '$1[REDACTED]').replace(JWT, '[REDACTED]').replace(URL_CREDENTIALS, '$1[REDACTED]@');
 }
 
 export function createLogger(config: LoggerConfig): Logger {
