@@ -8,7 +8,7 @@ import { scriptedTokenProvider } from '../test-support/scripted-token-provider.t
 import { callTool } from './call-tool.ts';
 import { classifyError } from './classify-error.ts';
 import { McpCallError } from './mcp-call-error.ts';
-import { parseRetryAfter, UpstreamHttpError } from './upstream-http.ts';
+import { UpstreamHttpError } from './upstream-http.ts';
 
 // The SSE error's event is only read for its code, which the constructor takes directly.
 const noEvent = undefined as unknown as ConstructorParameters<typeof SseError>[2];
@@ -137,17 +137,6 @@ describe('classifyError', () => {
   it('passes an McpCallError through unchanged', () => {
     const err = new McpCallError('permanent', 'UPSTREAM_AUTH_FAILED', 'bad secret');
     expect(classify(err).error).toBe(err);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads delta-seconds and HTTP dates', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfter('12', now)).toBe(12_000);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });
 

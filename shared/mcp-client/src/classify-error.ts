@@ -1,9 +1,10 @@
 import { JsonRpcErrorCode } from '@mcp-broker/contracts';
+import { isNetworkError } from '@mcp-broker/resilience';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { McpCallError, type McpCallErrorCode, type McpCallErrorKind } from './mcp-call-error.ts';
-import { describeNetworkError, networkErrorCode, UpstreamHttpError } from './upstream-http.ts';
+import { describeNetworkError, UpstreamHttpError } from './upstream-http.ts';
 
 /** The SDK's own code for a connection closed under a pending request. */
 const CONNECTION_CLOSED = -32000;
@@ -85,7 +86,7 @@ export function classifyError(err: unknown, context: { what: string; signal?: Ab
     );
   }
 
-  if (networkErrorCode(err) !== undefined || err instanceof SseError || isConnectionMessage(err)) {
+  if (isNetworkError(err) || err instanceof SseError || isConnectionMessage(err)) {
     return build(
       { kind: 'transient', code: 'UPSTREAM_UNAVAILABLE', discardClient: true },
       `${context.what}: upstream unreachable: ${describeNetworkError(err)}.`,

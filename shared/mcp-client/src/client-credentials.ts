@@ -1,8 +1,9 @@
 import { resolveSecret, SecretMissingError, type UpstreamCredentialConfig } from '@mcp-broker/broker-config';
+import { parseRetryAfter } from '@mcp-broker/resilience';
 import { McpCallError } from './mcp-call-error.ts';
 import { redact } from './redact.ts';
 import type { IssuedToken, TokenSource } from './token-cache.ts';
-import { describeNetworkError, parseRetryAfter } from './upstream-http.ts';
+import { describeNetworkError } from './upstream-http.ts';
 
 type ClientCredentialsConfig = Extract<UpstreamCredentialConfig, { type: 'client-credentials' }>;
 

@@ -1,11 +1,11 @@
 import { type EndpointConfig, resolveSecret, SecretMissingError } from '@mcp-broker/broker-config';
+import { raceAbort } from '@mcp-broker/resilience';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCErrorResponse, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import { McpCallError } from './mcp-call-error.ts';
-import { raceAbort } from './race-abort.ts';
 import type { TokenProvider } from './token-provider.ts';
 import { UpstreamHttpError } from './upstream-http.ts';
 
@@ -356,10 +356,9 @@ export class McpClientPool {
     const timeout = AbortSignal.timeout(endpoint.connectTimeoutMs);
     const connectSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      await raceAbort(
-        client.connect(transport, { signal: connectSignal, timeout: endpoint.connectTimeoutMs }),
-        connectSignal,
-      );
+      await raceAbort(client.connect(transport, { signal: connectSignal, timeout: endpoint.connectTimeoutMs }), {
+        signal: connectSignal,
+      });
     } catch (err) {
       entry.closing = true;
       await client.close().catch(() => {});

@@ -1,5 +1,5 @@
+import { raceAbort } from '@mcp-broker/resilience';
 import { McpCallError } from './mcp-call-error.ts';
-import { raceAbort } from './race-abort.ts';
 import type { GetTokenOptions, TokenProvider } from './token-provider.ts';
 
 /** A token and when it stops being valid. */
@@ -47,7 +47,7 @@ export class TokenCache implements TokenProvider {
     const now = this.#now();
     if (!options.forceRefresh && current && now < current.expiresAtMs - this.#refreshBeforeMs) return current.token;
     try {
-      return (await raceAbort(this.#refresh(), options.signal, cancelledWait)).token;
+      return (await raceAbort(this.#refresh(), { signal: options.signal, onAbort: cancelledWait })).token;
     } catch (err) {
       if (options.signal?.aborted) throw err;
       // A refresh that fails inside the early-refresh window still leaves a usable token.

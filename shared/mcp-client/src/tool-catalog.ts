@@ -1,10 +1,10 @@
+import { raceAbort } from '@mcp-broker/resilience';
 import { type ListToolsResult, ListToolsResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { McpClientPool, PoolKey } from './client-pool.ts';
 import { McpCallError } from './mcp-call-error.ts';
-import { raceAbort } from './race-abort.ts';
 import { upstreamRequest } from './upstream-request.ts';
 
 /** One reason the arguments do not fit the tool: the field (dotted path) and what is wrong with it. */
@@ -118,7 +118,7 @@ export class ToolCatalog {
       this.#inFlight.set(id, pending);
     }
     try {
-      return await raceAbort(pending, options.signal, cancelledLookup);
+      return await raceAbort(pending, { signal: options.signal, onAbort: cancelledLookup });
     } catch (err) {
       if (cached && err instanceof McpCallError && err.retryable) return cached;
       throw err;

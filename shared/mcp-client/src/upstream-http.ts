@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '@mcp-broker/resilience';
 import { redact } from './redact.ts';
 
 /**
@@ -71,46 +72,6 @@ export function safeUrl(url: string): string {
   } catch {
     return '(url)';
   }
-}
-
-/** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** Network error codes (undici and Node) that mean the peer could not be reached or went away. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
-/** The network error code of `err` or its cause chain, if it is a network failure. */
-export function networkErrorCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (current.message === 'fetch failed' || current.message === 'terminated')
-      return code === undefined ? 'fetch failed' : String(code);
-    current = current.cause;
-  }
-  return undefined;
 }
 
 /** `fetch failed` says nothing; the cause (ECONNREFUSED, timeout…) says what happened. */
