@@ -1,4 +1,5 @@
 import type { SalesforceTarget, ToolCallRecord } from '@mcp-broker/contracts';
+import { raceAbort } from '@mcp-broker/resilience';
 import { type DeliveryContext, DeliveryError } from '@mcp-broker/write-back';
 import type { Connection } from 'jsforce';
 import { FieldLimits, type SObjectFieldLimits, truncationPointer } from './field-limits.ts';
@@ -81,7 +82,9 @@ export class SalesforceTargetDelivery {
       return fn({ org, conn, limits, pointer });
     });
     try {
-      return await untilAborted(work, signal);
+      // jsforce takes no abort signal: when the budget runs out the attempt is given up as transient
+      // and unconfirmed and the request left to finish (a repeated update or upsert is harmless).
+      return await raceAbort(work, { signal, onAbort: () => outOfTime(true) });
     } catch (error) {
       const failure = classifySalesforceError(error);
       if (failure.code === 'SALESFORCE_STRING_TOO_LONG') this.fieldLimits.forget(org.id, sobject);
@@ -99,25 +102,3 @@ const outOfTime = (sent = false) =>
     undefined,
     { unconfirmed: sent },
   );
-
-/**
- * jsforce takes no abort signal: when the delivery's budget runs out the attempt is given up as
- * transient and unconfirmed, and the request left to finish on its own (a record update or upsert
- * repeated by the retry is harmless; see the event handler for publishing).
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(outOfTime(true));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
