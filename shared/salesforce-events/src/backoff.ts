@@ -1,4 +1,6 @@
-/** Exponential backoff between retries, with full jitter above half the delay. */
+import { Backoff, raceAbort } from '@mcp-broker/resilience';
+
+/** A reconnect backoff as connectors configure it. */
 export interface BackoffOptions {
   /** First delay. Default 1,000 ms. */
   initialMs?: number;
@@ -6,26 +8,12 @@ export interface BackoffOptions {
   maxMs?: number;
 }
 
-export class Backoff {
-  readonly #initialMs: number;
-  readonly #maxMs: number;
-  #attempt = 0;
-
-  constructor(options: BackoffOptions = {}) {
-    this.#initialMs = options.initialMs ?? 1_000;
-    this.#maxMs = options.maxMs ?? 30_000;
-  }
-
-  /** The next delay: initial × 2^n, capped, between half and all of it. */
-  next(): number {
-    const ceiling = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt);
-    this.#attempt = Math.min(this.#attempt + 1, 30);
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  reset(): void {
-    this.#attempt = 0;
-  }
+/**
+ * The shared formula with equal jitter (between half and all of the delay): one reconnecting
+ * client should neither hammer the org nor retry at once.
+ */
+export function reconnectBackoff(options: BackoffOptions = {}): Backoff {
+  return new Backoff({ baseDelayMs: options.initialMs ?? 1_000, maxDelayMs: options.maxMs ?? 30_000, jitter: 'equal' });
 }
 
 /** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
@@ -43,24 +31,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** `promise`'s value, or `undefined` as soon as `signal` aborts (the promise is left to settle unobserved). */
-export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.resolve(undefined);
+export async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return await raceAbort(promise, { signal });
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    throw error;
   }
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) resolve(undefined);
-        else reject(error);
-      },
-    );
-  });
 }

@@ -20,8 +20,9 @@
  */
 
 import type { SalesforceChannelConfig } from '@mcp-broker/broker-config';
+import type { Backoff } from '@mcp-broker/resilience';
 import type { Connection } from 'jsforce';
-import { Backoff, type BackoffOptions, sleep, unlessAborted } from './backoff.ts';
+import { type BackoffOptions, reconnectBackoff, sleep, unlessAborted } from './backoff.ts';
 import { EventMapper } from './event-mapping.ts';
 import { EventRejected } from './event-rejected.ts';
 import { type EventsLogger, silentLogger } from './events-logger.ts';
@@ -139,8 +140,8 @@ export class ChannelSubscriber {
     this.#log = { org: this.org, channel: this.channel };
     this.#isRefusal = options.isRefusal ?? isRefusal;
     this.#now = options.now ?? (() => new Date());
-    this.#connectBackoff = new Backoff(options.connectBackoff);
-    this.#processingBackoff = new Backoff(options.processingBackoff);
+    this.#connectBackoff = reconnectBackoff(options.connectBackoff);
+    this.#processingBackoff = reconnectBackoff(options.processingBackoff);
     this.#status = { ...this.#log, state: 'idle', eventsProcessed: 0, eventsRejected: 0, sessions: 0 };
   }
 

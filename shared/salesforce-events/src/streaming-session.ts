@@ -1,3 +1,4 @@
+import { raceAbort } from '@mcp-broker/resilience';
 /**
  * One jsforce streaming client for one channel, from subscribe to its end: it subscribes from a
  * replay position, queues delivered events and hands them to `process` strictly one at a time, in
@@ -135,19 +136,8 @@ export class StreamingSession {
     this.#client = undefined;
     const done = client?.disconnect();
     if (!done) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) =>
-        done.then(
-          () => resolve(),
-          () => resolve(),
-        ),
-      ),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#o.disconnectTimeoutMs ?? 2_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    // A disconnect that hangs must not hold shutdown; whatever it ends with, the session is over.
+    await raceAbort(Promise.resolve(done), { timeoutMs: this.#o.disconnectTimeoutMs ?? 2_000 }).catch(() => {});
   }
 
   #observe(message: BayeuxMessage): void {
