@@ -1,16 +1,4 @@
-/** Network failures that mean "the peer is not there right now", not "this request is wrong". */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+import { isNetworkError } from '@mcp-broker/resilience';
 
 /** HTTP statuses a store answers when it is overloaded or briefly away (Cosmos DB: 408, 429, 449, 503). */
 const RETRYABLE_STATUSES = new Set([408, 429, 449, 503]);
@@ -23,7 +11,8 @@ const RETRYABLE_STATUSES = new Set([408, 429, 449, 503]);
 export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 5) return false;
   const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; headers?: unknown };
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  // The socket level: the peer is not there right now, not "this request is wrong".
+  if (depth === 0 && isNetworkError(err)) return true;
   // A store's own answer carries response headers; a bare number elsewhere means nothing here.
   if (typeof e.code === 'number' && RETRYABLE_STATUSES.has(e.code) && e.headers !== undefined) return true;
   // ioredis, when Redis stays away past its retries or its offline queue is off.
