@@ -1,3 +1,4 @@
+import { raceAbort } from '@mcp-broker/resilience';
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { ChannelStatus } from '@mcp-broker/salesforce-events';
 import type { ReconcileCounts } from './reconciler.ts';
@@ -25,19 +26,8 @@ export const READINESS_TIMEOUT_MS = 1000;
  * and the probe would never answer.
  */
 export function boundedCheck(name: string, check: ReadinessCheck, timeoutMs = READINESS_TIMEOUT_MS): ReadinessCheck {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        check(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${name} did not answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return () =>
+    raceAbort(check(), { timeoutMs, onTimeout: () => new Error(`${name} did not answer within ${timeoutMs} ms`) });
 }
 
 /** Redis is ready when the connection is up and answers PING; a connection still reconnecting fails at once. */

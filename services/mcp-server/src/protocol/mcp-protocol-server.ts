@@ -1,4 +1,5 @@
 import { BrokerError, isBrokerError } from '@mcp-broker/contracts';
+import { raceAbort } from '@mcp-broker/resilience';
 import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -142,7 +143,8 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
             });
           },
         }),
-        signal,
+        // A handler that ignores its signal must still not hold the call past its timeout.
+        { signal },
       ).catch((err: unknown) => {
         if (timeout.aborted && !extra.signal.aborted) {
           throw new BrokerError('BROKER_TOOL_TIMEOUT', `Tool "${name}" exceeded its timeout of ${tool.timeoutMs} ms.`, {
@@ -252,25 +254,6 @@ function outcomeFor(err: BrokerError) {
     default:
       return 'error' as const;
   }
-}
-
-// A handler that ignores its signal must still not hold the call past its timeout.
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function traceIdFromMeta(meta: Record<string, unknown> | undefined): string | undefined {
