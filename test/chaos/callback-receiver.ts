@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyCallbackSignature } from '@mcp-broker/write-back';
+import { verifyCallbackSignature } from '@mcp-broker/broker';
 
 /**
  * How the receiver answers. Faults apply to every `every`-th call (by order of its first arrival),

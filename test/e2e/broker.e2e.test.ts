@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { toolCallId } from '@mcp-broker/tool-call-store';
-import { SIGNATURE_HEADER, verifyCallbackSignature } from '@mcp-broker/write-back';
+import { SIGNATURE_HEADER, toolCallId, verifyCallbackSignature } from '@mcp-broker/broker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerStack, CALLBACK_SECRET, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';

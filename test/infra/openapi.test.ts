@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { BrokerQueues, ToolCallIntake, ToolCallRepository, WriteBackPolicy } from '@mcp-broker/broker';
 import { buildIngressApp, ToolCallService } from '@mcp-broker/ingress';
-import { ToolCallIntake, WriteBackPolicy } from '@mcp-broker/intake';
-import { BrokerQueues } from '@mcp-broker/queues';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore, type Store } from '@mcp-broker/store';
-import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,10 +1,8 @@
+import { BrokerQueues, createToolCallIntake, ToolCallRepository } from '@mcp-broker/broker';
 import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
-import { createToolCallIntake } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
-import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
-import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildIngressApp } from './app.ts';

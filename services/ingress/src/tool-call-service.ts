@@ -1,3 +1,4 @@
+import type { BrokerQueues, ToolCallIntake, ToolCallRepository } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import {
   assertJsonTextDepth,
@@ -8,9 +9,6 @@ import {
   type ToolCallRecord,
   type ToolCallStatus,
 } from '@mcp-broker/contracts';
-import type { ToolCallIntake } from '@mcp-broker/intake';
-import type { BrokerQueues } from '@mcp-broker/queues';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import type { Redis } from 'ioredis';
 import { decodePageToken, encodePageToken, invalidPageToken, pageQueryKey } from './page-token.ts';
 import { toWriteBackTargets } from './write-back-targets.ts';

@@ -1,8 +1,14 @@
+import type { ToolCallRepository, WriteBackTargetHandler } from '@mcp-broker/broker';
+import {
+  type BrokerQueues,
+  backoffDelay,
+  bullPrefix,
+  toolCallQueueName,
+  WRITE_BACK_QUEUE,
+  WriteBackDelivery,
+} from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import { finalStatuses, type ToolCallJob, type WriteBackJob } from '@mcp-broker/contracts';
-import { type BrokerQueues, backoffDelay, bullPrefix, toolCallQueueName, WRITE_BACK_QUEUE } from '@mcp-broker/queues';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
-import type { WriteBackTargetHandler } from '@mcp-broker/write-back';
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -11,7 +17,6 @@ import { toolCallProcessor } from './jobs/tool-call-job.ts';
 import { writeBackProcessor } from './jobs/write-back-job.ts';
 import { Reconciler } from './reconciler.ts';
 import type { ToolInvoker } from './tool-invoker.ts';
-import { WriteBackDelivery } from './write-back-delivery.ts';
 
 export interface BrokerWorkerOptions {
   callers: readonly CallerConfig[];

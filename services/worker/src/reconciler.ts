@@ -1,7 +1,7 @@
+import type { RecordWithWorkLeft, ToolCallRepository } from '@mcp-broker/broker';
+import { type BrokerQueues, bullPrefix, MAINTENANCE_QUEUE } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import { finalStatuses } from '@mcp-broker/contracts';
-import { type BrokerQueues, bullPrefix, MAINTENANCE_QUEUE } from '@mcp-broker/queues';
-import type { RecordWithWorkLeft, ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
+import type { ToolCallIntake } from '@mcp-broker/broker';
 import type { CallerConfig, SalesforceOrgConfig } from '@mcp-broker/broker-config';
-import type { ToolCallIntake } from '@mcp-broker/intake';
 import type { EventPosition, EventRejection, MappedEvent, ToolCallSink } from '@mcp-broker/salesforce-events';
 
 /**

@@ -1,7 +1,6 @@
+import { BrokerQueues, createToolCallIntake, HttpCallbackHandler, ToolCallRepository } from '@mcp-broker/broker';
 import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
-import { createToolCallIntake } from '@mcp-broker/intake';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
-import { BrokerQueues } from '@mcp-broker/queues';
 import type { Logger } from '@mcp-broker/runtime';
 import {
   FieldLimits,
@@ -12,8 +11,6 @@ import {
 } from '@mcp-broker/salesforce';
 import { type ChannelStatus, PlatformEventConnector } from '@mcp-broker/salesforce-events';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
-import { ToolCallRepository } from '@mcp-broker/tool-call-store';
-import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
 import type { WorkerConfig } from './config.ts';

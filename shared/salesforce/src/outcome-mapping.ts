@@ -1,5 +1,5 @@
+import { DeliveryError } from '@mcp-broker/broker';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
-import { DeliveryError } from '@mcp-broker/write-back';
 import jsonata from 'jsonata';
 
 /** What a field mapping's JSONata expressions see. */

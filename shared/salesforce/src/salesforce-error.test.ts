@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DeliveryError } from '@mcp-broker/write-back';
+import { DeliveryError } from '@mcp-broker/broker';
 import { describe, expect, it } from 'vitest';
 import { MAPPING_FAILED } from './outcome-mapping.ts';
 import {

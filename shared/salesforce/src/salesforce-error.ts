@@ -1,4 +1,4 @@
-import { DeliveryError } from '@mcp-broker/write-back';
+import { DeliveryError } from '@mcp-broker/broker';
 import { isTimeoutError, networkErrorCode } from './network-error.ts';
 import { SalesforceLoginError } from './salesforce-login-error.ts';
 

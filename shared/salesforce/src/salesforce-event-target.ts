@@ -1,5 +1,5 @@
+import type { DeliveryContext, WriteBackTargetHandler } from '@mcp-broker/broker';
 import type { SalesforceEventTarget } from '@mcp-broker/contracts';
-import type { DeliveryContext, WriteBackTargetHandler } from '@mcp-broker/write-back';
 import { fitToFieldLimits } from './field-limits.ts';
 import type { FieldValue } from './outcome-mapping.ts';
 import { outcomeFields } from './result-fields.ts';

@@ -1,5 +1,5 @@
+import { type DeliveryContext, DeliveryError, type WriteBackTargetHandler } from '@mcp-broker/broker';
 import type { SalesforceRecordTarget } from '@mcp-broker/contracts';
-import { type DeliveryContext, DeliveryError, type WriteBackTargetHandler } from '@mcp-broker/write-back';
 import { fitToFieldLimits } from './field-limits.ts';
 import { evaluateFieldMapping, type FieldMappingOptions, MAPPING_FAILED, outcomeContext } from './outcome-mapping.ts';
 import { classifySalesforceError } from './salesforce-error.ts';

@@ -1,6 +1,6 @@
+import { DeliveryError } from '@mcp-broker/broker';
 import type { SalesforceOrgConfig } from '@mcp-broker/broker-config';
 import type { SalesforceTarget, WriteBackTarget } from '@mcp-broker/contracts';
-import { DeliveryError } from '@mcp-broker/write-back';
 import type { OrgConnection } from './org-connection.ts';
 import { OrgConnections } from './org-connections.ts';
 

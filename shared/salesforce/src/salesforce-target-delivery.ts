@@ -1,6 +1,6 @@
+import { type DeliveryContext, DeliveryError } from '@mcp-broker/broker';
 import type { SalesforceTarget, ToolCallRecord } from '@mcp-broker/contracts';
 import { raceAbort } from '@mcp-broker/resilience';
-import { type DeliveryContext, DeliveryError } from '@mcp-broker/write-back';
 import type { Connection } from 'jsforce';
 import { FieldLimits, type SObjectFieldLimits, truncationPointer } from './field-limits.ts';
 import type { OrgConnection } from './org-connection.ts';

@@ -3,6 +3,7 @@
  * configure it, a logger that records, and tool-call records.
  */
 
+import type { DeliveryContext } from '@mcp-broker/broker';
 import { type SalesforceOrgConfig, salesforceOrgSchema } from '@mcp-broker/broker-config';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
 import {
@@ -12,7 +13,6 @@ import {
   type SObjectDefinition,
   startSalesforceSandbox,
 } from '@mcp-broker/salesforce-sandbox';
-import type { DeliveryContext } from '@mcp-broker/write-back';
 import { OrgConnections } from './org-connections.ts';
 import type { SalesforceLogger } from './salesforce-logger.ts';
 

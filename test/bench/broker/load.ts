@@ -1,7 +1,7 @@
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { verifyCallbackSignature } from '@mcp-broker/broker';
 import { callTool, type McpClientPool, type TokenProvider } from '@mcp-broker/mcp-client';
-import { verifyCallbackSignature } from '@mcp-broker/write-back';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ECHO_TOOL_NAME } from './echo-tool.ts';

@@ -1,11 +1,9 @@
+import type { BrokerQueues, ToolCallRepository, WriteBackDelivery } from '@mcp-broker/broker';
 import { finalStatuses, type ToolCallJob, type ToolCallRecord } from '@mcp-broker/contracts';
-import type { BrokerQueues } from '@mcp-broker/queues';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CancellationListener } from '../cancellation-listener.ts';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
-import type { WriteBackDelivery } from '../write-back-delivery.ts';
 
 export interface ToolCallJobDeps {
   repository: ToolCallRepository;

@@ -1,8 +1,8 @@
+import type { ToolCallRepository } from '@mcp-broker/broker';
+import { isUndelivered, type WriteBackDelivery } from '@mcp-broker/broker';
 import type { WriteBackJob } from '@mcp-broker/contracts';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { isUndelivered, type WriteBackDelivery } from '../write-back-delivery.ts';
 
 export interface WriteBackJobDeps {
   repository: ToolCallRepository;

@@ -1,9 +1,9 @@
 import type { Delivery } from '@mcp-broker/contracts';
-import type { BrokerQueues } from '@mcp-broker/queues';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
-import { HttpCallbackHandler } from '@mcp-broker/write-back';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { BrokerQueues } from '../queues/broker-queues.ts';
+import type { ToolCallRepository } from '../record/tool-call-repository.ts';
+import { HttpCallbackHandler } from './http-callback-target.ts';
 import { claimed, WriteBackDelivery } from './write-back-delivery.ts';
 
 const now = '2026-12-01T00:00:00.000Z';

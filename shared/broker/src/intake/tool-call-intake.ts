@@ -1,9 +1,10 @@
 import type { BrokerConfig, CallerConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type ToolCallRecord, type ToolCallRequest, type WriteBackTarget } from '@mcp-broker/contracts';
 import type { ToolCatalog } from '@mcp-broker/mcp-client';
-import type { BrokerQueues } from '@mcp-broker/queues';
-import { type ToolCallRepository, toolCallId } from '@mcp-broker/tool-call-store';
 import type { Redis } from 'ioredis';
+import type { BrokerQueues } from '../queues/broker-queues.ts';
+import { toolCallId } from '../record/tool-call-id.ts';
+import type { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
 import { IdempotencyLocks } from './idempotency-lock.ts';

@@ -1,8 +1,8 @@
 import type { Delivery, ToolCallRecord, WriteBackTarget } from '@mcp-broker/contracts';
-import type { BrokerQueues } from '@mcp-broker/queues';
-import type { ToolCallRepository } from '@mcp-broker/tool-call-store';
-import { DeliveryError, type WriteBackTargetHandler } from '@mcp-broker/write-back';
 import type { Logger } from 'pino';
+import type { BrokerQueues } from '../queues/broker-queues.ts';
+import type { ToolCallRepository } from '../record/tool-call-repository.ts';
+import { DeliveryError, type WriteBackTargetHandler } from './write-back-target-handler.ts';
 
 export interface WriteBackDeliveryOptions {
   repository: ToolCallRepository;

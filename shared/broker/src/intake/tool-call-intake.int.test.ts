@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
-import { BrokerQueues } from '@mcp-broker/queues';
 import { createStore, type Store } from '@mcp-broker/store';
-import { ToolCallRepository } from '@mcp-broker/tool-call-store';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerQueues } from '../queues/broker-queues.ts';
+import { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { ToolCallIntake } from './tool-call-intake.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';

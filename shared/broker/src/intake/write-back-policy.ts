@@ -1,6 +1,6 @@
 import { type CallerConfig, resolveSecret, type SalesforceOrgConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type WriteBackTarget } from '@mcp-broker/contracts';
-import { CallbackUrlRejected, checkCallbackUrl } from '@mcp-broker/write-back';
+import { CallbackUrlRejected, checkCallbackUrl } from '../delivery/callback-url-policy.ts';
 
 /**
  * Which write-back targets a caller may ask for, checked at submission so a call never runs only to

@@ -1,8 +1,0 @@
-export { toolCallId } from './tool-call-id.ts';
-export {
-  type CreateOutcome,
-  type ListOptions,
-  type RecordWithWorkLeft,
-  type RepositoryOptions,
-  ToolCallRepository,
-} from './tool-call-repository.ts';
