@@ -3,6 +3,17 @@ export { BrokerError, isBrokerError } from './broker-error.ts';
 export { canonicalJson, fingerprint } from './canonical-json.ts';
 export { type ErrorBody, errorBodySchema } from './error-body.ts';
 export { type ErrorCode, errorCatalog, errorCodes } from './error-codes.ts';
+export {
+  type CatalogFailureCode,
+  type FailureCode,
+  type FailureKind,
+  failureCatalog,
+  failureCodes,
+  isCatalogFailureCode,
+  type RetryClass,
+  retryClassOfKind,
+  type SalesforcePassThroughCode,
+} from './failure-codes.ts';
 export { type Identity, identityKey, identitySchema } from './identity.ts';
 export {
   assertJsonTextDepth,

@@ -1,0 +1,180 @@
+/**
+ * Codes that reach callers on a record (`error.code`) or a write-back outcome: why a call or a
+ * delivery failed. Unlike the HTTP codes (`error-codes.ts`) they describe a peer's answer, so each
+ * carries its retry class: `transient` (the broker tries again, or a later try may succeed) or
+ * `final` (retrying as it is cannot help). docs/errors.md lists them; a test keeps the two in step.
+ */
+export type RetryClass = 'transient' | 'final';
+
+/**
+ * How a failed upstream call is handled, finer than the retry class: `rate_limited` waits the
+ * peer's Retry-After, `unauthorized` refreshes the token, `cancelled` is the caller's own abort.
+ */
+export type FailureKind = 'transient' | 'rate_limited' | 'unauthorized' | 'permanent' | 'cancelled';
+
+export function retryClassOfKind(kind: FailureKind): RetryClass {
+  switch (kind) {
+    case 'transient':
+    case 'rate_limited':
+    case 'unauthorized':
+      return 'transient';
+    case 'permanent':
+    case 'cancelled':
+      return 'final';
+    default:
+      return kind satisfies never;
+  }
+}
+
+interface FailureCodeEntry {
+  retry: RetryClass;
+  hint: string;
+}
+
+export const failureCatalog = {
+  // Calling the upstream MCP server (shared/mcp-client).
+  UPSTREAM_UNAVAILABLE: {
+    retry: 'transient',
+    hint: 'The MCP server was unreachable or answered 5xx; the worker retries with backoff.',
+  },
+  UPSTREAM_ERROR: {
+    retry: 'transient',
+    hint: 'The MCP server failed internally (-32603); retried, report its request id if it persists.',
+  },
+  UPSTREAM_RATE_LIMITED: {
+    retry: 'transient',
+    hint: 'The MCP server or gateway answered 429; retried after its Retry-After.',
+  },
+  UPSTREAM_UNAUTHORIZED: {
+    retry: 'transient',
+    hint: "The MCP server refused the broker's token after one refresh; check the caller's upstream identity.",
+  },
+  UPSTREAM_FORBIDDEN: {
+    retry: 'final',
+    hint: 'A gateway refused the request (403: subscription key, Origin); fix the gateway policy or key.',
+  },
+  UPSTREAM_REJECTED: {
+    retry: 'final',
+    hint: 'The MCP server refused the request itself (route, malformed, unknown method); check the endpoint URL.',
+  },
+  UPSTREAM_AUTH_FAILED: {
+    retry: 'final',
+    hint: "The token endpoint refused the caller's credential, or a secret is missing; fix the credential.",
+  },
+  UPSTREAM_AUTH_UNAVAILABLE: {
+    retry: 'transient',
+    hint: 'The token endpoint was unreachable or failing; retried with backoff.',
+  },
+  TOOL_FORBIDDEN: {
+    retry: 'final',
+    hint: "The caller's upstream identity lacks a permission the tool requires; grant it, then replay.",
+  },
+  TOOL_NOT_FOUND: { retry: 'final', hint: 'The MCP server has no such tool for this identity; check the tool name.' },
+  TOOL_TIMEOUT: {
+    retry: 'transient',
+    hint: "The tool did not finish within its timeout; retried, or raise the tool's timeout.",
+  },
+  INVALID_ARGUMENTS: {
+    retry: 'final',
+    hint: "The arguments failed the tool's input schema; `details.fields` names each field.",
+  },
+  CANCELLED: { retry: 'final', hint: 'The call was cancelled (by the caller or a shutdown) before it finished.' },
+  TOOL_ERROR: {
+    retry: 'final',
+    hint: 'The tool ran and reported an error (`isError`); the message is the tool’s own.',
+  },
+  // Platform events turned into calls (shared/salesforce-events).
+  EVENT_MALFORMED: {
+    retry: 'final',
+    hint: 'The platform event is not an object with the expected fields; fix the publisher.',
+  },
+  EVENT_BAD_JSON: { retry: 'final', hint: 'A JSON field of the event does not parse; fix the publisher.' },
+  EVENT_BAD_TOOL: { retry: 'final', hint: "The event's tool name is not a valid tool name." },
+  EVENT_TOOL_MISSING: { retry: 'final', hint: 'The event names no tool and its mapping gives none.' },
+  EVENT_BAD_ARGUMENTS: { retry: 'final', hint: "The event's arguments are not a JSON object." },
+  EVENT_BAD_IDEMPOTENCY_KEY: { retry: 'final', hint: "The event's idempotency key is empty or too long." },
+  EVENT_BAD_WRITE_BACK: {
+    retry: 'final',
+    hint: "The event's write-back targets do not validate; `details` says which.",
+  },
+  EVENT_MAPPING_FAILED: {
+    retry: 'final',
+    hint: "The channel's JSONata mapping failed on this event; fix the mapping.",
+  },
+  // Salesforce as a peer: login, streaming, write-backs (shared/salesforce).
+  SALESFORCE_LOGIN_FAILED: {
+    retry: 'final',
+    hint: "Salesforce refused the org's login; fix the connected app or user (an unreachable login server is retried).",
+  },
+  SALESFORCE_UNREACHABLE: {
+    retry: 'transient',
+    hint: 'Salesforce could not be reached (network); retried with backoff.',
+  },
+  SALESFORCE_TIMEOUT: {
+    retry: 'transient',
+    hint: 'Salesforce did not answer in time; retried (the write may have been applied).',
+  },
+  SALESFORCE_UNEXPECTED: {
+    retry: 'transient',
+    hint: 'Salesforce failed in a way the broker cannot place; retried, report if it persists.',
+  },
+  SALESFORCE_ORG_NOT_ALLOWED: {
+    retry: 'final',
+    hint: 'The write-back names an org this caller may not write to; see the org allow-list.',
+  },
+  SALESFORCE_MAPPING_FAILED: {
+    retry: 'final',
+    hint: "The write-back's field mapping failed on the result; fix the mapping.",
+  },
+  SALESFORCE_REPLAY_REFUSED: {
+    retry: 'final',
+    hint: 'Salesforce refused the stored replay id; events published meanwhile may be skipped (see the alert).',
+  },
+  SALESFORCE_REQUEST_LIMIT_EXCEEDED: { retry: 'transient', hint: "The org's API limit is spent; retried later." },
+  SALESFORCE_UNABLE_TO_LOCK_ROW: { retry: 'transient', hint: 'Salesforce could not lock the record; retried.' },
+  SALESFORCE_STRING_TOO_LONG: {
+    retry: 'final',
+    hint: 'A value exceeds the field length; the broker re-reads the limits, shorten the mapping.',
+  },
+  // HTTP callbacks (write-back delivery).
+  CALLBACK_URL_REJECTED: {
+    retry: 'final',
+    hint: 'The callback URL is not allowed (scheme, host or private address); fix the target.',
+  },
+  CALLBACK_DNS_FAILED: { retry: 'transient', hint: 'The callback host did not resolve; retried.' },
+  CALLBACK_UNREACHABLE: { retry: 'transient', hint: 'The callback receiver could not be reached; retried.' },
+  CALLBACK_TIMEOUT: {
+    retry: 'transient',
+    hint: 'The receiver gave no answer within the target timeout; retried (it may have received it).',
+  },
+  CALLBACK_RETRYABLE_STATUS: {
+    retry: 'transient',
+    hint: 'The receiver answered 408, 429 or 5xx; retried, after its Retry-After if given.',
+  },
+  CALLBACK_REFUSED: {
+    retry: 'final',
+    hint: 'The receiver answered another 4xx; fix the receiver or the target, then replay.',
+  },
+  // Delivery in general.
+  TARGET_UNSUPPORTED: { retry: 'final', hint: 'No handler is configured for this write-back target type.' },
+  DELIVERY_ERROR: {
+    retry: 'transient',
+    hint: 'A delivery failed in a way its handler did not classify; retried, report if it persists.',
+  },
+} as const satisfies Record<string, FailureCodeEntry>;
+
+export type CatalogFailureCode = keyof typeof failureCatalog;
+
+/**
+ * Salesforce's own error codes pass through prefixed (`SALESFORCE_FIELD_CUSTOM_VALIDATION_EXCEPTION`),
+ * or `SALESFORCE_HTTP_<status>` when only the status is known; their class follows Salesforce's code.
+ */
+export type SalesforcePassThroughCode = `SALESFORCE_${string}`;
+
+export type FailureCode = CatalogFailureCode | SalesforcePassThroughCode;
+
+export const failureCodes = Object.keys(failureCatalog) as CatalogFailureCode[];
+
+export function isCatalogFailureCode(code: string): code is CatalogFailureCode {
+  return Object.hasOwn(failureCatalog, code);
+}
