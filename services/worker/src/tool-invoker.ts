@@ -1,4 +1,4 @@
-import type { ToolCallRecord } from '@mcp-broker/contracts';
+import type { FailureCode, FailureKind, ToolCallRecord } from '@mcp-broker/contracts';
 
 /** What the MCP endpoint returned for a call (the MCP `CallToolResult`). */
 export interface ToolResult {
@@ -9,10 +9,10 @@ export interface ToolResult {
 
 export type ProgressUpdate = { progress: number; total?: number; message?: string };
 
-/** Why an upstream call failed, as the retry rules need it. */
+/** Why an upstream call failed, as the retry rules need it: the kind's retry class is the catalog's (`retryClassOfKind`). */
 export interface InvocationFailure {
-  kind: 'transient' | 'rate_limited' | 'unauthorized' | 'permanent' | 'cancelled';
-  code: string;
+  kind: FailureKind;
+  code: FailureCode;
   message: string;
   retryAfterMs?: number | undefined;
 }

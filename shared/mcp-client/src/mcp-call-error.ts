@@ -1,3 +1,5 @@
+import type { CatalogFailureCode, FailureKind } from '@mcp-broker/contracts';
+
 /**
  * How the worker should react to a failed upstream call:
  * - `transient`: retry with backoff (network, 5xx, internal error, timeout, lost session);
@@ -7,36 +9,13 @@
  * - `permanent`: retrying cannot help (invalid arguments, forbidden, unknown tool, bad credentials);
  * - `cancelled`: the caller's signal aborted the call.
  */
-export type McpCallErrorKind = 'transient' | 'rate_limited' | 'unauthorized' | 'permanent' | 'cancelled';
+export type McpCallErrorKind = FailureKind;
 
-/** Stable local codes (the JSON-RPC codes that arrive from upstream are kept in `rpcCode`). */
-export type McpCallErrorCode =
-  /** Network error, connection lost, HTTP 5xx, JSON-RPC -32030, lost SSE session. */
-  | 'UPSTREAM_UNAVAILABLE'
-  /** JSON-RPC -32603 from the server (its own unexpected failure), or an error this client cannot place. */
-  | 'UPSTREAM_ERROR'
-  /** HTTP 429 or JSON-RPC -32029. */
-  | 'UPSTREAM_RATE_LIMITED'
-  /** HTTP 401 or JSON-RPC -32002 (after the one refresh-and-retry). */
-  | 'UPSTREAM_UNAUTHORIZED'
-  /** HTTP 403 without a tool permission error (e.g. APIM refused the subscription key or the Origin). */
-  | 'UPSTREAM_FORBIDDEN'
-  /** Any other refusal of the request itself (404 route, 400 malformed, -32601, -32600, unexpected content type). */
-  | 'UPSTREAM_REJECTED'
-  /** JSON-RPC -32003: the caller's identity lacks a permission the tool requires. */
-  | 'TOOL_FORBIDDEN'
-  /** JSON-RPC -32602: arguments failed the tool's input schema. */
-  | 'INVALID_ARGUMENTS'
-  /** JSON-RPC -32602 naming an unknown tool (or one this identity may not see). */
-  | 'TOOL_NOT_FOUND'
-  /** JSON-RPC -32001: the server's tool timeout or this client's request timeout. */
-  | 'TOOL_TIMEOUT'
-  /** The token endpoint refused the credential (4xx, e.g. invalid_client), or a secret is missing. */
-  | 'UPSTREAM_AUTH_FAILED'
-  /** The token endpoint is unreachable or failing (network, 5xx, 429). */
-  | 'UPSTREAM_AUTH_UNAVAILABLE'
-  /** The caller's signal aborted the call. */
-  | 'CANCELLED';
+/** Stable local codes, a part of the failure catalog (the JSON-RPC codes that arrive from upstream are kept in `rpcCode`). */
+export type McpCallErrorCode = Exclude<
+  Extract<CatalogFailureCode, `UPSTREAM_${string}` | `TOOL_${string}` | 'INVALID_ARGUMENTS' | 'CANCELLED'>,
+  'TOOL_ERROR'
+>;
 
 export interface McpCallErrorOptions {
   /** For `rate_limited`: how long to wait before retrying, from `Retry-After` or the error data. */
