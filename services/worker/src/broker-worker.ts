@@ -9,6 +9,7 @@ import {
 } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import { finalStatuses, type ToolCallJob, type WriteBackJob } from '@mcp-broker/contracts';
+import { raceAbort } from '@mcp-broker/resilience';
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -30,6 +31,8 @@ export interface BrokerWorkerOptions {
   logger: Logger;
   /** How long a job's lock lasts without renewal; a crashed worker's job is retried after it. Default 30 s. */
   lockDurationMs?: number;
+  /** How long `close()` waits for BullMQ to drain before it disconnects regardless, in ms. Default 20,000. */
+  closeTimeoutMs?: number;
   /** Budget of the first write-back attempt, made by the tool-call job, in ms; 0 = always a write-back job. Default 10,000. */
   inlineWriteBackTimeoutMs?: number;
   /** Concurrency of the write-back worker on this replica. Default 16. */
@@ -169,9 +172,26 @@ export class BrokerWorker {
   }
 
   /** Drains: no new jobs; jobs in hand finish (or are released by their lock if the process dies). */
+  /**
+   * BullMQ's `Worker.close()` can wait forever once a Redis outage has left its blocking connection
+   * parked in "reconnecting" (bullmq#4656, open in 6.7), so the drain is bounded: past the timeout
+   * the connections are dropped and any job still in hand is taken over, once its lock lapses, by
+   * another replica, as after a crash.
+   */
   async close(): Promise<void> {
-    await this.reconciler?.close();
-    await Promise.all(this.#workers.map((w) => w.close()));
+    const timeoutMs = this.#o.closeTimeoutMs ?? 20_000;
+    try {
+      await raceAbort(
+        (async () => {
+          await this.reconciler?.close();
+          await Promise.all(this.#workers.map((w) => w.close()));
+        })(),
+        { timeoutMs },
+      );
+    } catch (err) {
+      this.#o.logger.warn({ err, timeoutMs }, 'queues did not drain in time; disconnecting');
+      for (const w of this.#workers) void w.disconnect().catch(() => {});
+    }
     this.#subscriber.disconnect();
   }
 }
