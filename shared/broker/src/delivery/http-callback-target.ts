@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { HttpCallbackTarget, ToolCallRecord } from '@mcp-broker/contracts';
+import { parseRetryAfter } from '@mcp-broker/resilience';
 import { SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import {
   type CallbackPolicy,
@@ -140,12 +141,13 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
     });
     if (status >= 200 && status < 300) return { httpStatus: status };
     if (status === 408 || status === 429 || status >= 500) {
-      const seconds = Number(retryAfter);
+      // A zero wait means "now": the job's own backoff applies instead.
+      const waitMs = parseRetryAfter(retryAfter) || undefined;
       throw new DeliveryError(
         'transient',
         'CALLBACK_RETRYABLE_STATUS',
         `Callback to ${url.host} answered ${status}.`,
-        Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+        waitMs,
       );
     }
     throw new DeliveryError(

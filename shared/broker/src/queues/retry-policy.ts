@@ -1,3 +1,5 @@
+import { backoffDelay as sharedBackoffDelay } from '@mcp-broker/resilience';
+
 /** How hard the broker retries; one object so ingress, worker and docs agree. */
 export interface RetryPolicy {
   /** Attempts per tool call, the first included. Default 5. */
@@ -17,11 +19,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 5 * 60_000,
 };
 
-/**
- * Exponential backoff with "full jitter" (a random delay up to the exponential cap), which spreads
- * retries of many failed jobs instead of bunching them. `random` is injectable for tests.
- */
+/** The policy's delay before retry number `attemptsMade`: the shared formula, full jitter (spreads many failed jobs). */
 export function backoffDelay(attemptsMade: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attemptsMade - 1));
-  return Math.max(1, Math.round(cap * random()));
+  return sharedBackoffDelay(attemptsMade, { baseDelayMs: policy.baseDelayMs, maxDelayMs: policy.maxDelayMs, random });
 }
