@@ -1,4 +1,4 @@
-import { BrokerQueues, createToolCallIntake, ToolCallRepository } from '@mcp-broker/broker';
+import { createBrokerCore } from '@mcp-broker/broker';
 import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
@@ -22,35 +22,33 @@ export async function startIngress(
   config: IngressConfig,
   broker: BrokerConfig,
   logger: Logger,
-  overrides: { store?: Store; env?: Record<string, string | undefined>; fetch?: typeof fetch } = {},
+  overrides: { env: Record<string, string | undefined>; store?: Store; fetch?: typeof fetch },
 ): Promise<StartedIngress> {
-  const env = overrides.env ?? process.env;
+  const { env } = overrides;
   assertSecretsPresent(broker, env);
   const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-  const queues = new BrokerQueues({
-    connection: redis,
-    prefix: config.REDIS_KEY_PREFIX,
-    retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS, writeBackAttempts: config.WRITE_BACK_ATTEMPTS },
-  });
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
-  const repository = new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS });
+  const core = createBrokerCore({
+    settings: {
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      retentionDays: config.TOOL_CALL_RETENTION_DAYS,
+      retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS, writeBackAttempts: config.WRITE_BACK_ATTEMPTS },
+    },
+    broker,
+    store,
+    redis,
+    catalog: upstream.catalog,
+    env,
+  });
   const service = new ToolCallService({
-    repository,
-    queues,
+    repository: core.repository,
+    queues: core.queues,
     redis,
     prefix: config.REDIS_KEY_PREFIX,
     maxJsonDepth: config.MAX_JSON_DEPTH,
-    intake: createToolCallIntake({
-      repository,
-      queues,
-      redis,
-      prefix: config.REDIS_KEY_PREFIX,
-      catalog: upstream.catalog,
-      broker,
-      env,
-    }),
+    intake: core.intake,
   });
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   const app = await buildIngressApp({
@@ -84,7 +82,7 @@ export async function startIngress(
     async close() {
       await app.close();
       await upstream.close();
-      await queues.close();
+      await core.close();
       redis.disconnect();
       if (!overrides.store) await store.close();
     },

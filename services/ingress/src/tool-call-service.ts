@@ -1,4 +1,4 @@
-import type { BrokerQueues, ToolCallIntake, ToolCallRepository } from '@mcp-broker/broker';
+import { type BrokerQueues, publishCancel, type ToolCallIntake, type ToolCallRepository } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import {
   assertJsonTextDepth,
@@ -125,7 +125,7 @@ export class ToolCallService {
     const flagged = await this.#o.repository.update(caller.id, id, (current) =>
       finalStatuses.includes(current.status) ? undefined : { ...current, cancelRequested: true },
     );
-    await this.#o.redis.publish(`${this.#o.prefix}broker:cancel`, id);
+    await publishCancel(this.#o.redis, this.#o.prefix, id);
     return flagged ?? record;
   }
 

@@ -1,11 +1,13 @@
-import type { ToolCallRepository, WriteBackTargetHandler } from '@mcp-broker/broker';
 import {
   type BrokerQueues,
   backoffDelay,
   bullPrefix,
+  CancellationListener,
+  type ToolCallRepository,
   toolCallQueueName,
   WRITE_BACK_QUEUE,
   WriteBackDelivery,
+  type WriteBackTargetHandler,
 } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import { finalStatuses, type ToolCallJob, type WriteBackJob } from '@mcp-broker/contracts';
@@ -13,7 +15,6 @@ import { raceAbort } from '@mcp-broker/resilience';
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { CancellationListener } from './cancellation-listener.ts';
 import { toolCallProcessor } from './jobs/tool-call-job.ts';
 import { writeBackProcessor } from './jobs/write-back-job.ts';
 import { Reconciler } from './reconciler.ts';

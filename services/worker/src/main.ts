@@ -6,5 +6,5 @@ import { startWorker } from './start.ts';
 const config = loadConfig(workerConfigSchema, process.env);
 const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
 const broker = await loadBrokerConfigFile(config.BROKER_CONFIG);
-const started = await startWorker(config, broker, logger);
+const started = await startWorker(config, broker, logger, { env: process.env });
 installGracefulShutdown([() => started.close()], { logger });

@@ -1,4 +1,4 @@
-import { BrokerQueues, createToolCallIntake, HttpCallbackHandler, ToolCallRepository } from '@mcp-broker/broker';
+import { createBrokerCore, HttpCallbackHandler } from '@mcp-broker/broker';
 import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
@@ -36,30 +36,38 @@ export async function startWorker(
   config: WorkerConfig,
   broker: BrokerConfig,
   logger: Logger,
-  overrides: { store?: Store; env?: Record<string, string | undefined> } = {},
+  overrides: { env: Record<string, string | undefined>; store?: Store },
 ): Promise<StartedWorker> {
-  const env = overrides.env ?? process.env;
+  const { env } = overrides;
   assertSecretsPresent(broker, env);
   const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   // BullMQ workers block on Redis: they need unlimited retries per request.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-  const queues = new BrokerQueues({
-    connection: redis,
-    prefix: config.REDIS_KEY_PREFIX,
-    onError: (err) => logger.warn({ err: { message: err.message } }, 'queue connection error'),
-    retry: {
-      toolCallAttempts: config.TOOL_CALL_ATTEMPTS,
-      writeBackAttempts: config.WRITE_BACK_ATTEMPTS,
-      baseDelayMs: config.RETRY_BASE_DELAY_MS,
-      maxDelayMs: config.RETRY_MAX_DELAY_MS,
-    },
-  });
   const upstream = createBrokerUpstream(broker, {
     env,
     poolSize: config.MCP_POOL_SIZE,
     idleMs: config.MCP_POOL_IDLE_MS,
   });
+  const core = createBrokerCore({
+    settings: {
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      retentionDays: config.TOOL_CALL_RETENTION_DAYS,
+      retry: {
+        toolCallAttempts: config.TOOL_CALL_ATTEMPTS,
+        writeBackAttempts: config.WRITE_BACK_ATTEMPTS,
+        baseDelayMs: config.RETRY_BASE_DELAY_MS,
+        maxDelayMs: config.RETRY_MAX_DELAY_MS,
+      },
+    },
+    broker,
+    store,
+    redis,
+    catalog: upstream.catalog,
+    env,
+    onQueueError: (err) => logger.warn({ err: { message: err.message } }, 'queue connection error'),
+  });
+  const { repository, queues } = core;
   const callers = new Map(broker.callers.map((c) => [c.id, c]));
   const orgs = new OrgConnections({ orgs: broker.salesforce.orgs, env, logger });
   const salesforce = {
@@ -68,7 +76,6 @@ export async function startWorker(
     logger,
     ...(config.PUBLIC_URL ? { resultUrlFor: (r: { id: string }) => `${config.PUBLIC_URL}/v1/tool-calls/${r.id}` } : {}),
   };
-  const repository = new ToolCallRepository({ store, retentionDays: config.TOOL_CALL_RETENTION_DAYS });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -116,15 +123,7 @@ export async function startWorker(
           store,
           connections: (orgId) => orgs.get(orgId),
           sink: new SalesforceEventSink({
-            intake: createToolCallIntake({
-              repository,
-              queues,
-              redis,
-              prefix: config.REDIS_KEY_PREFIX,
-              catalog: upstream.catalog,
-              broker,
-              env,
-            }),
+            intake: core.intake,
             orgs: broker.salesforce.orgs,
             callers: broker.callers,
           }),
@@ -173,7 +172,7 @@ export async function startWorker(
       await worker.close();
       await orgs.close();
       await upstream.close();
-      await queues.close();
+      await core.close();
       redis.disconnect();
       if (!overrides.store) await store.close();
     },

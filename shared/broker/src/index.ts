@@ -1,3 +1,9 @@
+export {
+  type BrokerCore,
+  type BrokerCoreOptions,
+  type BrokerCoreSettings,
+  createBrokerCore,
+} from './broker-core.ts';
 export { SIGNATURE_HEADER, signCallback, verifyCallbackSignature } from './delivery/callback-signature.ts';
 export {
   type CallbackPolicy,
@@ -35,6 +41,7 @@ export {
 } from './intake/tool-call-intake.ts';
 export { WriteBackPolicy } from './intake/write-back-policy.ts';
 export { BrokerQueues, type BrokerQueuesOptions, bullPrefix } from './queues/broker-queues.ts';
+export { CancellationListener, cancelChannel, publishCancel } from './queues/cancel-channel.ts';
 export {
   MAINTENANCE_QUEUE,
   toolCallJobId,

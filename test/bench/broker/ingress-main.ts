@@ -11,7 +11,7 @@ import { announceReady, serveParent } from '../mcp/ipc.ts';
 const config = loadConfig(ingressConfigSchema, process.env);
 const logger = createLogger({ name: 'ingress', level: config.LOG_LEVEL });
 const broker = await loadBrokerConfigFile(config.BROKER_CONFIG);
-const started = await startIngress(config, broker, logger);
+const started = await startIngress(config, broker, logger, { env: process.env });
 
 serveParent({}, () => started.close());
 announceReady({ url: started.url, pid: process.pid });

@@ -12,7 +12,7 @@ import { announceReady, serveParent } from '../mcp/ipc.ts';
 const config = loadConfig(workerConfigSchema, process.env);
 const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
 const broker = await loadBrokerConfigFile(config.BROKER_CONFIG);
-const started = await startWorker(config, broker, logger);
+const started = await startWorker(config, broker, logger, { env: process.env });
 const gc = (globalThis as { gc?: () => void }).gc;
 
 serveParent(

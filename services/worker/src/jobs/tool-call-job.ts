@@ -1,8 +1,7 @@
-import type { BrokerQueues, ToolCallRepository, WriteBackDelivery } from '@mcp-broker/broker';
+import type { BrokerQueues, CancellationListener, ToolCallRepository, WriteBackDelivery } from '@mcp-broker/broker';
 import { finalStatuses, type ToolCallJob, type ToolCallRecord } from '@mcp-broker/contracts';
 import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { CancellationListener } from '../cancellation-listener.ts';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
 
 export interface ToolCallJobDeps {

@@ -1,9 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** The channel ingress publishes cancellations of running calls on. */
+/**
+ * The cancel channel: Redis pub/sub from ingress (a caller cancels a running call) to every worker
+ * replica (the one running it aborts). The message is the call's id, nothing else. Both ends live
+ * here so the channel name and the message cannot drift apart.
+ */
 export function cancelChannel(prefix: string): string {
   return `${prefix}broker:cancel`;
+}
+
+/** Tells the replica running the call, if any, to abort it. Pub/sub: no replica running it, no effect. */
+export async function publishCancel(redis: Redis, prefix: string, callId: string): Promise<void> {
+  await redis.publish(cancelChannel(prefix), callId);
 }
 
 /**
