@@ -29,7 +29,7 @@ const submit = (key: string) =>
 describe('a submission cut off by a Redis outage after taking its idempotency lock', () => {
   it('answers 503, and the retry with the same key right after Redis is back is accepted, not 409', async () => {
     // The caller's queue exists before the outage (a queue first built during one is the subject
-    // of queue-after-outage.test.ts).
+    // of the next test).
     expect((await submit('warm-up')).statusCode).toBe(202);
     // Freeze Redis the moment it has executed (and fsynced) the lock, so the rest of the request,
     // and the lock's release, meet a Redis that is gone.
@@ -58,5 +58,32 @@ describe('a submission cut off by a Redis outage after taking its idempotency lo
     expect(seen).not.toContain(409);
     expect(retry.json()).not.toMatchObject({ error: { code: 'BROKER_IDEMPOTENCY_IN_PROGRESS' } });
     expect([200, 202]).toContain(retry.statusCode);
+  }, 60_000);
+});
+
+describe("a caller's first submission during a Redis outage", () => {
+  it('answers 503, and once Redis is back the resend is accepted and its job queued (no queue stays broken)', async () => {
+    // Redis goes away after the lock is taken, so the caller's queue is first built against a
+    // Redis that is gone.
+    const stopMonitoring = await redis.monitor((line) => {
+      if (/"set" "[^"]*idem:/i.test(line)) redis.freeze();
+    });
+    const pending = submit('first-during-outage');
+    await new Promise((r) => setTimeout(r, 500));
+    stopMonitoring();
+    await redis.kill();
+    const during = await pending;
+    expect(during.statusCode).toBe(503);
+    await redis.start();
+    let after = await submit('first-during-outage');
+    for (let i = 0; i < 100 && after.statusCode === 503; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await submit('first-during-outage');
+    }
+    // The record was made during the outage (the store was up), so the resend replays it (200)
+    // and queues the job the outage cut off.
+    expect([200, 202]).toContain(after.statusCode);
+    const { id } = after.json() as { id: string };
+    expect(await t.queues.hasLiveToolCall('apex', id)).toBe(true);
   }, 60_000);
 });
