@@ -114,6 +114,9 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
           return finish(deps, fresh, 'cancelled', {}, 'cancelled while running');
         case 'permanent':
           return finish(deps, fresh, 'failed', { error: { code: err.code, message: err.message } });
+        default:
+          // A new failure kind must be handled here before the worker compiles.
+          throw new Error(`Unhandled failure kind ${err.kind satisfies never}`);
       }
     } finally {
       cancellation.release();
