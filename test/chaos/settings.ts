@@ -1,3 +1,5 @@
+import { envNumber } from '../bench/env-number.ts';
+
 /** The scenarios, in the order they run by default. */
 export const SCENARIOS = [
   'baseline',
@@ -41,13 +43,7 @@ export interface ChaosSettings {
 }
 
 export function chaosSettingsFromEnv(env: NodeJS.ProcessEnv): ChaosSettings {
-  const num = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
-    return value;
-  };
+  const num = (name: string, fallback: number, min: number) => envNumber(env, name, fallback, min);
   const names = (env.CHAOS_SCENARIOS ?? '')
     .split(',')
     .map((s) => s.trim())

@@ -1,3 +1,5 @@
+import { envNumber } from '../env-number.ts';
+
 /**
  * The ways the same echo calls are made:
  * - `direct-pooled`: the broker's own pooled-client code (`McpClientPool` + `callTool`), no broker;
@@ -62,13 +64,7 @@ export interface BrokerBenchSettings {
 }
 
 export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettings {
-  const num = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
-    return value;
-  };
+  const num = (name: string, fallback: number, min: number) => envNumber(env, name, fallback, min);
   const list = (name: string, all: readonly string[]) =>
     (env[name] ?? '')
       .split(',')

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalTestIssuer } from '@mcp-broker/auth/testing';
+import { envNumber } from '../env-number.ts';
 import { BENCH_TOOL_NAME } from './bench-tool.ts';
 import { type BenchChild, spawnChild } from './children.ts';
 import { type LoadResult, runLoad } from './load.ts';
@@ -32,13 +33,7 @@ export interface McpBenchSettings {
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): McpBenchSettings {
-  const num = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
-    return value;
-  };
+  const num = (name: string, fallback: number, min: number) => envNumber(env, name, fallback, min);
   const cpuProf = (env.BENCH_CPU_PROF ?? '')
     .split(',')
     .map((s) => s.trim())
