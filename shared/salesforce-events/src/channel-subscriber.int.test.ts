@@ -2,15 +2,15 @@ import { salesforceChannelSchema } from '@mcp-broker/broker-config';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { createStore, type Store } from '@mcp-broker/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChannelSettings, ChannelSubscriber, type ReplayRefusedAlert } from './channel-subscriber.ts';
-import { ReplayCheckpointStore } from './replay-checkpoint-store.ts';
 import {
   REQUEST_CHANNEL,
   RecordingLogger,
   RecordingSink,
   SandboxConnections,
   waitFor,
-} from './salesforce-events.test-support.ts';
+} from '../test-support/salesforce-events.ts';
+import { type ChannelSettings, ChannelSubscriber, type ReplayRefusedAlert } from './channel-subscriber.ts';
+import { ReplayCheckpointStore } from './replay-checkpoint-store.ts';
 
 const CASE_CHANNEL = '/event/Case_Escalation__e';
 const OPPORTUNITY = '0065g00000AbCdEAAZ';

@@ -1,9 +1,6 @@
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { createStore, type Store } from '@mcp-broker/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ReplayRefusedAlert } from './channel-subscriber.ts';
-import { EventMappingConfigError } from './event-mapping.ts';
-import { leaseKey, PlatformEventConnector, type PlatformEventConnectorOptions } from './platform-event-connector.ts';
 import {
   REQUEST_CHANNEL,
   RecordingLogger,
@@ -12,7 +9,10 @@ import {
   sandboxOrg,
   testRedis,
   waitFor,
-} from './salesforce-events.test-support.ts';
+} from '../test-support/salesforce-events.ts';
+import type { ReplayRefusedAlert } from './channel-subscriber.ts';
+import { EventMappingConfigError } from './event-mapping.ts';
+import { leaseKey, PlatformEventConnector, type PlatformEventConnectorOptions } from './platform-event-connector.ts';
 
 const SIGNAL_CHANNEL = '/event/Account_Signal__e';
 const fast = { initialMs: 20, maxMs: 200 };

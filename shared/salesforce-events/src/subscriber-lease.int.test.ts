@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { testRedis, waitFor } from './salesforce-events.test-support.ts';
+import { testRedis, waitFor } from '../test-support/salesforce-events.ts';
 import { type LeaseLostReason, SubscriberLease } from './subscriber-lease.ts';
 
 describe('subscriber lease in Redis', () => {

@@ -8,10 +8,10 @@ import { type SalesforceOrgConfig, salesforceOrgSchema } from '@mcp-broker/broke
 import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { Redis } from 'ioredis';
 import jsforce, { type Connection } from 'jsforce';
-import type { SalesforceConnections } from './channel-subscriber.ts';
-import type { EventsLogger } from './events-logger.ts';
-import type { MappedEvent } from './platform-event.ts';
-import type { EventPosition, EventRejection, ToolCallSink } from './tool-call-sink.ts';
+import type { SalesforceConnections } from '../src/channel-subscriber.ts';
+import type { EventsLogger } from '../src/events-logger.ts';
+import type { MappedEvent } from '../src/platform-event.ts';
+import type { EventPosition, EventRejection, ToolCallSink } from '../src/tool-call-sink.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REQUEST_CHANNEL = '/event/MCP_Tool_Request__e';
