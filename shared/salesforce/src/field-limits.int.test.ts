@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORG, type SandboxOrg, startSandboxOrg } from '../test-support/salesforce.ts';
 import {
   FieldLimits,
   fitToFieldLimits,
@@ -6,7 +7,6 @@ import {
   truncateToLength,
   truncationPointer,
 } from './field-limits.ts';
-import { ORG, type SandboxOrg, startSandboxOrg } from './test-support.ts';
 
 const POINTER = truncationPointer('https://broker.example.com/v1/tool-calls/tc_1');
 

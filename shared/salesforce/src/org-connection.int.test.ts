@@ -4,9 +4,6 @@ import { startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import jsforce from 'jsforce';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OrgConnection } from './org-connection.ts';
-import { OrgConnections } from './org-connections.ts';
-import { SalesforceLoginError } from './salesforce-login-error.ts';
 import {
   CALLER,
   clientCredentialsOrg,
@@ -15,7 +12,10 @@ import {
   type SandboxOrg,
   SECRET_VAR,
   startSandboxOrg,
-} from './test-support.ts';
+} from '../test-support/salesforce.ts';
+import { OrgConnection } from './org-connection.ts';
+import { OrgConnections } from './org-connections.ts';
+import { SalesforceLoginError } from './salesforce-login-error.ts';
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

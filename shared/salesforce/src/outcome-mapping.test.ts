@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { toolCallRecord } from '../test-support/salesforce.ts';
 import { evaluateFieldMapping, outcomeContext, resultText } from './outcome-mapping.ts';
-import { toolCallRecord } from './test-support.ts';
 
 const failed = toolCallRecord({
   status: 'failed',

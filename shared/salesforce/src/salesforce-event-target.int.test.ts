@@ -1,7 +1,5 @@
 import type { SalesforceEventTarget } from '@mcp-broker/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { truncationPointer } from './field-limits.ts';
-import { SalesforceEventHandler } from './salesforce-event-target.ts';
 import {
   deliveryContext,
   failure,
@@ -11,7 +9,9 @@ import {
   startSandboxOrg,
   toolCallRecord,
   withObjects,
-} from './test-support.ts';
+} from '../test-support/salesforce.ts';
+import { truncationPointer } from './field-limits.ts';
+import { SalesforceEventHandler } from './salesforce-event-target.ts';
 
 const CHANNEL = '/event/MCP_Tool_Result__e';
 const record = toolCallRecord();

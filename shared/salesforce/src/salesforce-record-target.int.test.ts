@@ -1,7 +1,5 @@
 import type { SalesforceRecordTarget } from '@mcp-broker/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FieldLimits, truncationPointer } from './field-limits.ts';
-import { SalesforceRecordHandler } from './salesforce-record-target.ts';
 import {
   deliveryContext,
   failure,
@@ -11,7 +9,9 @@ import {
   startSandboxOrg,
   toolCallRecord,
   withObjects,
-} from './test-support.ts';
+} from '../test-support/salesforce.ts';
+import { FieldLimits, truncationPointer } from './field-limits.ts';
+import { SalesforceRecordHandler } from './salesforce-record-target.ts';
 
 const record = toolCallRecord();
 

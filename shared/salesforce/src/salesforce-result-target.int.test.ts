@@ -1,7 +1,5 @@
 import type { SalesforceResultTarget } from '@mcp-broker/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SObjectFieldLimits, truncationPointer } from './field-limits.ts';
-import { resultValues, SalesforceResultHandler } from './salesforce-result-target.ts';
 import {
   deliveryContext,
   failure,
@@ -11,7 +9,9 @@ import {
   startSandboxOrg,
   toolCallRecord,
   withObjects,
-} from './test-support.ts';
+} from '../test-support/salesforce.ts';
+import { SObjectFieldLimits, truncationPointer } from './field-limits.ts';
+import { resultValues, SalesforceResultHandler } from './salesforce-result-target.ts';
 
 const record = toolCallRecord();
 

@@ -13,8 +13,8 @@ import {
   type SObjectDefinition,
   startSalesforceSandbox,
 } from '@mcp-broker/salesforce-sandbox';
-import { OrgConnections } from './org-connections.ts';
-import type { SalesforceLogger } from './salesforce-logger.ts';
+import { OrgConnections } from '../src/org-connections.ts';
+import type { SalesforceLogger } from '../src/salesforce-logger.ts';
 
 export interface LogEntry {
   level: 'info' | 'warn';
