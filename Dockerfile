@@ -27,9 +27,9 @@ WORKDIR /app
 # Same content whenever no manifest changed, so the npm ci layer below stays cached.
 COPY --from=stage /staged/manifests ./
 # --omit=dev: no devDependency of any workspace (test tools, the embedded Cosmos server of the
-# store). npm still installs the production dependencies of every workspace (oidc-provider of the
-# dev OAuth server, faye of the Salesforce sandbox); their sources are not staged, so nothing loads
-# them. No production dependency needs an install script, so none is run.
+# store). npm still installs the production dependencies of every workspace, the peers' too
+# (oidc-provider of peers/dev-oauth, faye of peers/salesforce-sandbox); no peer's sources are staged
+# (stage-workspaces.ts refuses a service that depends on one), so nothing loads them. No production dependency needs an install script, so none is run.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspace @mcp-broker/${SERVICE} --ignore-scripts --no-audit --no-fund
 

@@ -9,7 +9,8 @@
  *   package.json (npm ci checks the lockfile against all of them). Its content changes only with a
  *   manifest, so the npm ci layer built on it stays cached across source changes.
  * - `<out>/sources`: `src/` of `services/<service>` and of every workspace it depends on at run time
- *   (`dependencies`, not `devDependencies`), test files left out.
+ *   (`dependencies`, not `devDependencies`), test files left out. A service that depends at run
+ *   time on a workspace under `peers/` is refused: peers are for tests and the demo.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -73,7 +74,13 @@ export function stageService(root: string, service: string, out: string): Staged
     mkdirSync(dirname(join(out, 'manifests', file)), { recursive: true });
     cpSync(join(root, file), join(out, 'manifests', file));
   }
-  const sources = runtimeWorkspaces(root, serviceDir).map((dir) => `${dir}/src`);
+  const runtime = runtimeWorkspaces(root, serviceDir);
+  // Peers (sandboxes, the dev OAuth server) stand in for other systems in tests and the demo.
+  const peers = runtime.filter((dir) => dir.startsWith('peers/'));
+  if (peers.length > 0) {
+    throw new Error(`${serviceDir} depends at run time on ${peers.join(', ')}; peers never ship in an image`);
+  }
+  const sources = runtime.map((dir) => `${dir}/src`);
   for (const dir of sources) {
     cpSync(join(root, dir), join(out, 'sources', dir), {
       recursive: true,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,12 +148,35 @@ describe('infra/docker/stage-workspaces.ts (the Dockerfile step that picks what 
     });
   }
 
-  it('leaves out what a service does not depend on at run time', () => {
+  it('leaves out what a service does not depend on at run time: every peer, the demo and the tests', () => {
     expect(runtimeWorkspaces('services/mcp-server')).toContain('shared/auth');
+    const peers = workspaceDirs().filter((dir) => dir.startsWith('peers/'));
+    expect(peers).toEqual(expect.arrayContaining(['peers/dev-oauth', 'peers/salesforce-sandbox']));
     for (const service of services) {
-      for (const devOnly of ['shared/dev-oauth', 'shared/salesforce-sandbox', 'services/dev', 'test']) {
+      for (const devOnly of [...peers, 'services/dev', 'test']) {
         expect(runtimeWorkspaces(`services/${service}`), `${service} ships ${devOnly}`).not.toContain(devOnly);
       }
+    }
+  });
+
+  it('refuses a service that depends at run time on a peer, naming the peer', () => {
+    const fixture = mkdtempSync(join(tmpdir(), 'stage-peer-'));
+    const write = (path: string, content: unknown) => {
+      mkdirSync(join(fixture, path, '..'), { recursive: true });
+      writeFileSync(join(fixture, path), typeof content === 'string' ? content : JSON.stringify(content));
+    };
+    try {
+      write('package.json', { name: 'fixture', workspaces: ['services/*', 'peers/*'] });
+      write('package-lock.json', {});
+      write('services/api/package.json', { name: '@f/api', dependencies: { '@f/sandbox': '*' } });
+      write('services/api/src/main.ts', '');
+      write('peers/sandbox/package.json', { name: '@f/sandbox' });
+      write('peers/sandbox/src/index.ts', '');
+      expect(() => stageService(fixture, 'api', join(fixture, 'out'))).toThrow(
+        'services/api depends at run time on peers/sandbox; peers never ship in an image',
+      );
+    } finally {
+      rmSync(fixture, { recursive: true, force: true });
     }
   });
 
