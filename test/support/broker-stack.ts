@@ -148,6 +148,8 @@ export async function startBrokerStack(options: {
     admin,
   });
   const raw = {
+    // Shared by ingress and every worker replica, as in production: one file, one set of values.
+    broker: { keyPrefix: prefix, toolCallAttempts: 4, writeBackAttempts: 4 },
     endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
     callers: [
       caller('caller-a', 'broker-for-a', 'E2E_SECRET_A'),
@@ -182,21 +184,14 @@ export async function startBrokerStack(options: {
     E2E_CALLBACK_SECRET: CALLBACK_SECRET,
     ...(options.salesforce ? { E2E_SALESFORCE_SECRET: options.salesforce.clientSecret } : {}),
   };
-  const common = { BROKER_CONFIG: '(in memory)', REDIS_URL, REDIS_KEY_PREFIX: prefix };
-  const ingress = await startIngress(
-    loadConfig(ingressConfigSchema, { ...common, PORT: '0', TOOL_CALL_ATTEMPTS: '4' }),
-    broker,
-    logger,
-    {
-      store,
-      env,
-    },
-  );
+  const common = { BROKER_CONFIG: '(in memory)', REDIS_URL };
+  const ingress = await startIngress(loadConfig(ingressConfigSchema, { ...common, PORT: '0' }), broker, logger, {
+    store,
+    env,
+  });
   const workerSettings = {
     RETRY_BASE_DELAY_MS: '20',
     RETRY_MAX_DELAY_MS: '200',
-    TOOL_CALL_ATTEMPTS: '4',
-    WRITE_BACK_ATTEMPTS: '4',
     SALESFORCE_LEASE_TTL_MS: '2000',
     ...options.workerEnv,
   };
@@ -231,7 +226,6 @@ export async function startBrokerStack(options: {
       ...workerSettings,
       BROKER_CONFIG: brokerConfigPath,
       REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
       COSMOS_ENDPOINT: store.endpoint,
       COSMOS_KEY: Buffer.from('embedded').toString('base64'),
       COSMOS_DATABASE: store.database.id,

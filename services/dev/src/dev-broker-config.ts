@@ -21,8 +21,11 @@ export async function devBrokerConfig(options: {
   demoPassword: string;
   /** The Salesforce sandbox, connected as org `demo-org` of the demo caller. */
   salesforce?: { loginUrl: string; clientId: string; apiVersion: string };
+  /** The MCP server's REDIS_KEY_PREFIX: the launcher runs everything against one Redis under one prefix. */
+  keyPrefix?: string;
 }): Promise<BrokerConfig> {
   return brokerConfigSchema.parse({
+    ...(options.keyPrefix ? { broker: { keyPrefix: options.keyPrefix } } : {}),
     endpoints: { local: { url: `${options.mcpUrl}/mcp`, transport: 'streamable-http' } },
     callers: [
       {

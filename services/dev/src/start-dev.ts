@@ -73,6 +73,7 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     tokenEndpoint: oauth.tokenEndpoint,
     upstreamClientId: 'broker-demo',
     demoPassword: secretOf('demo-caller-password'),
+    keyPrefix: mcp.REDIS_KEY_PREFIX,
     salesforce: { loginUrl: salesforce.loginUrl, clientId: salesforce.clientId, apiVersion: salesforce.apiVersion },
   });
   const env = {
@@ -83,7 +84,6 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
   const common = {
     BROKER_CONFIG: '(dev launcher)',
     REDIS_URL: mcp.REDIS_URL,
-    REDIS_KEY_PREFIX: mcp.REDIS_KEY_PREFIX,
     LOG_LEVEL: mcp.LOG_LEVEL,
   };
   const ingress = await startIngress(

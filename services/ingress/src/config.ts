@@ -34,12 +34,14 @@ export const ingressConfigSchema = z.object({
   BASIC_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   ...redisEnvShape,
   ...storeEnvShape,
-  /** Attempts per tool call, set on the job when it is queued (the worker honours the job's value). */
-  TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
-  /** Attempts of the write-back jobs ingress queues (a call cancelled while queued); set it like the worker's. */
-  WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
-  /** Days tool-call records are kept (Cosmos TTL). */
-  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  /** Deprecated: `broker.keyPrefix` in the broker configuration file. Set, it still wins (with a warning) for one release. */
+  REDIS_KEY_PREFIX: z.string().optional(),
+  /** Deprecated: `broker.toolCallAttempts`. Set, it still wins (with a warning) for one release. */
+  TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
+  /** Deprecated: `broker.writeBackAttempts`. Set, it still wins (with a warning) for one release. */
+  WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
+  /** Deprecated: `broker.retentionDays`. Set, it still wins (with a warning) for one release. */
+  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().optional(),
   LOG_LEVEL: logLevelSchema,
 });
 export type IngressConfig = z.infer<typeof ingressConfigSchema>;

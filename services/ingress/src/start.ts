@@ -1,5 +1,10 @@
 import { createBrokerCore } from '@mcp-broker/broker';
-import { assertSecretsPresent, type BrokerConfig } from '@mcp-broker/broker-config';
+import {
+  applyDeprecatedSettingsEnv,
+  assertSecretsPresent,
+  type BrokerConfig,
+  type BrokerSettings,
+} from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
@@ -13,6 +18,8 @@ import { ToolCallService } from './tool-call-service.ts';
 export interface StartedIngress {
   app: FastifyInstance;
   service: ToolCallService;
+  /** The shared settings this ingress runs with (the file's `broker:`, after deprecated variables). */
+  settings: BrokerSettings;
   url: string;
   close(): Promise<void>;
 }
@@ -20,22 +27,18 @@ export interface StartedIngress {
 /** Wires configuration into real dependencies and listens. */
 export async function startIngress(
   config: IngressConfig,
-  broker: BrokerConfig,
+  file: BrokerConfig,
   logger: Logger,
   overrides: { env: Record<string, string | undefined>; store?: Store; fetch?: typeof fetch },
 ): Promise<StartedIngress> {
   const { env } = overrides;
+  const broker = applyDeprecatedSettingsEnv(file, config, (message) => logger.warn(message));
   assertSecretsPresent(broker, env);
   const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const core = createBrokerCore({
-    settings: {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      retentionDays: config.TOOL_CALL_RETENTION_DAYS,
-      retry: { toolCallAttempts: config.TOOL_CALL_ATTEMPTS, writeBackAttempts: config.WRITE_BACK_ATTEMPTS },
-    },
     broker,
     store,
     redis,
@@ -46,7 +49,7 @@ export async function startIngress(
     repository: core.repository,
     queues: core.queues,
     redis,
-    prefix: config.REDIS_KEY_PREFIX,
+    prefix: core.settings.keyPrefix,
     maxJsonDepth: config.MAX_JSON_DEPTH,
     intake: core.intake,
   });
@@ -78,6 +81,7 @@ export async function startIngress(
   return {
     app,
     service,
+    settings: core.settings,
     url,
     async close() {
       await app.close();

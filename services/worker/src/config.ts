@@ -11,14 +11,17 @@ export const workerConfigSchema = z.object({
   /** Interface the health port listens on. */
   HOST: z.string().default('127.0.0.1'),
   ...redisEnvShape,
+  /** Deprecated: `broker.keyPrefix` in the broker configuration file. Set, it still wins (with a warning) for one release. */
+  REDIS_KEY_PREFIX: z.string().optional(),
   /** The broker API's public URL (ingress's PUBLIC_URL): truncated Salesforce values point at the call there. */
   PUBLIC_URL: z.url().optional(),
   ...storeEnvShape,
-  /** Attempts for calls this worker queues itself; calls from ingress carry ingress's setting. */
-  TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
-  /** Days tool-call records this worker creates (from platform events) are kept; set it like ingress's. */
-  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().default(30),
-  WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** Deprecated: `broker.toolCallAttempts` in the broker configuration file. Set, it still wins (with a warning) for one release. */
+  TOOL_CALL_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
+  /** Deprecated: `broker.retentionDays`. Set, it still wins (with a warning) for one release. */
+  TOOL_CALL_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  /** Deprecated: `broker.writeBackAttempts`. Set, it still wins (with a warning) for one release. */
+  WRITE_BACK_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   /** First retry delay in ms (doubles per attempt, full jitter). */
   RETRY_BASE_DELAY_MS: z.coerce.number().int().min(10).default(1000),
   RETRY_MAX_DELAY_MS: z.coerce.number().int().min(100).default(300_000),

@@ -1,5 +1,11 @@
 import { createBrokerCore, HttpCallbackHandler } from '@mcp-broker/broker';
-import { assertSecretsPresent, type BrokerConfig, resolveSecret } from '@mcp-broker/broker-config';
+import {
+  applyDeprecatedSettingsEnv,
+  assertSecretsPresent,
+  type BrokerConfig,
+  type BrokerSettings,
+  resolveSecret,
+} from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import {
@@ -21,6 +27,8 @@ import { SalesforceEventSink } from './salesforce-event-sink.ts';
 export interface StartedWorker {
   worker: BrokerWorker;
   upstream: ReturnType<typeof createBrokerUpstream>;
+  /** The shared settings this worker runs with (the file's `broker:`, after deprecated variables). */
+  settings: BrokerSettings;
   /** Platform event channels as this replica sees them (leader or standby); empty without orgs. */
   salesforceChannels(): ChannelStatus[];
   /** Queue depths and channels, as `GET /status` answers. */
@@ -34,11 +42,12 @@ export interface StartedWorker {
 /** Wires configuration into real dependencies and starts consuming. */
 export async function startWorker(
   config: WorkerConfig,
-  broker: BrokerConfig,
+  file: BrokerConfig,
   logger: Logger,
   overrides: { env: Record<string, string | undefined>; store?: Store },
 ): Promise<StartedWorker> {
   const { env } = overrides;
+  const broker = applyDeprecatedSettingsEnv(file, config, (message) => logger.warn(message));
   assertSecretsPresent(broker, env);
   const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
   // BullMQ workers block on Redis: they need unlimited retries per request.
@@ -50,16 +59,7 @@ export async function startWorker(
     idleMs: config.MCP_POOL_IDLE_MS,
   });
   const core = createBrokerCore({
-    settings: {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      retentionDays: config.TOOL_CALL_RETENTION_DAYS,
-      retry: {
-        toolCallAttempts: config.TOOL_CALL_ATTEMPTS,
-        writeBackAttempts: config.WRITE_BACK_ATTEMPTS,
-        baseDelayMs: config.RETRY_BASE_DELAY_MS,
-        maxDelayMs: config.RETRY_MAX_DELAY_MS,
-      },
-    },
+    backoff: { baseDelayMs: config.RETRY_BASE_DELAY_MS, maxDelayMs: config.RETRY_MAX_DELAY_MS },
     broker,
     store,
     redis,
@@ -79,7 +79,7 @@ export async function startWorker(
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
-    prefix: config.REDIS_KEY_PREFIX,
+    prefix: core.settings.keyPrefix,
     repository,
     queues,
     invoker: new McpToolInvoker(upstream, broker.endpoints),
@@ -119,7 +119,7 @@ export async function startWorker(
       ? new PlatformEventConnector({
           orgs: broker.salesforce.orgs,
           redis,
-          keyPrefix: config.REDIS_KEY_PREFIX,
+          keyPrefix: core.settings.keyPrefix,
           store,
           connections: (orgId) => orgs.get(orgId),
           sink: new SalesforceEventSink({
@@ -162,6 +162,7 @@ export async function startWorker(
   return {
     worker,
     upstream,
+    settings: core.settings,
     salesforceChannels: () => connector?.status() ?? [],
     status,
     healthUrl,

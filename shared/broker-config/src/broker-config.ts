@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
@@ -108,6 +109,8 @@ export type CallerConfig = z.infer<typeof callerSchema>;
 
 export const brokerConfigSchema = z
   .strictObject({
+    /** Settings ingress and the worker share (key prefix, attempts, retention); defaults when omitted. */
+    broker: brokerSettingsSchema.default(defaultBrokerSettings),
     endpoints: z.record(id, endpointSchema),
     callers: z.array(callerSchema).min(1),
     /** Connected Salesforce orgs (platform events in, record/result/event write-back out). */

@@ -9,7 +9,13 @@ export {
   type UpstreamCredentialConfig,
   upstreamCredentialSchema,
 } from './broker-config.ts';
+export { type BrokerSettings, brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
 export { assertSecretsPresent } from './check-secrets.ts';
+export {
+  applyDeprecatedSettingsEnv,
+  type DeprecatedSettingsEnv,
+  deprecatedSettingsEnv,
+} from './deprecated-settings-env.ts';
 export { BrokerConfigError, loadBrokerConfigFile, parseBrokerConfig } from './load-broker-config.ts';
 export { hashPassword, verifyPassword } from './password-hash.ts';
 export {

@@ -1,4 +1,4 @@
-import type { BrokerConfig } from '@mcp-broker/broker-config';
+import type { BrokerConfig, BrokerSettings } from '@mcp-broker/broker-config';
 import type { ToolCatalog } from '@mcp-broker/mcp-client';
 import type { Store } from '@mcp-broker/store';
 import type { Redis } from 'ioredis';
@@ -7,16 +7,14 @@ import { BrokerQueues } from './queues/broker-queues.ts';
 import type { RetryPolicy } from './queues/retry-policy.ts';
 import { ToolCallRepository } from './record/tool-call-repository.ts';
 
-/** The settings the core reads; ingress and the worker pass the same values, so both build the same core. */
-export interface BrokerCoreSettings {
-  keyPrefix: string;
-  retentionDays: number;
-  retry: Partial<RetryPolicy>;
-}
-
 export interface BrokerCoreOptions {
-  settings: BrokerCoreSettings;
+  /**
+   * The loaded broker configuration. Its `broker:` section (key prefix, attempts, retention) is
+   * what the core runs with: ingress and the worker load the same file, so both build the same core.
+   */
   broker: BrokerConfig;
+  /** Backoff delays; only the worker retries jobs, so only it sets them. Defaults: 1 s doubling to 5 min. */
+  backoff?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>>;
   store: Store;
   redis: Redis;
   catalog: ToolCatalog;
@@ -26,6 +24,8 @@ export interface BrokerCoreOptions {
 }
 
 export interface BrokerCore {
+  /** The shared settings the core runs with (from `broker:`); services key their own Redis use with `keyPrefix`. */
+  settings: BrokerSettings;
   repository: ToolCallRepository;
   queues: BrokerQueues;
   intake: ToolCallIntake;
@@ -35,12 +35,17 @@ export interface BrokerCore {
 
 /** The record, the queues and intake, wired once: ingress and the worker both start from here. */
 export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
-  const { settings, redis } = options;
+  const { redis } = options;
+  const settings = options.broker.broker;
   const repository = new ToolCallRepository({ store: options.store, retentionDays: settings.retentionDays });
   const queues = new BrokerQueues({
     connection: redis,
     prefix: settings.keyPrefix,
-    retry: settings.retry,
+    retry: {
+      ...options.backoff,
+      toolCallAttempts: settings.toolCallAttempts,
+      writeBackAttempts: settings.writeBackAttempts,
+    },
     ...(options.onQueueError ? { onError: options.onQueueError } : {}),
   });
   const intake = createToolCallIntake({
@@ -52,5 +57,5 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     broker: options.broker,
     env: options.env,
   });
-  return { repository, queues, intake, close: () => queues.close() };
+  return { settings, repository, queues, intake, close: () => queues.close() };
 }

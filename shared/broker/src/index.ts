@@ -1,7 +1,6 @@
 export {
   type BrokerCore,
   type BrokerCoreOptions,
-  type BrokerCoreSettings,
   createBrokerCore,
 } from './broker-core.ts';
 export { SIGNATURE_HEADER, signCallback, verifyCallbackSignature } from './delivery/callback-signature.ts';
