@@ -1,5 +1,6 @@
 export { type AuditRecord, auditRecordSchema } from './audit-record.ts';
 export { BrokerError, isBrokerError } from './broker-error.ts';
+export { type CancelMessage, cancelMessageSchema } from './cancel-message.ts';
 export { canonicalJson, fingerprint } from './canonical-json.ts';
 export { type ErrorBody, errorBodySchema } from './error-body.ts';
 export { type ErrorCode, errorCatalog, errorCodes } from './error-codes.ts';

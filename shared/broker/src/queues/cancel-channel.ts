@@ -1,10 +1,12 @@
+import { cancelMessageSchema } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
  * The cancel channel: Redis pub/sub from ingress (a caller cancels a running call) to every worker
- * replica (the one running it aborts). The message is the call's id, nothing else. Both ends live
- * here so the channel name and the message cannot drift apart.
+ * replica (the one running it aborts). The message is the call's id, nothing else
+ * (`cancelMessageSchema` in contracts). Both ends live here so the channel name and the message
+ * cannot drift apart.
  */
 export function cancelChannel(prefix: string): string {
   return `${prefix}broker:cancel`;
@@ -12,7 +14,7 @@ export function cancelChannel(prefix: string): string {
 
 /** Tells the replica running the call, if any, to abort it. Pub/sub: no replica running it, no effect. */
 export async function publishCancel(redis: Redis, prefix: string, callId: string): Promise<void> {
-  await redis.publish(cancelChannel(prefix), callId);
+  await redis.publish(cancelChannel(prefix), cancelMessageSchema.parse(callId));
 }
 
 /**
@@ -25,8 +27,19 @@ export class CancellationListener {
   constructor(subscriber: Redis, prefix: string, logger: Logger) {
     const channel = cancelChannel(prefix);
     subscriber.subscribe(channel).catch((err: unknown) => logger.warn({ err }, 'cancel channel subscription failed'));
-    subscriber.on('message', (ch: string, callId: string) => {
-      if (ch === channel) this.#running.get(callId)?.abort(new Error('cancelled by the caller'));
+    subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      const parsed = cancelMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        // Not from ingress: nothing to abort, and no reason to stop listening. Only the length is
+        // logged: the text is whatever someone published.
+        logger.warn(
+          { channel, length: message.length, problem: parsed.error.issues[0]?.message },
+          'malformed cancel message ignored',
+        );
+        return;
+      }
+      this.#running.get(parsed.data)?.abort(new Error('cancelled by the caller'));
     });
   }
 
