@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { lifecycle } from '@mcp-broker/broker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, type IngressUnderTest, ingressUnderTest } from '../test-support/ingress-under-test.ts';
 
@@ -16,9 +17,9 @@ async function deadLetter(caller: string): Promise<string> {
     writeBack: [],
     correlation: { requestId: 'seed' },
   });
-  await t.repository.transition(caller, record.id, 'failed', {
-    error: { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up', deadLettered: true },
-  });
+  await t.repository.apply(caller, record.id, (current, now) =>
+    lifecycle.deadLetter(current, now, { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up' }),
+  );
   return record.id;
 }
 

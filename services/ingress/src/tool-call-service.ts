@@ -1,4 +1,10 @@
-import { type BrokerQueues, publishCancel, type ToolCallIntake, type ToolCallRepository } from '@mcp-broker/broker';
+import {
+  type BrokerQueues,
+  lifecycle,
+  publishCancel,
+  type ToolCallIntake,
+  type ToolCallRepository,
+} from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import {
   assertJsonTextDepth,
@@ -104,29 +110,16 @@ export class ToolCallService {
       );
     }
     if (await this.#o.queues.removeQueuedToolCall(caller.id, id, record.replays ?? 0)) {
-      const cancelled = await this.#o.repository.update(caller.id, id, (current, now) =>
-        finalStatuses.includes(current.status)
-          ? undefined
-          : {
-              ...current,
-              status: 'cancelled' as ToolCallStatus,
-              cancelRequested: true,
-              completedAt: now,
-              history: [
-                ...current.history,
-                { status: 'cancelled' as ToolCallStatus, at: now, note: 'cancelled while queued' },
-              ],
-            },
+      const cancelled = await this.#o.repository.apply(caller.id, id, (current, now) =>
+        lifecycle.cancel(current, now, 'cancelled while queued'),
       );
-      if (cancelled) await this.#o.queues.enqueueWriteBacksFor(cancelled);
-      return cancelled ?? record;
+      if (cancelled?.changed) await this.#o.queues.enqueueWriteBacksFor(cancelled.record);
+      return cancelled?.record ?? record;
     }
     // Running (or about to run): flag it, and tell the worker holding it to abort the MCP call.
-    const flagged = await this.#o.repository.update(caller.id, id, (current) =>
-      finalStatuses.includes(current.status) ? undefined : { ...current, cancelRequested: true },
-    );
+    const flagged = await this.#o.repository.apply(caller.id, id, lifecycle.flagCancel);
     await publishCancel(this.#o.redis, this.#o.prefix, id);
-    return flagged ?? record;
+    return flagged?.record ?? record;
   }
 
   async list(
@@ -210,27 +203,15 @@ export class ToolCallService {
   async replay(caller: CallerConfig, id: string, known?: ToolCallRecord): Promise<ToolCallRecord> {
     this.#requireAdmin(caller);
     const found = known ?? (await this.#o.repository.findById(id));
-    if (found?.status !== 'failed' || !found.error?.deadLettered) {
+    if (!found || !lifecycle.isDeadLetter(found)) {
       throw new BrokerError('BROKER_CALL_NOT_FOUND', `No dead-lettered tool call "${id.slice(0, 80)}".`);
     }
-    const replayed = await this.#o.repository.update(found.caller, id, (current, now) => {
-      if (current.status !== 'failed' || !current.error?.deadLettered) return undefined;
-      const { error: _e, completedAt: _c, progress: _p, cancelRequested: _x, ...rest } = current;
-      return {
-        ...rest,
-        status: 'queued' as ToolCallStatus,
-        attempts: 0,
-        replays: (current.replays ?? 0) + 1,
-        deliveries: current.deliveries.map((d) => ({ target: d.target, status: 'pending' as const, attempts: 0 })),
-        history: [
-          ...current.history,
-          { status: 'queued' as ToolCallStatus, at: now, note: `replayed by ${caller.id}` },
-        ],
-      };
-    });
-    if (!replayed) throw new BrokerError('BROKER_CALL_FINAL', `Tool call ${id} is no longer dead-lettered.`);
-    await this.#o.queues.enqueueToolCall({ callId: id, caller: replayed.caller }, replayed.replays ?? 0);
-    return replayed;
+    const replayed = await this.#o.repository.apply(found.caller, id, (current, now) =>
+      lifecycle.replay(current, now, caller.id),
+    );
+    if (!replayed?.changed) throw new BrokerError('BROKER_CALL_FINAL', `Tool call ${id} is no longer dead-lettered.`);
+    await this.#o.queues.enqueueToolCall({ callId: id, caller: replayed.record.caller }, replayed.record.replays ?? 0);
+    return replayed.record;
   }
 
   #requireAdmin(caller: CallerConfig) {

@@ -3,6 +3,7 @@ import {
   backoffDelay,
   bullPrefix,
   CancellationListener,
+  lifecycle,
   type ToolCallRepository,
   toolCallQueueName,
   WRITE_BACK_QUEUE,
@@ -10,7 +11,7 @@ import {
   type WriteBackTargetHandler,
 } from '@mcp-broker/broker';
 import type { CallerConfig } from '@mcp-broker/broker-config';
-import { finalStatuses, type ToolCallJob, type WriteBackJob } from '@mcp-broker/contracts';
+import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
 import { raceAbort } from '@mcp-broker/resilience';
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -151,22 +152,11 @@ export class BrokerWorker {
     if (job.attemptsMade < attempts && !/stalled more than/i.test(err.message)) return;
     const { callId, caller } = job.data;
     try {
-      const saved = await this.#o.repository.update(caller, callId, (current, now) =>
-        finalStatuses.includes(current.status)
-          ? undefined
-          : {
-              ...current,
-              status: 'failed',
-              completedAt: now,
-              error: {
-                code: 'BROKER_WORKER_ABANDONED',
-                message: `Gave up on the call: ${err.message}`,
-                deadLettered: true,
-              },
-              history: [...current.history, { status: 'failed', at: now, note: 'abandoned by the queue' }],
-            },
+      const error = { code: 'BROKER_WORKER_ABANDONED', message: `Gave up on the call: ${err.message}` };
+      const saved = await this.#o.repository.apply(caller, callId, (current, now) =>
+        lifecycle.deadLetter(current, now, error, 'abandoned by the queue'),
       );
-      if (saved && saved.status === 'failed') await this.#o.queues.enqueueWriteBacksFor(saved);
+      if (saved?.changed) await this.#o.queues.enqueueWriteBacksFor(saved.record);
     } catch (cause) {
       this.#o.logger.error({ err: cause, callId }, 'could not dead-letter an abandoned call');
     }

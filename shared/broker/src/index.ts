@@ -50,7 +50,10 @@ export {
 } from './queues/queue-names.ts';
 export { backoffDelay, defaultRetryPolicy, type RetryPolicy } from './queues/retry-policy.ts';
 export { toolCallId } from './record/tool-call-id.ts';
+export type { RecordedFailure, Transition } from './record/tool-call-lifecycle.ts';
+export * as lifecycle from './record/tool-call-lifecycle.ts';
 export {
+  type Applied,
   type CreateOutcome,
   type ListOptions,
   type RecordWithWorkLeft,

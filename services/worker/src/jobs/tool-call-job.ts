@@ -1,5 +1,12 @@
-import type { BrokerQueues, CancellationListener, ToolCallRepository, WriteBackDelivery } from '@mcp-broker/broker';
-import { finalStatuses, type ToolCallJob, type ToolCallRecord } from '@mcp-broker/contracts';
+import {
+  type BrokerQueues,
+  type CancellationListener,
+  lifecycle,
+  type ToolCallRepository,
+  type Transition,
+  type WriteBackDelivery,
+} from '@mcp-broker/broker';
+import type { ToolCallJob, ToolCallRecord } from '@mcp-broker/contracts';
 import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
@@ -35,30 +42,31 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       log.warn('job for an unknown tool call; dropped');
       return 'missing';
     }
-    if (finalStatuses.includes(record.status)) {
+    if (lifecycle.isFinal(record)) {
       await deps.queues.enqueueWriteBacksFor(record);
       return record.status;
     }
-    if (record.cancelRequested) return finish(deps, record, 'cancelled', {}, 'cancelled before it ran');
+    if (record.cancelRequested)
+      return finish(deps, record, (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran'));
 
     // Registered before the record says "running": a cancellation published from then on is seen,
     // and one that came earlier is on the record read by the transition below.
     const cancellation = deps.cancellations.register(callId);
-    const running = await deps.repository.transition(
-      caller,
-      callId,
-      'running',
-      { attempts: record.attempts + 1, startedAt: record.startedAt ?? new Date().toISOString() },
-      `attempt ${record.attempts + 1}`,
-      record,
-    );
-    if (!running) {
+    const started = await deps.repository.apply(caller, callId, lifecycle.start, record);
+    if (!started) {
       cancellation.release();
       return 'missing';
     }
+    const running = started.record;
+    if (!started.changed) {
+      // Made final by another writer since it was read (a cancel): only its write-backs are left.
+      cancellation.release();
+      await deps.queues.enqueueWriteBacksFor(running);
+      return running.status;
+    }
     if (running.cancelRequested) {
       cancellation.release();
-      return finish(deps, running, 'cancelled', {}, 'cancelled before it ran');
+      return finish(deps, running, (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran'));
     }
     const progress = progressWriter(deps, running, log);
     try {
@@ -69,7 +77,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       await progress.flush();
       const fresh = (await deps.repository.get(caller, callId)) ?? running;
       if (cancellation.signal.aborted || fresh.cancelRequested) {
-        return finish(deps, fresh, 'cancelled', {}, 'cancelled while running');
+        return finish(deps, fresh, cancelledWhileRunning);
       }
       if (!isInvocationFailure(err)) {
         log.error({ err }, 'unexpected failure calling the tool');
@@ -97,13 +105,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
           // The endpoint said when to come back: pause this caller's queue (all replicas) and put
           // the job back without spending one of its attempts.
           const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
-          await deps.repository.transition(
-            caller,
-            callId,
-            'queued',
-            { attempts: fresh.attempts - 1, rateLimitWaits: waits },
-            `rate limited; retry in ${Math.ceil(waitMs / 1000)} s`,
-          );
+          await deps.repository.apply(caller, callId, (r, now) => lifecycle.rateLimitWait(r, now, waitMs), fresh);
           await worker().rateLimit(waitMs);
           throw new RateLimitError();
         }
@@ -111,9 +113,9 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
         case 'unauthorized':
           return retryOrDeadLetter(deps, job, fresh, { code: err.code, message: err.message }, err);
         case 'cancelled':
-          return finish(deps, fresh, 'cancelled', {}, 'cancelled while running');
+          return finish(deps, fresh, cancelledWhileRunning);
         case 'permanent':
-          return finish(deps, fresh, 'failed', { error: { code: err.code, message: err.message } });
+          return finish(deps, fresh, (r, now) => lifecycle.fail(r, now, { code: err.code, message: err.message }));
         default:
           // A new failure kind must be handled here before the worker compiles.
           throw new Error(`Unhandled failure kind ${err.kind satisfies never}`);
@@ -130,12 +132,10 @@ async function outcomeOf(deps: ToolCallJobDeps, record: ToolCallRecord, result: 
       .map((c) => (c && typeof c === 'object' && 'text' in c ? String((c as { text: unknown }).text) : ''))
       .join('\n')
       .trim();
-    return finish(deps, record, 'failed', {
-      result,
-      error: { code: 'TOOL_ERROR', message: text || 'The tool reported an error.' },
-    });
+    const error = { code: 'TOOL_ERROR', message: text || 'The tool reported an error.' };
+    return finish(deps, record, (r, now) => lifecycle.fail(r, now, error, { result }));
   }
-  return finish(deps, record, 'succeeded', { result });
+  return finish(deps, record, (r, now) => lifecycle.succeed(r, now, result));
 }
 
 async function retryOrDeadLetter(
@@ -147,44 +147,39 @@ async function retryOrDeadLetter(
 ): Promise<string> {
   const attempts = job.opts.attempts ?? 1;
   if (job.attemptsMade + 1 >= attempts) {
-    return finish(deps, record, 'failed', {
-      error: { ...error, message: `${error.message} (gave up after ${attempts} attempts)`, deadLettered: true },
-    });
+    const gaveUp = { code: error.code, message: `${error.message} (gave up after ${attempts} attempts)` };
+    return finish(deps, record, (r, now) => lifecycle.deadLetter(r, now, gaveUp));
   }
-  await deps.repository.transition(record.caller, record.id, 'queued', {}, `${error.code}: will retry`);
+  await deps.repository.apply(
+    record.caller,
+    record.id,
+    (r, now) => lifecycle.requeueForRetry(r, now, error.code),
+    record,
+  );
   throw cause instanceof Error ? cause : new Error(error.message);
 }
 
-async function finish(
-  deps: ToolCallJobDeps,
-  record: ToolCallRecord,
-  status: 'succeeded' | 'failed' | 'cancelled',
-  patch: Partial<ToolCallRecord>,
-  note?: string,
-): Promise<string> {
-  let finishedHere = false;
-  const saved = await deps.repository.update(
+const cancelledWhileRunning: Transition = (r, now) => lifecycle.cancel(r, now, 'cancelled while running');
+
+/**
+ * Stores the outcome (`end`: a transition to a final status) and makes the first delivery
+ * attempts. Returns the status the call ended with.
+ */
+async function finish(deps: ToolCallJobDeps, record: ToolCallRecord, end: Transition): Promise<string> {
+  const saved = await deps.repository.apply(
     record.caller,
     record.id,
     (current, now) => {
-      finishedHere = !finalStatuses.includes(current.status);
-      if (!finishedHere) return undefined;
-      return {
-        ...current,
-        ...patch,
-        status,
-        completedAt: now,
-        history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
-        // The first attempts are counted by the write that stores the outcome, before anything is sent.
-        deliveries: deps.delivery.claimInline(current.deliveries, now),
-      };
+      const next = end(current, now);
+      // The first attempts are counted by the write that stores the outcome, before anything is sent.
+      return next && { ...next, deliveries: deps.delivery.claimInline(current.deliveries, now) };
     },
     record,
   );
   // Only the run whose write made the call final makes the attempts that write claimed; a record
   // another writer made final is theirs to deliver (ingress queues a cancel's write-backs).
-  if (saved && finishedHere) await deps.delivery.afterOutcome(saved);
-  return status;
+  if (saved?.changed) await deps.delivery.afterOutcome(saved.record);
+  return saved?.record.status ?? 'missing';
 }
 
 // Progress can arrive many times a second; the record needs the latest value, not every one.
@@ -200,8 +195,8 @@ function progressWriter(deps: ToolCallJobDeps, record: ToolCallRecord, log: Logg
     lastWrite = Date.now();
     writing = writing
       .then(() =>
-        deps.repository.update(record.caller, record.id, (current) =>
-          current.status === 'running' ? { ...current, progress: value } : undefined,
+        deps.repository.apply(record.caller, record.id, (current, now) =>
+          lifecycle.reportProgress(current, now, value),
         ),
       )
       .catch((err: unknown) => log.warn({ err }, 'progress update failed'));

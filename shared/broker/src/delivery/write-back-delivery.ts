@@ -90,7 +90,7 @@ export class WriteBackDelivery {
 
   /** Claims one delivery for an attempt (one write); undefined when it needs none any more. */
   async claim(record: ToolCallRecord, index: number): Promise<ToolCallRecord | undefined> {
-    const saved = await this.#o.repository.update(
+    const saved = await this.#o.repository.apply(
       record.caller,
       record.id,
       (current, now) => {
@@ -100,7 +100,7 @@ export class WriteBackDelivery {
       },
       record,
     );
-    return saved?.deliveries[index]?.status === 'attempting' ? saved : undefined;
+    return saved?.changed && saved.record.deliveries[index]?.status === 'attempting' ? saved.record : undefined;
   }
 
   /** One attempt at one claimed target; `lastAttempt` turns a transient failure into a final one. */
@@ -138,11 +138,11 @@ export class WriteBackDelivery {
    * ended: a delivery claimed again since (by another job, after this one was given up for dead)
    * is left to that attempt.
    */
-  store(
+  async store(
     claimedRecord: ToolCallRecord,
     outcomes: ReadonlyMap<number, AttemptOutcome>,
   ): Promise<ToolCallRecord | undefined> {
-    return this.#o.repository.update(
+    const saved = await this.#o.repository.apply(
       claimedRecord.caller,
       claimedRecord.id,
       (current, now) => {
@@ -164,6 +164,7 @@ export class WriteBackDelivery {
       },
       claimedRecord,
     );
+    return saved?.record;
   }
 
   /**

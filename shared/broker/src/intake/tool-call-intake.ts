@@ -4,6 +4,7 @@ import type { ToolCatalog } from '@mcp-broker/mcp-client';
 import type { Redis } from 'ioredis';
 import type { BrokerQueues } from '../queues/broker-queues.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
+import { refuse } from '../record/tool-call-lifecycle.ts';
 import type { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
@@ -140,22 +141,13 @@ export class ToolCallIntake {
       ),
     );
     if (outcome.record.status !== 'queued') return outcome.record;
-    const failed = await this.#o.repository.update(
+    const refused = await this.#o.repository.apply(
       caller.id,
       outcome.record.id,
-      (current, now) =>
-        current.status !== 'queued'
-          ? undefined
-          : {
-              ...current,
-              status: 'failed',
-              error,
-              completedAt: now,
-              history: [...current.history, { status: 'failed', at: now, note: `refused: ${error.code}` }],
-            },
+      (current, now) => refuse(current, now, error),
       outcome.record,
     );
-    const record = failed ?? outcome.record;
+    const record = refused?.record ?? outcome.record;
     if (record.status === 'failed') await this.#o.queues.enqueueWriteBacksFor(record);
     return record;
   }

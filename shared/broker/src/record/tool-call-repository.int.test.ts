@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadLetter, flagCancel, start, succeed } from './tool-call-lifecycle.ts';
 import { ToolCallRepository } from './tool-call-repository.ts';
 
 let store: Store;
@@ -59,7 +60,7 @@ describe('tool-call repository', () => {
     const { record } = await repo.create(request());
     await Promise.all(
       Array.from({ length: 10 }, () =>
-        repo.update(record.caller, record.id, (current) => ({ ...current, attempts: current.attempts + 1 })),
+        repo.apply(record.caller, record.id, (current) => ({ ...current, attempts: current.attempts + 1 })),
       ),
     );
     expect((await repo.get(record.caller, record.id))?.attempts).toBe(10);
@@ -67,28 +68,28 @@ describe('tool-call repository', () => {
 
   it('an update from a stale basis still applies to the latest record (no lost write)', async () => {
     const { record } = await repo.create(request());
-    const running = await repo.transition(record.caller, record.id, 'running', { attempts: 1 }, undefined, record);
-    expect(running?.status).toBe('running');
+    const running = await repo.apply(record.caller, record.id, start, record);
+    expect(running).toMatchObject({ changed: true, record: { status: 'running' } });
     // Someone else (a cancel) changes the record after the worker's last write.
-    await repo.update(record.caller, record.id, (current) => ({ ...current, cancelRequested: true }));
-    const done = await repo.transition(record.caller, record.id, 'succeeded', {}, undefined, running);
-    expect(done).toMatchObject({ status: 'succeeded', cancelRequested: true, attempts: 1 });
-    expect(done?.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+    await repo.apply(record.caller, record.id, flagCancel);
+    const done = await repo.apply(record.caller, record.id, (r, now) => succeed(r, now, {}), running?.record);
+    expect(done?.record).toMatchObject({ status: 'succeeded', cancelRequested: true, attempts: 1 });
+    expect(done?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
   });
 
   it('a basis for another record is ignored', async () => {
     const a = (await repo.create(request())).record;
     const b = (await repo.create(request())).record;
-    const updated = await repo.update(b.caller, b.id, (current) => ({ ...current, attempts: 7 }), a);
-    expect(updated).toMatchObject({ id: b.id, attempts: 7, tool: b.tool });
+    const updated = await repo.apply(b.caller, b.id, (current) => ({ ...current, attempts: 7 }), a);
+    expect(updated?.record).toMatchObject({ id: b.id, attempts: 7, tool: b.tool });
     expect((await repo.get(a.caller, a.id))?.attempts).toBe(0);
   });
 
   it('transitions append to the history', async () => {
     const { record } = await repo.create(request());
-    await repo.transition(record.caller, record.id, 'running', { attempts: 1 });
-    const done = await repo.transition(record.caller, record.id, 'succeeded', { result: { ok: true } });
-    expect(done?.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+    await repo.apply(record.caller, record.id, start);
+    const done = await repo.apply(record.caller, record.id, (r, now) => succeed(r, now, { ok: true }));
+    expect(done?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
   });
 
   it('a caller lists only its own calls, paged, with filters', async () => {
@@ -107,9 +108,9 @@ describe('tool-call repository', () => {
 
   it('lists dead letters and finds a record by id', async () => {
     const { record } = await repo.create(request());
-    await repo.transition(record.caller, record.id, 'failed', {
-      error: { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up', deadLettered: true },
-    });
+    await repo.apply(record.caller, record.id, (r, now) =>
+      deadLetter(r, now, { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up' }),
+    );
     expect((await repo.deadLetters(50)).map((r) => r.id)).toContain(record.id);
     expect((await repo.findById(record.id))?.caller).toBe('caller-a');
   });
@@ -119,9 +120,9 @@ describe('tool-call repository', () => {
     const queued = (await repo.create(request({ caller }))).record;
     const other = (await repo.create(request({ caller: `${caller}-b`, writeBack: [] }))).record;
     const doneUndelivered = (await repo.create(request({ caller }))).record;
-    await repo.transition(caller, doneUndelivered.id, 'succeeded');
+    await repo.apply(caller, doneUndelivered.id, (r, now) => succeed(r, now, {}));
     const doneDelivered = (await repo.create(request({ caller }))).record;
-    await repo.update(caller, doneDelivered.id, (current) => ({
+    await repo.apply(caller, doneDelivered.id, (current) => ({
       ...current,
       status: 'succeeded',
       deliveries: current.deliveries.map((d) => ({ ...d, status: 'delivered' as const })),

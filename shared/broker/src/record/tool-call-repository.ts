@@ -1,11 +1,18 @@
 import { fingerprint, type ToolCallRecord, type ToolCallRequest, type ToolCallStatus } from '@mcp-broker/contracts';
 import type { Store } from '@mcp-broker/store';
 import { toolCallId } from './tool-call-id.ts';
+import type { Transition } from './tool-call-lifecycle.ts';
 
 export type CreateOutcome =
   | { kind: 'created'; record: ToolCallRecord }
   | { kind: 'existing'; record: ToolCallRecord }
   | { kind: 'conflict'; record: ToolCallRecord };
+
+/** What `apply` did: the record as stored, and whether the transition changed it. */
+export interface Applied {
+  record: ToolCallRecord;
+  changed: boolean;
+}
 
 export interface ListOptions {
   status?: ToolCallStatus;
@@ -37,12 +44,12 @@ function requestFingerprint(request: ToolCallRequest): string {
 }
 
 /**
- * Tool-call records in the `toolCalls` container (partition key: caller). Every update applies a
- * pure mutation and replaces with the ETag it was computed from, re-reading and retrying on a lost
+ * Tool-call records in the `toolCalls` container (partition key: caller). Every change applies a
+ * pure transition and replaces with the ETag it was computed from, re-reading and retrying on a lost
  * race, so concurrent writers (worker, cancel, write-back) never overwrite each other.
  *
  * Records this repository returns remember the ETag they were read or written with: hand one back
- * as `basis` and the update skips its read, falling back to one only if the record changed since.
+ * as `basis` and `apply` skips its read, falling back to one only if the record changed since.
  * That saves the worker a round trip per transition, which is most of its store traffic.
  */
 export class ToolCallRepository {
@@ -109,16 +116,18 @@ export class ToolCallRepository {
   }
 
   /**
-   * Applies `mutate` to the current record and stores it if the record did not change meanwhile.
-   * `mutate` returns undefined to leave the record as it is. `basis`, a record this repository
-   * returned, is tried first without reading; a stale one costs one failed write and a read.
+   * Applies a transition (see `tool-call-lifecycle.ts`) to the current record and stores the result
+   * if the record did not change meanwhile; on a lost race it re-reads and applies it again.
+   * `basis`, a record this repository returned, is tried first without reading; a stale one costs
+   * one failed write and a read. Undefined when there is no such record; `changed: false` (with
+   * the current record) when the transition left it as it was.
    */
-  async update(
+  async apply(
     caller: string,
     id: string,
-    mutate: (current: ToolCallRecord, now: string) => ToolCallRecord | undefined,
+    transition: Transition,
     basis?: ToolCallRecord,
-  ): Promise<ToolCallRecord | undefined> {
+  ): Promise<Applied | undefined> {
     let known = basis && basis.id === id && basis.caller === caller ? basis : undefined;
     for (let attempt = 0; attempt < 20; attempt++) {
       let current: ToolCallRecord;
@@ -134,8 +143,8 @@ export class ToolCallRepository {
         etag = read.etag;
       }
       const now = this.#now();
-      const next = mutate(current, now);
-      if (!next) return current;
+      const next = transition(current, now);
+      if (!next) return { record: current, changed: false };
       try {
         const { resource: saved } = await this.#container
           .item(id, caller)
@@ -143,34 +152,12 @@ export class ToolCallRepository {
             { ...next, deliveriesLeft: deliveriesLeft(next), updatedAt: now },
             { accessCondition: { type: 'IfMatch', condition: etag ?? '' } },
           );
-        return this.#versioned(saved as ToolCallRecord);
+        return { record: this.#versioned(saved as ToolCallRecord), changed: true };
       } catch (err) {
         if ((err as { code?: number }).code !== 412) throw err;
       }
     }
     throw new Error(`Tool call ${id} is being updated concurrently; gave up after 20 attempts.`);
-  }
-
-  /** Moves a record to a status and appends it to the history (`basis`: as for `update`). */
-  transition(
-    caller: string,
-    id: string,
-    status: ToolCallStatus,
-    patch: Partial<ToolCallRecord> = {},
-    note?: string,
-    basis?: ToolCallRecord,
-  ) {
-    return this.update(
-      caller,
-      id,
-      (current, now) => ({
-        ...current,
-        ...patch,
-        status,
-        history: [...current.history, { status, at: now, ...(note ? { note } : {}) }],
-      }),
-      basis,
-    );
   }
 
   /** A caller's own calls, newest first. */
