@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
+import { checkSchedules, schedulesSchema } from './schedules-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -115,6 +116,8 @@ export const brokerConfigSchema = z
     callers: z.array(callerSchema).min(1),
     /** Connected Salesforce orgs (platform events in, record/result/event write-back out). */
     salesforce: salesforceConfigSchema.default({ orgs: [] }),
+    /** Scheduled batch enrichment (docs/batch-enrichment.md). */
+    schedules: schedulesSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -160,5 +163,6 @@ export const brokerConfigSchema = z
         channels.add(c.channel);
       });
     });
+    checkSchedules(config, ctx);
   });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

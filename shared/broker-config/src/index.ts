@@ -30,4 +30,12 @@ export {
   salesforceConfigSchema,
   salesforceOrgSchema,
 } from './salesforce-config.ts';
+export {
+  type BatchSourceConfig,
+  type BatchWriteBackConfig,
+  batchSourceConfigSchema,
+  batchWriteBackSchema,
+  type ScheduleConfig,
+  scheduleSchema,
+} from './schedules-config.ts';
 export { resolveSecret, SecretMissingError, type SecretRef, secretRefSchema } from './secret-ref.ts';

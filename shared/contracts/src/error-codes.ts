@@ -72,6 +72,14 @@ export const errorCatalog = {
     status: 500,
     hint: 'The queue gave up on the call (its worker kept dying); replay it from the dead letters.',
   },
+  BROKER_SCHEDULE_NOT_FOUND: { status: 404, hint: 'Check the id; GET /v1/schedules lists the schedules this caller has.' },
+  BROKER_SCHEDULE_DISABLED: { status: 409, hint: 'Enable the schedule in the broker configuration to start it.' },
+  BROKER_SCHEDULE_BUSY: {
+    status: 409,
+    hint: 'A run of this schedule is still going (named in the message); wait for it or cancel it.',
+  },
+  BROKER_BATCH_RUN_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own batch runs.' },
+  BROKER_BATCH_RUN_FINAL: { status: 409, hint: 'The run has already finished; nothing to cancel.' },
   BROKER_UPSTREAM_UNAVAILABLE: {
     status: 502,
     hint: 'The MCP endpoint could not be reached to check the tool; retry shortly.',

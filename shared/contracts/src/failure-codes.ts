@@ -155,6 +155,27 @@ export const failureCatalog = {
     retry: 'final',
     hint: 'The receiver answered another 4xx; fix the receiver or the target, then replay.',
   },
+  // Batch runs (shared/batch): on the run record and counted under its errorsByCode.
+  BATCH_RECORD_INVALID: {
+    retry: 'final',
+    hint: "The schedule's recordId or arguments expression failed on a source record; the record is skipped.",
+  },
+  BATCH_SOURCE_FAILED: {
+    retry: 'final',
+    hint: "The source refused the query or failed after retries; the message is the source's own. Fix the schedule.",
+  },
+  BATCH_RUN_CANCELLED: {
+    retry: 'final',
+    hint: 'The run was cancelled; calls not yet started were cancelled with it.',
+  },
+  BATCH_RUN_OVERLAP: {
+    retry: 'final',
+    hint: 'A tick found the previous run of the schedule still going (overlap: skip); the next tick runs.',
+  },
+  BATCH_RUN_ABANDONED: {
+    retry: 'final',
+    hint: 'The run job kept failing or its worker kept dying; start a new run (finished records are not called again).',
+  },
   // Delivery in general.
   TARGET_UNSUPPORTED: { retry: 'final', hint: 'No handler is configured for this write-back target type.' },
   DELIVERY_ERROR: {

@@ -1,4 +1,28 @@
 export { type AuditRecord, auditRecordSchema } from './audit-record.ts';
+export {
+  type BatchRunCounts,
+  type BatchRunJob,
+  type BatchRunPhase,
+  type BatchRunRecord,
+  type BatchRunStatus,
+  type BatchRunView,
+  type BatchTickJob,
+  batchRunAcceptedSchema,
+  batchRunCountsSchema,
+  batchRunJobSchema,
+  batchRunPhaseSchema,
+  batchRunRecordSchema,
+  batchRunStatusSchema,
+  batchRunViewSchema,
+  batchTickJobSchema,
+  batchWriteBackFailureSchema,
+  emptyBatchRunCounts,
+  finalBatchRunStatuses,
+  type ScheduleView,
+  scheduleListSchema,
+  scheduleViewSchema,
+  startBatchRunBodySchema,
+} from './batch-run.ts';
 export { BrokerError, isBrokerError } from './broker-error.ts';
 export { type CancelMessage, cancelMessageSchema } from './cancel-message.ts';
 export { canonicalJson, fingerprint } from './canonical-json.ts';

@@ -17,6 +17,8 @@ export const containerDefinitions = {
   memories: { partitionKey: '/owner', defaultTtl: -1 },
   /** Generated documents (contracts), keyed by their content-addressed id. */
   documents: { partitionKey: '/id' },
+  /** Batch enrichment runs (counts, cursor checkpoint), partitioned like the calls they make. */
+  batchRuns: { partitionKey: '/caller', defaultTtl: -1 },
   /** Connector checkpoints (a Salesforce channel's last enqueued replay id), partitioned by org. */
   checkpoints: { partitionKey: '/org' },
 } as const satisfies Record<string, { partitionKey: string; defaultTtl?: number }>;
