@@ -1,5 +1,5 @@
+import { defineTool } from '@mcp-broker/mcp-server';
 import { z } from 'zod';
-import { defineTool } from '../../../services/mcp-server/src/tools/tool-definition.ts';
 import { testTools } from '../../../services/mcp-server/test-support/test-tools.ts';
 
 /** A tool with a nested input schema (formats, enums, arrays, bounds) for argument validation tests. */

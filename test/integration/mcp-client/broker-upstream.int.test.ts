@@ -1,6 +1,7 @@
 import { createTokenVerifier } from '@mcp-broker/auth';
 import { brokerConfigSchema } from '@mcp-broker/broker-config';
 import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import { type BrokerUpstream, callTool, createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Harness,
@@ -8,9 +9,7 @@ import {
   type Replica,
   startHarness,
 } from '../../../services/mcp-server/test-support/mcp-test-harness.ts';
-import { clientTestTools } from '../test-support/client-test-tools.ts';
-import { type BrokerUpstream, createBrokerUpstream } from './broker-upstream.ts';
-import { callTool } from './call-tool.ts';
+import { clientTestTools } from './client-test-tools.ts';
 
 // End to end over real peers: client-credentials tokens from the dev OAuth server (oidc-provider),
 // verified by a governed MCP server replica that trusts only that issuer.

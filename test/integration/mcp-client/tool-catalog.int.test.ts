@@ -1,15 +1,15 @@
+import type { McpClientPool } from '@mcp-broker/mcp-client';
+import { ToolCatalog } from '@mcp-broker/mcp-client';
+import { poolFor } from '@mcp-broker/mcp-client/test-support/pool-for.ts';
+import { scriptedTokenProvider } from '@mcp-broker/mcp-client/test-support/scripted-token-provider.ts';
+import { closedPortUrl, startTcpProxy } from '@mcp-broker/mcp-client/test-support/tcp-proxy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Harness,
   type Replica,
   startHarness,
 } from '../../../services/mcp-server/test-support/mcp-test-harness.ts';
-import { clientTestTools } from '../test-support/client-test-tools.ts';
-import { poolFor } from '../test-support/pool-for.ts';
-import { scriptedTokenProvider } from '../test-support/scripted-token-provider.ts';
-import { closedPortUrl, startTcpProxy } from '../test-support/tcp-proxy.ts';
-import type { McpClientPool } from './client-pool.ts';
-import { ToolCatalog } from './tool-catalog.ts';
+import { clientTestTools } from './client-test-tools.ts';
 
 let h: Harness;
 let replica: Replica;

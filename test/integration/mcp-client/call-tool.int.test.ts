@@ -1,3 +1,8 @@
+import type { McpClientPool } from '@mcp-broker/mcp-client';
+import { callTool, McpCallError } from '@mcp-broker/mcp-client';
+import { poolFor, type TransportName } from '@mcp-broker/mcp-client/test-support/pool-for.ts';
+import { scriptedTokenProvider } from '@mcp-broker/mcp-client/test-support/scripted-token-provider.ts';
+import { closedPortUrl, startTcpProxy } from '@mcp-broker/mcp-client/test-support/tcp-proxy.ts';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -6,13 +11,7 @@ import {
   startHarness,
 } from '../../../services/mcp-server/test-support/mcp-test-harness.ts';
 import { waits } from '../../../services/mcp-server/test-support/test-tools.ts';
-import { clientTestTools } from '../test-support/client-test-tools.ts';
-import { poolFor, type TransportName } from '../test-support/pool-for.ts';
-import { scriptedTokenProvider } from '../test-support/scripted-token-provider.ts';
-import { closedPortUrl, startTcpProxy } from '../test-support/tcp-proxy.ts';
-import { callTool } from './call-tool.ts';
-import type { McpClientPool } from './client-pool.ts';
-import { McpCallError } from './mcp-call-error.ts';
+import { clientTestTools } from './client-test-tools.ts';
 
 let h: Harness;
 let replica: Replica;

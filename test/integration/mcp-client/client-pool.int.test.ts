@@ -1,17 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Socket } from 'node:net';
 import { endpointSchema } from '@mcp-broker/broker-config';
+import { callTool, McpClientPool } from '@mcp-broker/mcp-client';
+import { poolFor } from '@mcp-broker/mcp-client/test-support/pool-for.ts';
+import { scriptedTokenProvider } from '@mcp-broker/mcp-client/test-support/scripted-token-provider.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Harness,
   type Replica,
   startHarness,
 } from '../../../services/mcp-server/test-support/mcp-test-harness.ts';
-import { clientTestTools } from '../test-support/client-test-tools.ts';
-import { poolFor } from '../test-support/pool-for.ts';
-import { scriptedTokenProvider } from '../test-support/scripted-token-provider.ts';
-import { callTool } from './call-tool.ts';
-import { McpClientPool } from './client-pool.ts';
+import { clientTestTools } from './client-test-tools.ts';
 
 let h: Harness;
 let replica: Replica;
