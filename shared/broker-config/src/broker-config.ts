@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
+import { checkEventGrid, eventGridConfigSchema } from './event-grid-config.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
 import { checkSchedules, schedulesSchema } from './schedules-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
@@ -118,6 +119,8 @@ export const brokerConfigSchema = z
     salesforce: salesforceConfigSchema.default({ orgs: [] }),
     /** Scheduled batch enrichment (docs/batch-enrichment.md). */
     schedules: schedulesSchema,
+    /** Azure Event Grid: push webhooks and pull subscriptions in, topics for write-back (docs/event-grid.md). */
+    eventGrid: eventGridConfigSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -164,5 +167,6 @@ export const brokerConfigSchema = z
       });
     });
     checkSchedules(config, ctx);
+    checkEventGrid(config, ctx);
   });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

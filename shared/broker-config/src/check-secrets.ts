@@ -1,4 +1,5 @@
 import type { BrokerConfig } from './broker-config.ts';
+import { eventGridSecretRefs } from './event-grid-config.ts';
 import { SecretMissingError } from './secret-ref.ts';
 
 /**
@@ -20,6 +21,7 @@ export function assertSecretsPresent(config: BrokerConfig, env: Record<string, s
   for (const org of config.salesforce.orgs) {
     need(org.auth.type === 'client-credentials' ? org.auth.clientSecret : org.auth.privateKey);
   }
+  for (const ref of eventGridSecretRefs(config.eventGrid)) need(ref);
   if (missing.size > 0) {
     throw new SecretMissingError(
       `Environment variables referenced by the broker configuration are not set: ${[...missing].sort().join(', ')}.`,

@@ -16,6 +16,22 @@ export {
   type DeprecatedSettingsEnv,
   deprecatedSettingsEnv,
 } from './deprecated-settings-env.ts';
+export {
+  checkEventGrid,
+  type EventGridConfig,
+  type EventGridCredential,
+  type EventGridPullSubscription,
+  type EventGridPushAuth,
+  type EventGridPushSubscription,
+  type EventGridRoute,
+  type EventGridTopic,
+  eventGridConfigSchema,
+  eventGridCredentialSchema,
+  eventGridPullSubscriptionSchema,
+  eventGridPushSubscriptionSchema,
+  eventGridRouteSchema,
+  eventGridTopicSchema,
+} from './event-grid-config.ts';
 export { BrokerConfigError, loadBrokerConfigFile, parseBrokerConfig } from './load-broker-config.ts';
 export { hashPassword, verifyPassword } from './password-hash.ts';
 export {
