@@ -45,9 +45,12 @@ export const failureCatalog = {
     retry: 'transient',
     hint: 'The MCP server or gateway answered 429; retried after its Retry-After.',
   },
+  // Final: the first refusal is handled inside the client (a forced token refresh and one more
+  // request); this code is only given when the fresh token is refused too, and the same identity
+  // would get the same answer (RFC 6750 3.1: invalid_token means "request a new token", done).
   UPSTREAM_UNAUTHORIZED: {
-    retry: 'transient',
-    hint: "The MCP server refused the broker's token after one refresh; check the caller's upstream identity.",
+    retry: 'final',
+    hint: "The MCP server refused the broker's token even after a refresh; check the caller's upstream identity (audience, roles).",
   },
   UPSTREAM_FORBIDDEN: {
     retry: 'final',
@@ -102,9 +105,16 @@ export const failureCatalog = {
     hint: "The channel's JSONata mapping failed on this event; fix the mapping.",
   },
   // Salesforce as a peer: login, streaming, write-backs (shared/salesforce).
+  // Salesforce's token endpoint follows RFC 6749 5.2: invalid_client / invalid_grant and the like
+  // come back the same until the connected app or user changes; an unreachable or failing login
+  // server (5xx, 408, 429, `unknown_error`) is SALESFORCE_LOGIN_UNAVAILABLE and retried.
   SALESFORCE_LOGIN_FAILED: {
     retry: 'final',
-    hint: "Salesforce refused the org's login; fix the connected app or user (an unreachable login server is retried).",
+    hint: "Salesforce refused the org's login (invalid_client, invalid_grant, a missing secret or key); fix the connected app or user.",
+  },
+  SALESFORCE_LOGIN_UNAVAILABLE: {
+    retry: 'transient',
+    hint: "Salesforce's login server was unreachable or failing (network, 5xx, 408, 429, unknown_error); retried with backoff.",
   },
   SALESFORCE_UNREACHABLE: {
     retry: 'transient',
@@ -135,6 +145,57 @@ export const failureCatalog = {
   SALESFORCE_STRING_TOO_LONG: {
     retry: 'final',
     hint: 'A value exceeds the field length; the broker re-reads the limits, shorten the mapping.',
+  },
+  // Databricks as a peer: OAuth M2M, Jobs API, Statement Execution, webhooks (shared/databricks).
+  DATABRICKS_AUTH_FAILED: {
+    retry: 'final',
+    hint: "The workspace refused the broker's service principal or token (or a secret is missing); fix the credential, then replay.",
+  },
+  DATABRICKS_AUTH_UNAVAILABLE: {
+    retry: 'transient',
+    hint: "The workspace's token endpoint was unreachable, throttling or failing; retried with backoff.",
+  },
+  DATABRICKS_RATE_LIMITED: { retry: 'transient', hint: 'The workspace answered 429; retried after its Retry-After.' },
+  DATABRICKS_UNAVAILABLE: { retry: 'transient', hint: 'The workspace answered 5xx; retried with backoff.' },
+  DATABRICKS_UNREACHABLE: {
+    retry: 'transient',
+    hint: 'The workspace could not be reached (network); retried with backoff.',
+  },
+  DATABRICKS_TIMEOUT: {
+    retry: 'transient',
+    hint: 'The workspace did not answer in time; retried (a MERGE already applied is applied again, harmlessly).',
+  },
+  DATABRICKS_REQUEST_REFUSED: {
+    retry: 'final',
+    hint: "The workspace refused the request (4xx); the message carries Databricks' error_code and message.",
+  },
+  DATABRICKS_STATEMENT_FAILED: {
+    retry: 'final',
+    hint: "The warehouse ran the MERGE and it FAILED; the message is the statement's error (table, columns, grants).",
+  },
+  DATABRICKS_STATEMENT_CANCELED: {
+    retry: 'transient',
+    hint: 'The statement was canceled or closed before it finished; retried.',
+  },
+  DATABRICKS_WORKSPACE_NOT_ALLOWED: {
+    retry: 'final',
+    hint: 'The write-back names a workspace this caller may not write to; see databricks.workspaces[].caller.',
+  },
+  DATABRICKS_OUTPUT_TRUNCATED: {
+    retry: 'final',
+    hint: "The task's output exceeded the Jobs API's 5 MB and was cut; write large results to a table, or let the route pass truncated output.",
+  },
+  DATABRICKS_MAPPING_FAILED: {
+    retry: 'final',
+    hint: "The webhook route's JSONata (arguments or rows) failed on this run; fix the route.",
+  },
+  DATABRICKS_FAN_OUT_EXCEEDED: {
+    retry: 'final',
+    hint: "The run gave more calls than the route's maxCalls; raise it or narrow the rows expression.",
+  },
+  DATABRICKS_RUN_MISMATCH: {
+    retry: 'final',
+    hint: 'The run fetched from the Jobs API does not belong to the job the webhook named; check the source.',
   },
   // HTTP callbacks (write-back delivery).
   CALLBACK_URL_REJECTED: {
@@ -175,6 +236,45 @@ export const failureCatalog = {
   BATCH_RUN_ABANDONED: {
     retry: 'final',
     hint: 'The run job kept failing or its worker kept dying; start a new run (finished records are not called again).',
+  },
+  // Event Grid as a write-back target: topics and namespace topics (shared/event-grid).
+  EVENT_GRID_UNREACHABLE: {
+    retry: 'transient',
+    hint: 'Event Grid could not be reached or did not answer in time; retried (the CloudEvent id is stable, so a repeat is recognisable).',
+  },
+  EVENT_GRID_THROTTLED: { retry: 'transient', hint: 'Event Grid answered 429 (publish rate); retried after its Retry-After.' },
+  EVENT_GRID_UNAVAILABLE: { retry: 'transient', hint: 'Event Grid answered 5xx or 408; retried with backoff.' },
+  EVENT_GRID_REJECTED: {
+    retry: 'final',
+    hint: "Event Grid refused the event (400: schema, content type, an attribute); the message is the service's own.",
+  },
+  EVENT_GRID_UNAUTHORIZED: {
+    retry: 'final',
+    hint: 'Event Grid refused the credential (401: wrong key, token for another audience); fix the topic credential, then replay.',
+  },
+  EVENT_GRID_FORBIDDEN: {
+    retry: 'final',
+    hint: "The broker's identity lacks the EventGrid Data Sender role on the topic (403); assign it, then replay.",
+  },
+  EVENT_GRID_NOT_FOUND: {
+    retry: 'final',
+    hint: 'The topic or namespace topic does not exist (404); fix eventGrid.topics[].endpoint or namespaceTopic.',
+  },
+  EVENT_GRID_TOO_LARGE: {
+    retry: 'final',
+    hint: 'The event exceeds 1 MB (413); lower inlineResultMaxBytes so large results travel by reference.',
+  },
+  EVENT_GRID_TOPIC_NOT_ALLOWED: {
+    retry: 'final',
+    hint: 'The write-back names a topic that is not configured, or not open to this caller (eventGrid.topics[].callers).',
+  },
+  EVENT_GRID_CREDENTIAL_FAILED: {
+    retry: 'final',
+    hint: "The topic's Entra credential could not get a token (unknown client, bad secret, missing variable); fix it, then replay.",
+  },
+  EVENT_GRID_CREDENTIAL_UNAVAILABLE: {
+    retry: 'transient',
+    hint: "The token endpoint of the topic's credential was unreachable or failing; retried with backoff.",
   },
   // Delivery in general.
   TARGET_UNSUPPORTED: { retry: 'final', hint: 'No handler is configured for this write-back target type.' },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DeliveryError } from '@mcp-broker/broker';
+import { failureCatalog, isCatalogFailureCode } from '@mcp-broker/contracts';
 import { describe, expect, it } from 'vitest';
 import { MAPPING_FAILED } from './outcome-mapping.ts';
 import {
@@ -131,7 +132,11 @@ describe('classifySalesforceError', () => {
       code: 'SALESFORCE_LOGIN_FAILED',
       message: 'Salesforce login to org "o" failed (client-credentials): x: y',
     });
-    expect(classifySalesforceError(login(true))).toMatchObject({ kind: 'transient', code: 'SALESFORCE_LOGIN_FAILED' });
+    expect(classifySalesforceError(login(true))).toMatchObject({
+      kind: 'transient',
+      code: 'SALESFORCE_LOGIN_UNAVAILABLE',
+      message: 'Salesforce login to org "o" failed (client-credentials): x: y',
+    });
   });
 
   it('passes a DeliveryError through and treats anything unrecognised as transient', () => {
@@ -153,6 +158,37 @@ describe('classifySalesforceError', () => {
   });
 });
 
+describe('retry classes: what the classifier does is what the catalog documents', () => {
+  const login = (error: string, transient: boolean) =>
+    new SalesforceLoginError({ orgId: 'o', flow: 'client-credentials', error, description: 'd', transient });
+  const inputs: [string, unknown][] = [
+    ['a refused login (invalid_client)', login('invalid_client', false)],
+    ['a refused login (invalid_grant)', login('invalid_grant', false)],
+    ['a missing login secret', login('secret_missing', false)],
+    ['an unreachable login server', login('unreachable', true)],
+    ['a login server answering 503', login('ERROR_HTTP_503', true)],
+    ['a login server answering unknown_error', login('unknown_error', true)],
+    ['a network error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['a timeout', new DOMException('timed out', 'TimeoutError')],
+    ['something unrecognised', new Error('boom')],
+    ['REQUEST_LIMIT_EXCEEDED', restError('REQUEST_LIMIT_EXCEEDED', 'limit')],
+    ['UNABLE_TO_LOCK_ROW', restError('UNABLE_TO_LOCK_ROW', 'locked')],
+    ['STRING_TOO_LONG', restError('STRING_TOO_LONG', 'too long')],
+  ];
+
+  it.each(inputs)('%s gets a catalog code whose class matches the kind', (_what, input) => {
+    const error = classifySalesforceError(input);
+    expect(isCatalogFailureCode(error.code), `${error.code} is in the catalog`).toBe(true);
+    if (!isCatalogFailureCode(error.code)) return;
+    expect(failureCatalog[error.code].retry).toBe(error.kind === 'transient' ? 'transient' : 'final');
+  });
+
+  it('gives a refused login and an unavailable login server different codes (one code, one class)', () => {
+    expect(classifySalesforceError(login('invalid_client', false)).code).toBe('SALESFORCE_LOGIN_FAILED');
+    expect(classifySalesforceError(login('unreachable', true)).code).toBe('SALESFORCE_LOGIN_UNAVAILABLE');
+  });
+});
+
 describe('the error table in README.md', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -161,6 +197,7 @@ describe('the error table in README.md', () => {
       ORG_NOT_ALLOWED,
       MAPPING_FAILED,
       'SALESFORCE_LOGIN_FAILED',
+      'SALESFORCE_LOGIN_UNAVAILABLE',
       'SALESFORCE_UNREACHABLE',
       'SALESFORCE_TIMEOUT',
       'SALESFORCE_UNEXPECTED',

@@ -1,4 +1,5 @@
 import { DeliveryError } from '@mcp-broker/broker';
+import type { SalesforcePassThroughCode } from '@mcp-broker/contracts';
 import { isTimeoutError, networkErrorCode } from './network-error.ts';
 import { SalesforceLoginError } from './salesforce-login-error.ts';
 
@@ -79,7 +80,8 @@ const codeName = (code: string) => code.toUpperCase().replace(/[^A-Z0-9_]/g, '_'
  *
  * - `transient` (retried with backoff): `REQUEST_LIMIT_EXCEEDED`, `UNABLE_TO_LOCK_ROW`,
  *   `SERVER_UNAVAILABLE`, `UNKNOWN_EXCEPTION` and any HTTP 5xx, 408, 429, network errors and
- *   timeouts, login failures that may pass (5xx, `unknown_error`, unreachable);
+ *   timeouts, login failures that may pass (5xx, `unknown_error`, unreachable:
+ *   `SALESFORCE_LOGIN_UNAVAILABLE`);
  * - `permanent` (final): every other error Salesforce names, and any other 4xx.
  *
  * The code is Salesforce's own prefixed with `SALESFORCE_` (`SALESFORCE_UNABLE_TO_LOCK_ROW`), or
@@ -89,7 +91,10 @@ const codeName = (code: string) => code.toUpperCase().replace(/[^A-Z0-9_]/g, '_'
 export function classifySalesforceError(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   if (error instanceof SalesforceLoginError) {
-    return new DeliveryError(error.transient ? 'transient' : 'permanent', 'SALESFORCE_LOGIN_FAILED', error.message);
+    // Two codes, one per retry class, so a caller reading the code knows whether to wait or fix.
+    return error.transient
+      ? new DeliveryError('transient', 'SALESFORCE_LOGIN_UNAVAILABLE', error.message)
+      : new DeliveryError('permanent', 'SALESFORCE_LOGIN_FAILED', error.message);
   }
   const network = networkErrorCode(error);
   if (network) return new DeliveryError('transient', 'SALESFORCE_UNREACHABLE', `Cannot reach Salesforce: ${network}.`);
@@ -103,7 +108,8 @@ export function classifySalesforceError(error: unknown): DeliveryError {
   }
   const { code, status } = described;
   const message = clip(described.message || (status ? `HTTP ${status}` : 'no message'));
-  const deliveryCode = code !== undefined ? `SALESFORCE_${codeName(code)}` : `SALESFORCE_HTTP_${status}`;
+  const deliveryCode: SalesforcePassThroughCode =
+    code !== undefined ? `SALESFORCE_${codeName(code)}` : `SALESFORCE_HTTP_${status}`;
   if (code === 'REQUEST_LIMIT_EXCEEDED') {
     return new DeliveryError('transient', deliveryCode, message, REQUEST_LIMIT_RETRY_AFTER_MS);
   }

@@ -1,4 +1,4 @@
-import type { ToolCallRecord, WriteBackTarget } from '@mcp-broker/contracts';
+import type { FailureCode, ToolCallRecord, WriteBackTarget } from '@mcp-broker/contracts';
 
 /**
  * A delivery failure: `transient` ones are retried with backoff, `permanent` ones are final.
@@ -8,12 +8,13 @@ import type { ToolCallRecord, WriteBackTarget } from '@mcp-broker/contracts';
 export class DeliveryError extends Error {
   override readonly name = 'DeliveryError';
   readonly kind: 'transient' | 'permanent';
-  readonly code: string;
+  /** A catalog code (`failure-codes.ts`), or a Salesforce pass-through: an uncatalogued code does not compile. */
+  readonly code: FailureCode;
   readonly retryAfterMs: number | undefined;
   readonly unconfirmed: boolean;
   constructor(
     kind: 'transient' | 'permanent',
-    code: string,
+    code: FailureCode,
     message: string,
     retryAfterMs?: number,
     options: { unconfirmed?: boolean } = {},
