@@ -1,8 +1,10 @@
 import { type Order, regionSchema } from '@mcp-broker/sample-data';
 import { z } from 'zod';
+import { forEachPage } from '../data/partition-scan.ts';
+import { addDays, addYears, DAY } from './calendar.ts';
+import { percentChange, round2, toCents } from './money.ts';
 import { defineTool } from './tool-definition.ts';
 
-const DAY = 86_400_000;
 const MAX_YEARS = 3;
 const TOP_PRODUCTS = 5;
 const groupings = ['product', 'month', 'segment'] as const;
@@ -164,10 +166,7 @@ export function buildAnalyzeSalesDataTool(options: AnalyzeSalesDataOptions = {})
 
       let pages = 0;
       let rows = 0;
-      while (iterator.hasMoreResults()) {
-        signal.throwIfAborted();
-        const { resources } = await iterator.fetchNext();
-        signal.throwIfAborted();
+      await forEachPage(iterator, signal, async (resources) => {
         for (const order of resources) {
           // Orders written by other producers may lack lines or the denormalised segment.
           const lines = order.lines ?? [];
@@ -197,7 +196,7 @@ export function buildAnalyzeSalesDataTool(options: AnalyzeSalesDataOptions = {})
         pages += 1;
         rows += resources.length;
         await context.progress({ progress: pages, message: `Read ${rows} orders (${pages} pages)` });
-      }
+      });
 
       return {
         period: { from, to },
@@ -237,24 +236,6 @@ function compare(current: number, previous: number, scale: number) {
   return {
     previous: previous / scale,
     change: (current - previous) / scale,
-    changePct: previous === 0 ? null : round2(((current - previous) / previous) * 100),
+    changePct: percentChange(current, previous),
   };
-}
-
-function toCents(amount: number): number {
-  return Math.round(amount * 100);
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
-function addDays(day: string, days: number): string {
-  return new Date(Date.parse(day) + days * DAY).toISOString().slice(0, 10);
-}
-
-function addYears(day: string, years: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  // Date.UTC rolls 29 February over to 1 March in non-leap years, which is what "3 years later" needs.
-  return new Date(Date.UTC(y + years, m - 1, d)).toISOString().slice(0, 10);
 }

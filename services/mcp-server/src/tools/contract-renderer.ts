@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Account, Customer, Opportunity, Product } from '@mcp-broker/sample-data';
+import { lastDayOfTerm } from './calendar.ts';
+import { usd } from './money.ts';
 
 export const contractTemplates = ['standard', 'enterprise'] as const;
 export type ContractTemplate = (typeof contractTemplates)[number];
@@ -101,7 +103,6 @@ export const CONTRACT_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
 const longDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
 
 /** Renders the contract for an opportunity as Markdown and as standalone HTML. */
@@ -109,7 +110,7 @@ export function renderContract(data: ContractData, template: ContractTemplate): 
   const { opportunity, account, customer, products } = data;
   const terms = templates[template];
   const start = opportunity.closeDate;
-  const end = addMonths(start, terms.termMonths);
+  const end = lastDayOfTerm(start, terms.termMonths);
   const model: ContractModel = {
     title: terms.title,
     pageTitle: `${terms.title}: ${customer.name}`,
@@ -123,15 +124,15 @@ export function renderContract(data: ContractData, template: ContractTemplate): 
     ],
     summary: [
       ['Deal', opportunity.name],
-      ['Total contract value', usd.format(opportunity.amount)],
+      ['Total contract value', usd(opportunity.amount)],
       ['Term', `${terms.termMonths} months, from ${formatDay(start)} to ${formatDay(end)}`],
       ['Invoicing', `${terms.invoicing}; payment ${terms.paymentTerms}`],
     ],
-    products: products.map((p) => [p.id, p.name, p.category, usd.format(p.listPrice)]),
+    products: products.map((p) => [p.id, p.name, p.category, usd(p.listPrice)]),
     clauses: [
       {
         heading: 'Services',
-        text: `The Provider supplies the products in Schedule 1 to ${customer.name} for the term above. The total contract value is ${usd.format(opportunity.amount)} (USD, excluding taxes), invoiced ${terms.invoicing}.`,
+        text: `The Provider supplies the products in Schedule 1 to ${customer.name} for the term above. The total contract value is ${usd(opportunity.amount)} (USD, excluding taxes), invoiced ${terms.invoicing}.`,
       },
       { heading: 'Service levels', text: `The Provider commits to ${terms.availability}, and ${terms.support}.` },
       {
@@ -270,10 +271,4 @@ const md = escapeMarkdown;
 
 function formatDay(day: string): string {
   return longDate.format(new Date(`${day}T00:00:00Z`));
-}
-
-/** The day before the same day `months` later: the last day of a term starting on `day`. */
-function addMonths(day: string, months: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1 + months, d) - 86_400_000).toISOString().slice(0, 10);
 }

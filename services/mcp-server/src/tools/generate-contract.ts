@@ -1,17 +1,10 @@
-import {
-  type Account,
-  accountSchema,
-  type Customer,
-  customerSchema,
-  type Opportunity,
-  opportunitySchema,
-  type Product,
-  productSchema,
-} from '@mcp-broker/sample-data';
+import { type Opportunity, opportunitySchema, type Product, productSchema } from '@mcp-broker/sample-data';
 import { z } from 'zod';
+import { readAllPages } from '../data/partition-scan.ts';
 import { type DocumentStorage, documentFormats, sha256Hex } from '../documents/document-storage.ts';
 import type { DocumentLinkSigner } from '../documents/signed-link.ts';
 import { type ContractTemplate, contractTemplates, renderContract } from './contract-renderer.ts';
+import { findAccount, findCustomer } from './customer-lookup.ts';
 import { defineTool, type ToolContext, ToolError } from './tool-definition.ts';
 
 export const generateContractInput = z.object({
@@ -138,14 +131,14 @@ export function contractDocumentId(
 async function readContractData(context: ToolContext, opportunityId: string) {
   const { store, signal } = context;
   // Opportunities partition on customerId, which the caller does not give: a cross-partition query.
-  const opportunities = await queryAll(
-    context,
+  const opportunities = await readAllPages(
     store
       .container('opportunities')
       .items.query(
         { query: 'SELECT * FROM c WHERE c.id = @id', parameters: [{ name: '@id', value: opportunityId }] },
         { abortSignal: signal },
       ),
+    signal,
   );
   if (opportunities.length === 0) {
     throw new ToolError(`No opportunity with id "${opportunityId}"; check the id (e.g. opp-000042-03).`);
@@ -153,11 +146,10 @@ async function readContractData(context: ToolContext, opportunityId: string) {
   const opportunity: Opportunity = opportunitySchema.parse(opportunities[0]);
   const { customerId, accountId } = opportunity;
 
-  const [customerRead, accountRead, productRows] = await Promise.all([
-    store.container('customers').item(customerId, customerId).read({ abortSignal: signal }),
-    store.container('accounts').item(accountId, customerId).read({ abortSignal: signal }),
-    queryAll(
-      context,
+  const [customer, account, productRows] = await Promise.all([
+    findCustomer(context, customerId),
+    findAccount(context, accountId, customerId),
+    readAllPages(
       // Products partition on category; the catalogue is small, so one cross-partition query.
       store.container('products').items.query(
         {
@@ -166,14 +158,13 @@ async function readContractData(context: ToolContext, opportunityId: string) {
         },
         { abortSignal: signal },
       ),
+      signal,
     ),
   ]);
-  if (!customerRead.resource)
+  if (!customer)
     throw new ToolError(`Opportunity "${opportunityId}" names customer "${customerId}", which does not exist.`);
-  if (!accountRead.resource)
+  if (!account)
     throw new ToolError(`Opportunity "${opportunityId}" names account "${accountId}", which does not exist.`);
-  const customer: Customer = customerSchema.parse(customerRead.resource);
-  const account: Account = accountSchema.parse(accountRead.resource);
   const byId = new Map(productRows.map((row) => productSchema.parse(row)).map((p) => [p.id, p]));
   const missing = opportunity.productIds.filter((id) => !byId.has(id));
   if (missing.length > 0) {
@@ -181,16 +172,4 @@ async function readContractData(context: ToolContext, opportunityId: string) {
   }
   const products: Product[] = [...new Set(opportunity.productIds)].map((id) => byId.get(id)!);
   return { opportunity, customer, account, products };
-}
-
-async function queryAll(
-  { signal }: ToolContext,
-  iterator: { hasMoreResults(): boolean; fetchNext(): Promise<{ resources: unknown[] }> },
-): Promise<unknown[]> {
-  const rows: unknown[] = [];
-  while (iterator.hasMoreResults()) {
-    signal.throwIfAborted();
-    rows.push(...(await iterator.fetchNext()).resources);
-  }
-  return rows;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { identityKey } from '@mcp-broker/contracts';
 import { z } from 'zod';
+import { type QueryParameter, scanPartition } from '../data/partition-scan.ts';
 import { defineTool, type ToolContext } from './tool-definition.ts';
 
 /**
@@ -244,26 +245,17 @@ export function buildMemoryTools(options: MemoryToolsOptions = {}) {
 /** The memory tools with the system clock. */
 export const { storeMemoryTool, recallMemoryTool, clearMemoryTool } = buildMemoryTools();
 
-/** Every page of a query on the caller's own partition and session. */
-async function queryOwnSession<T>(
-  { identity, signal, store }: ToolContext,
+/** Every row of a query on the caller's own partition and session. */
+function queryOwnSession<T>(
+  context: ToolContext,
   session: string,
   query: string,
-  parameters: { name: string; value: string | number }[] = [],
+  parameters: QueryParameter[] = [],
 ): Promise<T[]> {
-  const owner = identityKey(identity);
-  const iterator = store.container('memories').items.query<T>(
-    {
-      query,
-      parameters: [{ name: '@owner', value: owner }, { name: '@sessionId', value: session }, ...parameters],
-    },
-    { partitionKey: owner, abortSignal: signal },
-  );
-  const results: T[] = [];
-  while (iterator.hasMoreResults()) {
-    signal.throwIfAborted();
-    const { resources } = await iterator.fetchNext();
-    results.push(...resources);
-  }
-  return results;
+  const owner = identityKey(context.identity);
+  return scanPartition<T>(context, 'memories', owner, query, [
+    { name: '@owner', value: owner },
+    { name: '@sessionId', value: session },
+    ...parameters,
+  ]);
 }

@@ -1,4 +1,6 @@
 import type { Account, Opportunity, Order, SupportCase } from '@mcp-broker/sample-data';
+import { DAY } from './calendar.ts';
+import { toCents, wholeUsd } from './money.ts';
 
 /**
  * The rules behind `next_best_action`: plain functions of one customer's history and a reference
@@ -125,10 +127,8 @@ export interface RankedAction {
   breakdown: Record<string, number>;
 }
 
-const DAY = 86_400_000;
 const stageOrder = ['prospecting', 'qualification', 'proposal', 'negotiation'] as const;
 const tierOrder = ['platinum', 'gold', 'silver', 'bronze'] as const;
-const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
@@ -142,7 +142,7 @@ export function computeSignals(history: CustomerHistory, asOf: Date): Signals {
   const [annFrom, annTo] = nextBestActionRules.windows.anniversaryDays;
 
   const orders = history.orders.filter((o) => Date.parse(o.orderDate) < now);
-  const cents = (list: typeof orders) => list.reduce((sum, o) => sum + Math.round(o.total * 100), 0);
+  const cents = (list: typeof orders) => list.reduce((sum, o) => sum + toCents(o.total), 0);
   const last6m = orders.filter((o) => daysAgo(o.orderDate) < half);
   const prior6m = orders.filter((o) => daysAgo(o.orderDate) >= half && daysAgo(o.orderDate) < 2 * half);
   const anniversary = orders.filter((o) => daysAgo(o.orderDate) >= annFrom && daysAgo(o.orderDate) <= annTo);
@@ -178,7 +178,7 @@ export function computeSignals(history: CustomerHistory, asOf: Date): Signals {
     anniversary_order_count: anniversary.length,
     anniversary_order_value: cents(anniversary) / 100,
     open_deal_count: deals.length,
-    open_pipeline: deals.reduce((sum, o) => sum + Math.round(o.amount * 100), 0) / 100,
+    open_pipeline: deals.reduce((sum, o) => sum + toCents(o.amount), 0) / 100,
     most_advanced_stage: stageRank < 0 ? null : stageOrder[stageRank]!,
     days_to_nearest_close: closeDays.length === 0 ? null : Math.min(...closeDays),
     open_case_count: unresolved.length,
@@ -223,7 +223,7 @@ const rules: Record<NextBestAction, (s: Signals, tierBonus: number) => Candidate
     return {
       action: 'close_open_deal',
       rationale:
-        `${plural(s.open_deal_count, 'open deal')} worth ${usd.format(s.open_pipeline)} (most advanced stage ` +
+        `${plural(s.open_deal_count, 'open deal')} worth ${wholeUsd(s.open_pipeline)} (most advanced stage ` +
         `${stage}, nearest close ${when}): push to close.`,
       signals: pick(s, ['open_deal_count', 'open_pipeline', 'most_advanced_stage', 'days_to_nearest_close']),
       breakdown: {
@@ -245,8 +245,8 @@ const rules: Record<NextBestAction, (s: Signals, tierBonus: number) => Candidate
     const urgent = s.open_critical_cases + s.open_high_cases;
     const reasons = [
       declining
-        ? `order value fell ${-change!}% (${usd.format(s.order_value_prior_6m)} in the prior 6 months, ` +
-          `${usd.format(s.order_value_last_6m)} in the last 6)`
+        ? `order value fell ${-change!}% (${wholeUsd(s.order_value_prior_6m)} in the prior 6 months, ` +
+          `${wholeUsd(s.order_value_last_6m)} in the last 6)`
         : undefined,
       gap ? `the last order was ${plural(days!, 'day')} ago` : undefined,
       urgent > 0 ? `${plural(urgent, 'high or critical case')} unresolved` : undefined,
@@ -284,7 +284,7 @@ const rules: Record<NextBestAction, (s: Signals, tierBonus: number) => Candidate
     return {
       action: 'renew',
       rationale:
-        `${plural(s.anniversary_order_count, 'order')} worth ${usd.format(s.anniversary_order_value)} ` +
+        `${plural(s.anniversary_order_count, 'order')} worth ${wholeUsd(s.anniversary_order_value)} ` +
         `placed a year ago (${from}–${to} days back) and none in the last ${r.recentOrderDays} days` +
         `${s.best_tier ? ` on a ${s.best_tier} account` : ''}: propose the renewal.`,
       signals: pick(s, ['anniversary_order_count', 'anniversary_order_value', 'days_since_last_order', 'best_tier']),
@@ -309,7 +309,7 @@ const rules: Record<NextBestAction, (s: Signals, tierBonus: number) => Candidate
       action: 'upsell',
       rationale:
         `Last order ${plural(days, 'day')} ago, ${plural(s.orders_last_6m, 'order')} worth ` +
-        `${usd.format(s.order_value_last_6m)} in the last 6 months (${growth}) and no urgent cases` +
+        `${wholeUsd(s.order_value_last_6m)} in the last 6 months (${growth}) and no urgent cases` +
         `${s.best_tier ? ` on a ${s.best_tier} account` : ''}: offer an upgrade or add-on.`,
       signals: pick(s, [
         'days_since_last_order',

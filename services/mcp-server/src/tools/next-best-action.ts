@@ -1,23 +1,21 @@
 import {
   accountSchema,
   caseSchema,
-  customerSchema,
   opportunitySchema,
   orderSchema,
   SAMPLE_DATA_REFERENCE_DATE,
 } from '@mcp-broker/sample-data';
 import type { ContainerName } from '@mcp-broker/store';
 import { z } from 'zod';
+import { scanPartition } from '../data/partition-scan.ts';
+import { customerIdArgument, requireCustomer } from './customer-lookup.ts';
 import { nextBestActions, rankNextBestActions } from './next-best-action-rules.ts';
 import { defineTool, type ToolContext, ToolError } from './tool-definition.ts';
 
 const CONTEXT_MAX = 500;
 
 export const nextBestActionInput = z.object({
-  customer_id: z
-    .string()
-    .regex(/^cus-\d{6}$/, 'customer_id must be "cus-" followed by six digits, e.g. cus-000042')
-    .describe('Customer id: "cus-" followed by six digits, e.g. cus-000042.'),
+  customer_id: customerIdArgument,
   context: z
     .string()
     .max(CONTEXT_MAX)
@@ -76,16 +74,10 @@ export const nextBestActionTool = defineTool({
   requiredPermissions: ['Customers.Read'],
   timeoutMs: 10_000,
   async handler({ customer_id: customerId, context, as_of }, toolContext) {
-    const { signal, store } = toolContext;
+    const { signal } = toolContext;
     const asOf = new Date(as_of ?? SAMPLE_DATA_REFERENCE_DATE);
     if (Number.isNaN(asOf.getTime())) throw new ToolError(`as_of "${as_of}" is not an ISO 8601 date or timestamp.`);
-    const { resource } = await store.container('customers').item(customerId, customerId).read({ abortSignal: signal });
-    if (!resource) {
-      throw new ToolError(
-        `No customer with id "${customerId}"; check the id (customer ids are assigned in order from cus-000001).`,
-      );
-    }
-    const customer = customerSchema.parse(resource);
+    const customer = await requireCustomer(toolContext, customerId);
 
     const [accounts, opportunities, orders, cases] = await Promise.all([
       readPartition(toolContext, 'accounts', customerId, 'c.tier'),
@@ -121,25 +113,8 @@ export const nextBestActionTool = defineTool({
  * Selected fields (a constant of this module, never caller input) of every record of one customer
  * in a container; reads stay in its partition.
  */
-async function readPartition(
-  context: ToolContext,
-  container: ContainerName,
-  customerId: string,
-  fields: string,
-): Promise<unknown[]> {
-  const { signal, store } = context;
-  const iterator = store.container(container).items.query(
-    {
-      query: `SELECT ${fields} FROM c WHERE c.customerId = @customerId`,
-      parameters: [{ name: '@customerId', value: customerId }],
-    },
-    { partitionKey: customerId, abortSignal: signal },
-  );
-  const results: unknown[] = [];
-  while (iterator.hasMoreResults()) {
-    signal.throwIfAborted();
-    const { resources } = await iterator.fetchNext();
-    results.push(...resources);
-  }
-  return results;
+function readPartition(context: ToolContext, container: ContainerName, customerId: string, fields: string) {
+  return scanPartition(context, container, customerId, `SELECT ${fields} FROM c WHERE c.customerId = @customerId`, [
+    { name: '@customerId', value: customerId },
+  ]);
 }

@@ -7,18 +7,15 @@ import {
 } from '@mcp-broker/sample-data';
 import type { ContainerName } from '@mcp-broker/store';
 import { z } from 'zod';
-import { defineTool, type ToolContext, ToolError } from './tool-definition.ts';
+import { type QueryParameter, scanPartition } from '../data/partition-scan.ts';
+import { customerIdArgument, requireCustomer } from './customer-lookup.ts';
+import { round2, toCents } from './money.ts';
+import { defineTool, type ToolContext } from './tool-definition.ts';
 
 const RECENT_ORDER_LIMIT = 10;
 
-/** A bound query parameter; values never enter the query text. */
-type QueryParameter = { name: `@${string}`; value: string | number | string[] };
-
 export const queryCustomerDataInput = z.object({
-  customer_id: z
-    .string()
-    .regex(/^cus-\d{6}$/, 'customer_id must be "cus-" followed by six digits, e.g. cus-000042')
-    .describe('Customer id: "cus-" followed by six digits, e.g. cus-000042.'),
+  customer_id: customerIdArgument,
 });
 
 export const queryCustomerDataOutput = z.object({
@@ -53,14 +50,8 @@ export const queryCustomerDataTool = defineTool({
   requiredPermissions: ['Customers.Read'],
   timeoutMs: 10_000,
   async handler({ customer_id: customerId }, context) {
-    const { signal, store } = context;
-    const { resource } = await store.container('customers').item(customerId, customerId).read({ abortSignal: signal });
-    if (!resource) {
-      throw new ToolError(
-        `No customer with id "${customerId}"; check the id (customer ids are assigned in order from cus-000001).`,
-      );
-    }
-    const customer = customerSchema.parse(resource);
+    const { signal } = context;
+    const customer = await requireCustomer(context, customerId);
 
     const [openOpportunities, recentOrders, openCases, orderStats] = await Promise.all([
       queryPartition(
@@ -104,40 +95,26 @@ export const queryCustomerDataTool = defineTool({
       recentOrders: z.array(orderSchema).parse(recentOrders),
       openCases: cases,
       summary: {
-        lifetimeValue: roundMoney(stats?.lifetimeValue ?? 0),
+        lifetimeValue: round2(stats?.lifetimeValue ?? 0),
         orderCount: stats?.orderCount ?? 0,
         // Amounts carry 2 decimals, so summing cents is exact.
-        openPipeline: opportunities.reduce((cents, o) => cents + Math.round(o.amount * 100), 0) / 100,
+        openPipeline: opportunities.reduce((cents, o) => cents + toCents(o.amount), 0) / 100,
         openCaseCount: cases.length,
       },
     };
   },
 });
 
-/** Reads every page of a query scoped to one customer's partition, stopping between pages on abort. */
-async function queryPartition(
+/** Every row of a query scoped to one customer's partition (`@customerId` is bound to it). */
+function queryPartition(
   context: ToolContext,
   container: ContainerName,
   customerId: string,
   query: string,
   parameters: QueryParameter[] = [],
 ): Promise<unknown[]> {
-  const { signal, store } = context;
-  const iterator = store
-    .container(container)
-    .items.query(
-      { query, parameters: [{ name: '@customerId', value: customerId }, ...parameters] },
-      { partitionKey: customerId, abortSignal: signal },
-    );
-  const results: unknown[] = [];
-  while (iterator.hasMoreResults()) {
-    signal.throwIfAborted();
-    const { resources } = await iterator.fetchNext();
-    results.push(...resources);
-  }
-  return results;
-}
-
-function roundMoney(value: number): number {
-  return Math.round(value * 100) / 100;
+  return scanPartition(context, container, customerId, query, [
+    { name: '@customerId', value: customerId },
+    ...parameters,
+  ]);
 }
