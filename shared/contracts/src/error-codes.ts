@@ -80,6 +80,26 @@ export const errorCatalog = {
   },
   BROKER_BATCH_RUN_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own batch runs.' },
   BROKER_BATCH_RUN_FINAL: { status: 409, hint: 'The run has already finished; nothing to cancel.' },
+  BROKER_EVENT_GRID_SUBSCRIPTION_UNKNOWN: {
+    status: 404,
+    hint: 'No Event Grid push subscription by that id (eventGrid.push[].id); check the webhook URL of the event subscription.',
+  },
+  BROKER_EVENT_GRID_KEY_INVALID: {
+    status: 401,
+    hint: "Send the subscription's key in its configured header (a secret delivery property of the event subscription).",
+  },
+  BROKER_EVENT_GRID_EVENT_INVALID: {
+    status: 400,
+    hint: 'Send Event Grid schema events (an array) or CloudEvents 1.0 (structured or batched); the field is named in the message.',
+  },
+  BROKER_EVENT_GRID_NO_ROUTE: {
+    status: 400,
+    hint: 'No route of the subscription matches the event type and subject; add a route or filter the event subscription.',
+  },
+  BROKER_EVENT_GRID_HANDSHAKE_INVALID: {
+    status: 400,
+    hint: 'The CloudEvents abuse-protection OPTIONS request needs a WebHook-Request-Origin header.',
+  },
   BROKER_UPSTREAM_UNAVAILABLE: {
     status: 502,
     hint: 'The MCP endpoint could not be reached to check the tool; retry shortly.',
