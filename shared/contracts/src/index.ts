@@ -88,7 +88,9 @@ export {
   wireOnly,
 } from './tool-call-api.ts';
 export {
+  type DatabricksSqlTarget,
   type Delivery,
+  databricksSqlTargetSchema,
   deliverySchema,
   deliveryStatusSchema,
   type HttpCallbackTarget,

@@ -15,7 +15,13 @@ export function wireOnly<T extends z.ZodType>(schema: T): T {
 /** An ISO 8601 timestamp, typed `format: date-time` so External Services maps it to Datetime. */
 const timestamp = () => z.string().meta({ format: 'date-time' });
 
-const writeBackKinds = ['http-callback', 'salesforce-record', 'salesforce-result', 'salesforce-event'] as const;
+const writeBackKinds = [
+  'http-callback',
+  'salesforce-record',
+  'salesforce-result',
+  'salesforce-event',
+  'databricks-sql',
+] as const;
 
 // One flat object for every kind of target (External Services rejects oneOf): the fields a kind
 // needs are checked against its own schema (write-back-target.ts) at submission.
@@ -54,6 +60,9 @@ export const apiWriteBackTargetSchema = z
       .optional()
       .describe('salesforce-result/event: Request_Id__c (default: the Idempotency-Key).'),
     relatedRecordId: z.string().max(18).optional().describe('salesforce-result/event: the record the result is about.'),
+    workspace: z.string().max(63).optional().describe('databricks-sql: workspace id from the broker configuration.'),
+    warehouseId: z.string().max(64).optional().describe('databricks-sql: the SQL warehouse that runs the MERGE.'),
+    table: z.string().max(767).optional().describe('databricks-sql: the Delta table, catalog.schema.table.'),
   })
   .describe('Where to deliver the result.');
 export type ApiWriteBackTarget = z.infer<typeof apiWriteBackTargetSchema>;

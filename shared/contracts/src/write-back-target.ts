@@ -64,11 +64,32 @@ export const salesforceEventTargetSchema = z.object({
   relatedRecordId: salesforceId.optional(),
 });
 
+/**
+ * Merge the call's outcome into a Delta table through a Databricks SQL warehouse (the Statement
+ * Execution API), keyed by the call id: a repeated delivery updates the same row.
+ */
+export const databricksSqlTargetSchema = z.object({
+  type: z.literal('databricks-sql'),
+  workspace: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .describe('Workspace id from the configuration (`databricks.workspaces[].id`).'),
+  warehouseId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'a SQL warehouse id')
+    .describe('The SQL warehouse that runs the MERGE.'),
+  table: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}(\.[A-Za-z_][A-Za-z0-9_]{0,254}){2}$/, 'catalog.schema.table')
+    .describe('The Delta table, catalog.schema.table (docs/databricks.md lists its columns).'),
+});
+
 export const writeBackTargetSchema = z.discriminatedUnion('type', [
   httpCallbackTargetSchema,
   salesforceRecordTargetSchema,
   salesforceResultTargetSchema,
   salesforceEventTargetSchema,
+  databricksSqlTargetSchema,
 ]);
 export type WriteBackTarget = z.infer<typeof writeBackTargetSchema>;
 export type HttpCallbackTarget = z.infer<typeof httpCallbackTargetSchema>;
@@ -76,6 +97,7 @@ export type SalesforceRecordTarget = z.infer<typeof salesforceRecordTargetSchema
 export type SalesforceResultTarget = z.infer<typeof salesforceResultTargetSchema>;
 export type SalesforceEventTarget = z.infer<typeof salesforceEventTargetSchema>;
 export type SalesforceTarget = SalesforceRecordTarget | SalesforceResultTarget | SalesforceEventTarget;
+export type DatabricksSqlTarget = z.infer<typeof databricksSqlTargetSchema>;
 
 /**
  * `attempting`: an attempt was recorded as started and has not been recorded as ended. A job that

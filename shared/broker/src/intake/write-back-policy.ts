@@ -20,7 +20,7 @@ export class WriteBackPolicy {
   check(caller: CallerConfig, targets: readonly WriteBackTarget[]): void {
     targets.forEach((target, i) => {
       if (target.type === 'http-callback') this.#checkCallback(caller, target.url, i);
-      else this.#checkOrg(caller, target.org, i);
+      else if ('org' in target) this.#checkOrg(caller, target.org, i);
     });
   }
 
