@@ -30,7 +30,7 @@ describe('failure code catalog', () => {
 
 // Where failure codes are produced: every literal with one of these prefixes in product code must be cataloged.
 const FAILURE_LITERAL =
-  /['"`]((?:UPSTREAM|EVENT|SALESFORCE|DATABRICKS|CALLBACK|TOOL|DELIVERY|TARGET)_[A-Z0-9_]+|CANCELLED|INVALID_ARGUMENTS)['"`]/g;
+  /['"`]((?:UPSTREAM|EVENT|SALESFORCE|DATABRICKS|SERVICE_BUS|CALLBACK|TOOL|DELIVERY|TARGET)_[A-Z0-9_]+|CANCELLED|INVALID_ARGUMENTS)['"`]/g;
 // The prefix of the pass-through code built from an HTTP status.
 const NOT_FAILURE_CODES = new Set(['SALESFORCE_HTTP_']);
 

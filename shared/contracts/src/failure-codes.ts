@@ -242,7 +242,10 @@ export const failureCatalog = {
     retry: 'transient',
     hint: 'Event Grid could not be reached or did not answer in time; retried (the CloudEvent id is stable, so a repeat is recognisable).',
   },
-  EVENT_GRID_THROTTLED: { retry: 'transient', hint: 'Event Grid answered 429 (publish rate); retried after its Retry-After.' },
+  EVENT_GRID_THROTTLED: {
+    retry: 'transient',
+    hint: 'Event Grid answered 429 (publish rate); retried after its Retry-After.',
+  },
   EVENT_GRID_UNAVAILABLE: { retry: 'transient', hint: 'Event Grid answered 5xx or 408; retried with backoff.' },
   EVENT_GRID_REJECTED: {
     retry: 'final',
@@ -275,6 +278,39 @@ export const failureCatalog = {
   EVENT_GRID_CREDENTIAL_UNAVAILABLE: {
     retry: 'transient',
     hint: "The token endpoint of the topic's credential was unreachable or failing; retried with backoff.",
+  },
+  // Service Bus as a source and a write-back target (shared/service-bus).
+  SERVICE_BUS_UNAVAILABLE: {
+    retry: 'transient',
+    hint: 'Service Bus was busy, timed out or lost the connection (ServiceBusy, ServiceTimeout, GeneralError, ServiceCommunicationProblem); retried (the messageId is stable, so duplicate detection absorbs a repeat).',
+  },
+  SERVICE_BUS_QUOTA_EXCEEDED: {
+    retry: 'transient',
+    hint: 'The queue or topic is full (QuotaExceeded); retried once its consumers drain it.',
+  },
+  SERVICE_BUS_UNAUTHORIZED: {
+    retry: 'final',
+    hint: 'Service Bus refused the credential or the claim (UnauthorizedAccess: wrong key, no Send right, missing Azure Service Bus Data Sender role); fix it, then replay.',
+  },
+  SERVICE_BUS_ENTITY_NOT_FOUND: {
+    retry: 'final',
+    hint: 'The queue or topic does not exist or is disabled (MessagingEntityNotFound, MessagingEntityDisabled); fix serviceBus.targets[].queue/topic, then replay.',
+  },
+  SERVICE_BUS_MESSAGE_TOO_LARGE: {
+    retry: 'final',
+    hint: "The outcome message exceeds the entity's maximum message size (MessageSizeExceeded); lower inlineResultMaxBytes so large results travel by reference.",
+  },
+  SERVICE_BUS_TARGET_NOT_ALLOWED: {
+    retry: 'final',
+    hint: 'The write-back names a Service Bus target that is not configured, or not open to this caller (serviceBus.targets[].callers).',
+  },
+  SERVICE_BUS_CREDENTIAL_FAILED: {
+    retry: 'final',
+    hint: "The namespace's Entra credential could not get a token, or its connection string is missing; fix it, then replay.",
+  },
+  SERVICE_BUS_MESSAGE_MALFORMED: {
+    retry: 'final',
+    hint: 'A Service Bus message is not a tool-call request (not JSON, or tool/arguments/writeBack/idempotencyKey invalid; details names the field); it was dead-lettered with this code.',
   },
   // Delivery in general.
   TARGET_UNSUPPORTED: { retry: 'final', hint: 'No handler is configured for this write-back target type.' },
