@@ -93,6 +93,8 @@ export {
   databricksSqlTargetSchema,
   deliverySchema,
   deliveryStatusSchema,
+  type EventGridTarget,
+  eventGridTargetSchema,
   type HttpCallbackTarget,
   httpCallbackTargetSchema,
   type SalesforceEventTarget,

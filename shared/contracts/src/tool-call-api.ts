@@ -21,6 +21,7 @@ const writeBackKinds = [
   'salesforce-result',
   'salesforce-event',
   'databricks-sql',
+  'event-grid',
 ] as const;
 
 // One flat object for every kind of target (External Services rejects oneOf): the fields a kind
@@ -63,6 +64,12 @@ export const apiWriteBackTargetSchema = z
     workspace: z.string().max(63).optional().describe('databricks-sql: workspace id from the broker configuration.'),
     warehouseId: z.string().max(64).optional().describe('databricks-sql: the SQL warehouse that runs the MERGE.'),
     table: z.string().max(767).optional().describe('databricks-sql: the Delta table, catalog.schema.table.'),
+    topic: z
+      .string()
+      .max(63)
+      .optional()
+      .describe('event-grid: topic id from the broker configuration (eventGrid.topics[].id).'),
+    subject: z.string().max(1024).optional().describe('event-grid: the CloudEvent subject (default: the call id).'),
   })
   .describe('Where to deliver the result.');
 export type ApiWriteBackTarget = z.infer<typeof apiWriteBackTargetSchema>;

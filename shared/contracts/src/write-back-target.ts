@@ -84,14 +84,30 @@ export const databricksSqlTargetSchema = z.object({
     .describe('The Delta table, catalog.schema.table (docs/databricks.md lists its columns).'),
 });
 
+/**
+ * Publish the outcome as a CloudEvent (`<prefix>.toolcall.succeeded` / `.failed`) to a configured
+ * Event Grid custom topic or namespace topic. The event id derives from the call, so a retried
+ * publish carries the same id.
+ */
+export const eventGridTargetSchema = z.object({
+  type: z.literal('event-grid'),
+  topic: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .describe('Topic id from the configuration (`eventGrid.topics[].id`).'),
+  subject: z.string().min(1).max(1024).optional().describe('CloudEvents subject (default: the call id).'),
+});
+
 export const writeBackTargetSchema = z.discriminatedUnion('type', [
   httpCallbackTargetSchema,
   salesforceRecordTargetSchema,
   salesforceResultTargetSchema,
   salesforceEventTargetSchema,
   databricksSqlTargetSchema,
+  eventGridTargetSchema,
 ]);
 export type WriteBackTarget = z.infer<typeof writeBackTargetSchema>;
+export type EventGridTarget = z.infer<typeof eventGridTargetSchema>;
 export type HttpCallbackTarget = z.infer<typeof httpCallbackTargetSchema>;
 export type SalesforceRecordTarget = z.infer<typeof salesforceRecordTargetSchema>;
 export type SalesforceResultTarget = z.infer<typeof salesforceResultTargetSchema>;
