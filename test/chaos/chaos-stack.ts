@@ -3,12 +3,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
 import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
+import { freePort, RedisProcess } from '@mcp-broker/redis-process';
 import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { type BenchChild, spawnChild } from '../bench/mcp/children.ts';
 import { ChaosReceiver } from './callback-receiver.ts';
 import { OutageProxy } from './outage-proxy.ts';
 import { CHAOS_RESOURCE, RECORD_PERMISSION, RECORD_TOOL_NAME } from './recording-tool.ts';
-import { ChaosRedis, freePort } from './redis-server.ts';
 
 /**
  * Worker settings of the chaos stack: shorter than the defaults so that a killed worker's jobs are
@@ -52,7 +52,7 @@ export const REQUEST_CHANNEL = '/event/MCP_Tool_Request__e';
 export class ChaosStack {
   readonly logDir: string;
   readonly invocationLog: string;
-  readonly redis: ChaosRedis;
+  readonly redis: RedisProcess;
   readonly oauth: DevOAuthServer;
   readonly receiver: ChaosReceiver;
   readonly storeProxy: OutageProxy;
@@ -72,7 +72,7 @@ export class ChaosStack {
   private constructor(init: {
     o: ChaosStackOptions;
     logDir: string;
-    redis: ChaosRedis;
+    redis: RedisProcess;
     oauth: DevOAuthServer;
     receiver: ChaosReceiver;
     cosmos: BenchChild;
@@ -104,7 +104,7 @@ export class ChaosStack {
       callback: randomBytes(24).toString('base64url'),
       password: randomBytes(24).toString('base64url'),
     };
-    const redis = await ChaosRedis.start({ root: logDir, aof: o.aof });
+    const redis = await RedisProcess.start({ root: logDir, aof: o.aof });
     const oauth = await startDevOAuthServer({
       audience: CHAOS_RESOURCE,
       clients: [{ clientId: 'chaos-caller', clientSecret: secrets.upstream, roles: [RECORD_PERMISSION] }],

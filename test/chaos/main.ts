@@ -11,8 +11,8 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killAllRedis } from '@mcp-broker/redis-process';
 import { killAllChildren } from '../bench/mcp/children.ts';
-import { killAllRedis } from './redis-server.ts';
 import { formatTable, problemsOf } from './report.ts';
 import { runScenario, type ScenarioResult } from './run-scenario.ts';
 import { scenario } from './scenarios.ts';

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from './redis-server.ts';
+import { freePort } from '@mcp-broker/redis-process';
 
 /**
  * A loopback TCP proxy that can be taken down and brought back on the same port: while down,

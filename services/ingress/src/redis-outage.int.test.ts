@@ -1,12 +1,12 @@
+import { RedisProcess } from '@mcp-broker/redis-process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, type IngressUnderTest, ingressUnderTest } from '../test-support/ingress-under-test.ts';
-import { type RedisServerProcess, startRedisServer } from '../test-support/redis-server-process.ts';
 
-let redis: RedisServerProcess;
+let redis: RedisProcess;
 let t: IngressUnderTest;
 
 beforeAll(async () => {
-  redis = await startRedisServer();
+  redis = await RedisProcess.start({ aof: true });
   t = await ingressUnderTest({ redisUrl: redis.url });
 }, 60_000);
 afterAll(async () => {

@@ -1,24 +1,33 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
 
 const live = new Set<ChildProcess>();
 
-/** Last-resort cleanup on exit paths that cannot await: SIGKILL every redis-server this run started. */
+/** Last-resort cleanup on exit paths that cannot await: SIGKILL every redis-server this process started. */
 export function killAllRedis(): void {
   for (const proc of live) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   live.clear();
 }
 
+export interface RedisProcessOptions {
+  /** Append-only file fsynced on every write, so a SIGKILL loses nothing acknowledged. Default false. */
+  aof?: boolean;
+  /** Where its data directories go (a fresh folder inside it). Default: the OS temp directory. */
+  root?: string;
+}
+
 /**
- * A redis-server of the chaos run's own, on a free loopback port, so it can be killed and restarted
- * without touching the shared Redis on 6379. `kill()` is SIGKILL; `start({ keepData })` starts it
- * again on the same port, with the same data directory (AOF replayed) or with a fresh empty one
- * (as a failover to a replica that had not caught up).
+ * A redis-server of the caller's own, on a free loopback port, so it can be frozen, killed and
+ * restarted without touching the shared Redis on 6379. `kill()` is SIGKILL; `start({ keepData })`
+ * starts it again on the same port, with the same data directory (AOF replayed) or with a fresh
+ * empty one (as a failover to a replica that had not caught up).
  */
-export class ChaosRedis {
+export class RedisProcess {
   readonly port: number;
   readonly #root: string;
   readonly #aof: boolean;
@@ -33,11 +42,10 @@ export class ChaosRedis {
     this.#dir = join(root, 'data-0');
   }
 
-  /** `aof`: append-only file with fsync on every write, so a kill loses nothing acknowledged. */
-  static async start(options: { root: string; aof: boolean }): Promise<ChaosRedis> {
-    const root = await mkdtemp(join(options.root, 'redis-'));
-    const redis = new ChaosRedis(await freePort(), root, options.aof);
-    await redis.start({ keepData: true });
+  static async start(options: RedisProcessOptions = {}): Promise<RedisProcess> {
+    const root = await mkdtemp(join(options.root ?? tmpdir(), 'redis-'));
+    const redis = new RedisProcess(await freePort(), root, options.aof ?? false);
+    await redis.start();
     return redis;
   }
 
@@ -49,7 +57,8 @@ export class ChaosRedis {
     return this.#proc !== undefined && this.#proc.exitCode === null && this.#proc.signalCode === null;
   }
 
-  async start({ keepData }: { keepData: boolean }): Promise<void> {
+  /** Starts it (again) on its port; `keepData: false` gives it a fresh, empty data directory. */
+  async start({ keepData = true }: { keepData?: boolean } = {}): Promise<void> {
     if (this.running) return;
     if (!keepData) {
       this.#generation += 1;
@@ -88,8 +97,13 @@ export class ChaosRedis {
       }
       if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode} on port ${this.port}`);
       if (Date.now() > deadline) throw new Error(`redis-server not answering on port ${this.port}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** SIGSTOP: connections stay open and hang, as a frozen or partitioned Redis does. */
+  freeze(): void {
+    if (this.running) this.#proc?.kill('SIGSTOP');
   }
 
   /** SIGKILL: no shutdown save, no goodbye to clients. */
@@ -102,17 +116,35 @@ export class ChaosRedis {
     });
   }
 
+  /** Runs `onCommand` for every command Redis executes (MONITOR), until the returned function is called. */
+  async monitor(onCommand: (line: string) => void): Promise<() => void> {
+    const socket: Socket = connect(this.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('error', reject));
+    socket.on('error', () => {});
+    let buffered = '';
+    let subscribed: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      subscribed = resolve;
+    });
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      let nl = buffered.indexOf('\r\n');
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 2);
+        // MONITOR's own +OK: from here on every command is reported.
+        if (line === '+OK') subscribed();
+        else onCommand(line);
+        nl = buffered.indexOf('\r\n');
+      }
+    });
+    socket.write('MONITOR\r\n');
+    await ready;
+    return () => socket.destroy();
+  }
+
   async close(): Promise<void> {
     await this.kill();
     await rm(this.#root, { recursive: true, force: true });
   }
-}
-
-/** A loopback port nothing listens on (bound and released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

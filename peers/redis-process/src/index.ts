@@ -1,0 +1,2 @@
+export { freePort } from './free-port.ts';
+export { killAllRedis, RedisProcess, type RedisProcessOptions } from './redis-process.ts';
