@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
+import { checkDatabricks, databricksConfigSchema } from './databricks-config.ts';
 import { checkEventGrid, eventGridConfigSchema } from './event-grid-config.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
 import { checkSchedules, schedulesSchema } from './schedules-config.ts';
@@ -119,10 +120,13 @@ export const brokerConfigSchema = z
     salesforce: salesforceConfigSchema.default({ orgs: [] }),
     /** Scheduled batch enrichment (docs/batch-enrichment.md). */
     schedules: schedulesSchema,
+    /** Connected Databricks workspaces (job webhooks in, databricks-sql write-back out; docs/databricks.md). */
+    databricks: databricksConfigSchema,
     /** Azure Event Grid: push webhooks and pull subscriptions in, topics for write-back (docs/event-grid.md). */
     eventGrid: eventGridConfigSchema,
   })
   .superRefine((config, ctx) => {
+    checkDatabricks(config, ctx);
     const seen = new Set<string>();
     config.callers.forEach((caller, i) => {
       if (seen.has(caller.id)) {

@@ -22,6 +22,9 @@ export function assertSecretsPresent(config: BrokerConfig, env: Record<string, s
     need(org.auth.type === 'client-credentials' ? org.auth.clientSecret : org.auth.privateKey);
   }
   for (const ref of eventGridSecretRefs(config.eventGrid)) need(ref);
+  for (const workspace of config.databricks.workspaces) {
+    need(workspace.auth.type === 'oauth-m2m' ? workspace.auth.clientSecret : workspace.auth.token);
+  }
   if (missing.size > 0) {
     throw new SecretMissingError(
       `Environment variables referenced by the broker configuration are not set: ${[...missing].sort().join(', ')}.`,

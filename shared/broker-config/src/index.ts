@@ -12,6 +12,16 @@ export {
 export { type BrokerSettings, brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
 export { assertSecretsPresent } from './check-secrets.ts';
 export {
+  type DatabricksAuthConfig,
+  type DatabricksConfig,
+  type DatabricksEventType,
+  type DatabricksRouteConfig,
+  type DatabricksWebhookSourceConfig,
+  type DatabricksWorkspaceConfig,
+  databricksConfigSchema,
+  databricksEventTypes,
+} from './databricks-config.ts';
+export {
   applyDeprecatedSettingsEnv,
   type DeprecatedSettingsEnv,
   deprecatedSettingsEnv,
