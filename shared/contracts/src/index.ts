@@ -101,9 +101,11 @@ export {
   type SalesforceRecordTarget,
   type SalesforceResultTarget,
   type SalesforceTarget,
+  type ServiceBusTarget,
   salesforceEventTargetSchema,
   salesforceRecordTargetSchema,
   salesforceResultTargetSchema,
+  serviceBusTargetSchema,
   type WriteBackTarget,
   writeBackTargetSchema,
 } from './write-back-target.ts';

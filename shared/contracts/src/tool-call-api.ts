@@ -22,6 +22,7 @@ const writeBackKinds = [
   'salesforce-event',
   'databricks-sql',
   'event-grid',
+  'service-bus',
 ] as const;
 
 // One flat object for every kind of target (External Services rejects oneOf): the fields a kind
@@ -70,6 +71,13 @@ export const apiWriteBackTargetSchema = z
       .optional()
       .describe('event-grid: topic id from the broker configuration (eventGrid.topics[].id).'),
     subject: z.string().max(1024).optional().describe('event-grid: the CloudEvent subject (default: the call id).'),
+    destination: z
+      .string()
+      .max(63)
+      .optional()
+      .describe(
+        'service-bus: target id from the broker configuration (serviceBus.targets[].id); `subject` sets the message subject.',
+      ),
   })
   .describe('Where to deliver the result.');
 export type ApiWriteBackTarget = z.infer<typeof apiWriteBackTargetSchema>;

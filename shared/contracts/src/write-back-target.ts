@@ -98,6 +98,25 @@ export const eventGridTargetSchema = z.object({
   subject: z.string().min(1).max(1024).optional().describe('CloudEvents subject (default: the call id).'),
 });
 
+/**
+ * Send the outcome as a message to a Service Bus queue or topic named in the configuration
+ * (`serviceBus.targets[]`): messageId derived from the call, correlationId = the request's id,
+ * subject and application properties (caller, tool, status) for subscription filters.
+ */
+export const serviceBusTargetSchema = z.object({
+  type: z.literal('service-bus'),
+  destination: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a target id')
+    .describe('Service Bus target id from the configuration (`serviceBus.targets[].id`).'),
+  subject: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('The message subject (default `toolcall.succeeded` / `toolcall.failed` …).'),
+});
+
 export const writeBackTargetSchema = z.discriminatedUnion('type', [
   httpCallbackTargetSchema,
   salesforceRecordTargetSchema,
@@ -105,6 +124,7 @@ export const writeBackTargetSchema = z.discriminatedUnion('type', [
   salesforceEventTargetSchema,
   databricksSqlTargetSchema,
   eventGridTargetSchema,
+  serviceBusTargetSchema,
 ]);
 export type WriteBackTarget = z.infer<typeof writeBackTargetSchema>;
 export type EventGridTarget = z.infer<typeof eventGridTargetSchema>;
@@ -114,6 +134,7 @@ export type SalesforceResultTarget = z.infer<typeof salesforceResultTargetSchema
 export type SalesforceEventTarget = z.infer<typeof salesforceEventTargetSchema>;
 export type SalesforceTarget = SalesforceRecordTarget | SalesforceResultTarget | SalesforceEventTarget;
 export type DatabricksSqlTarget = z.infer<typeof databricksSqlTargetSchema>;
+export type ServiceBusTarget = z.infer<typeof serviceBusTargetSchema>;
 
 /**
  * `attempting`: an attempt was recorded as started and has not been recorded as ended. A job that
