@@ -116,7 +116,7 @@ describe('schedules in the broker configuration', () => {
     expect(problems([schedule({ concurrency: 4 })])).toContain(
       'schedules.0.concurrency: schedule "nightly-accounts": 4 must be below caller "acme"\'s concurrency (4)',
     );
-    expect(problems([schedule({ callsPerMinute: 601 })])).toContain("exceeds caller \"acme\"'s callsPerMinute (600)");
+    expect(problems([schedule({ callsPerMinute: 601 })])).toContain('exceeds caller "acme"\'s callsPerMinute (600)');
   });
 
   it('refuses duplicate schedule ids', () => {
@@ -144,7 +144,12 @@ describe('schedules in the broker configuration', () => {
         schedule({
           cron: undefined,
           everySeconds: 3600,
-          source: { type: 'cosmos-query', container: 'accounts', query: 'SELECT * FROM c WHERE c.tier = @tier', parameters: { '@tier': 'gold' } },
+          source: {
+            type: 'cosmos-query',
+            container: 'accounts',
+            query: 'SELECT * FROM c WHERE c.tier = @tier',
+            parameters: { '@tier': 'gold' },
+          },
           writeBack: undefined,
         }),
       ]),

@@ -75,6 +75,8 @@ export const batchRunRecordSchema = z.object({
   pageOffset: z.number().int().nonnegative().default(0),
   /** Checkpoint of the write-back: the last call id (in id order) whose chunk was written. */
   writeBackAfter: z.string().optional(),
+  /** Records skipped before any call, because the recordId or arguments expression failed on them. */
+  invalidRecords: z.number().int().nonnegative().default(0),
   errorsByCode: z.record(z.string(), z.number().int().nonnegative()),
   writeBackFailures: z.array(batchWriteBackFailureSchema).max(100).default([]),
   /** Why the run failed, or was skipped or cancelled. */

@@ -1,0 +1,426 @@
+import type { CallerConfig, ScheduleConfig } from '@mcp-broker/broker-config';
+import { type BatchRunRecord, finalBatchRunStatuses } from '@mcp-broker/contracts';
+import { Backoff } from '@mcp-broker/resilience';
+import type { OrgConnection } from '@mcp-broker/salesforce';
+import { DelayedError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { BatchIntake } from './batch-intake.ts';
+import { batchCallKey, recordIdOfCallKey } from './batch-run-id.ts';
+import type { BatchRunRepository } from './batch-run-repository.ts';
+import { type BatchSource, BatchSourceError, type SourcePage } from './batch-source.ts';
+import { abortableSleep, CallPacer } from './call-pacer.ts';
+import { CallWindow } from './call-window.ts';
+import { type ChunkItem, CollectionWriteBack } from './collection-write-back.ts';
+import { RecordMapping, RecordMappingError } from './record-mapping.ts';
+import type { RunCalls } from './run-calls.ts';
+
+export interface BatchRunnerOptions {
+  schedules: readonly ScheduleConfig[];
+  callers: readonly CallerConfig[];
+  runs: BatchRunRepository;
+  calls: RunCalls;
+  intake: BatchIntake;
+  /** The schedule's source (one per run). */
+  sourceFor: (schedule: ScheduleConfig) => BatchSource;
+  /** Whether a call's tool-call job will still run (`BrokerQueues.hasLiveToolCall`). */
+  isLive: (caller: string, callId: string) => Promise<boolean>;
+  /** Cancels a call that has not started (removes its job, records it cancelled); false when it is running or done. */
+  cancelQueued: (caller: string, callId: string) => Promise<boolean>;
+  /** Connected orgs, for the write-back. */
+  org: (orgId: string) => OrgConnection;
+  logger: Logger;
+  /** Tries of one source page before the run job's own retry takes over. Default 3. */
+  pageAttempts?: number;
+  /** First delay between page tries, in ms (doubles, full jitter). Default 500. */
+  pageRetryBaseMs?: number;
+  /** Records handed in between two checkpoints within a page. Default 50. */
+  checkpointEvery?: number;
+  /** How often a run waiting for a previous one (overlap `wait`) looks again, in ms. Default 5,000. */
+  waitPollMs?: number;
+  /** Fastest and slowest poll of the run's unfinished calls, in ms. Defaults 20 and 500. */
+  minPollMs?: number;
+  maxPollMs?: number;
+}
+
+/** The run was cancelled while it went on: stop selecting, cancel what has not started. */
+class RunCancelled extends Error {}
+
+/**
+ * One batch run as a resumable job. Each step records where it is on the run record before the
+ * next begins, so a job that dies (a killed worker, a lost lock) is taken over by another replica
+ * and continues from there:
+ *
+ * 1. `selecting`: read a page from the source at the checkpointed cursor, hand each record to the
+ *    broker core (`accept`) with the idempotency key (schedule, run, record id), at most the
+ *    schedule's concurrency unfinished at once and its calls per minute; checkpoint the cursor and
+ *    the offset within the page with the counts. A record handed in again after a crash is the
+ *    same call (`duplicate`), so no tool is called twice for it.
+ * 2. `draining`: wait for the run's unfinished calls.
+ * 3. `counting`: count the run's calls from their records (the source of truth).
+ * 4. `writing-back`: write the outcomes back in chunks (SObject Collections), checkpointing the
+ *    last call id written; a failed chunk is retried without calling the tool again.
+ * 5. `done`: the summary (counts, duration, errors by code) on the record and in the log.
+ */
+export class BatchRunner {
+  readonly #o: BatchRunnerOptions;
+  readonly #schedules: Map<string, ScheduleConfig>;
+  readonly #callers: Map<string, CallerConfig>;
+
+  constructor(options: BatchRunnerOptions) {
+    this.#o = options;
+    this.#schedules = new Map(options.schedules.map((s) => [s.id, s]));
+    this.#callers = new Map(options.callers.map((c) => [c.id, c]));
+  }
+
+  /** The run job's processor. */
+  async process(job: Job<{ runId: string; caller: string }>, token: string | undefined): Promise<void> {
+    const { runId, caller: callerId } = job.data;
+    let run = await this.#o.runs.get(callerId, runId);
+    if (!run || finalBatchRunStatuses.includes(run.status)) return;
+    const schedule = this.#schedules.get(run.schedule);
+    const caller = this.#callers.get(callerId);
+    if (!schedule || !caller || schedule.caller !== callerId) {
+      await this.#end(run, 'failed', {
+        code: 'BATCH_RUN_ABANDONED',
+        message: `Schedule "${run.schedule}" of caller "${callerId}" is no longer configured.`,
+      });
+      return;
+    }
+    if (run.cancelRequested) {
+      await this.#cancel(run);
+      return;
+    }
+    if (run.status === 'queued') {
+      const earlier = (await this.#o.runs.active(callerId, schedule.id)).filter(
+        (r) => r.id !== run?.id && r.status === 'running',
+      );
+      if (earlier.length > 0) {
+        if (schedule.overlap === 'wait') {
+          // Looks again later without spending an attempt.
+          await job.moveToDelayed(Date.now() + (this.#o.waitPollMs ?? 5_000), token);
+          throw new DelayedError();
+        }
+        await this.#end(run, 'skipped', {
+          code: 'BATCH_RUN_OVERLAP',
+          message: `Run ${earlier[0]?.id} of schedule "${schedule.id}" is still going (overlap: skip).`,
+        });
+        return;
+      }
+      run = await this.#save(run, (r, now) =>
+        r.status === 'queued' ? { ...r, status: 'running', startedAt: r.startedAt ?? now } : undefined,
+      );
+    }
+    try {
+      if (run.phase === 'selecting') run = await this.#select(run, schedule, caller);
+      if (run.phase === 'draining' || run.phase === 'counting') run = await this.#drainAndCount(run, schedule);
+      if (run.phase === 'writing-back') run = await this.#writeBack(run, schedule);
+    } catch (error) {
+      if (!(error instanceof RunCancelled)) throw error;
+      await this.#cancel(run);
+      return;
+    }
+    await this.#end(run, run.error ? 'failed' : 'succeeded', run.error);
+  }
+
+  /** Gives up on a run whose job BullMQ will not retry (attempts spent, stalled too often). */
+  async abandon(caller: string, runId: string, reason: string): Promise<void> {
+    const run = await this.#o.runs.get(caller, runId);
+    if (!run || finalBatchRunStatuses.includes(run.status)) return;
+    await this.#end(run, 'failed', { code: 'BATCH_RUN_ABANDONED', message: `Gave up on the run: ${reason}` });
+  }
+
+  async #select(initial: BatchRunRecord, schedule: ScheduleConfig, caller: CallerConfig): Promise<BatchRunRecord> {
+    let run = initial;
+    const source = this.#o.sourceFor(schedule);
+    const mapping = new RecordMapping(schedule, { schedule: schedule.id, run: run.id });
+    const pacer = new CallPacer(schedule.callsPerMinute);
+    const window = this.#window(schedule);
+    // After a crash, the run's calls still unfinished fill the window again.
+    for (const id of (await this.#o.calls.tally(caller.id, run.id)).unfinished) window.add(id);
+    const progress = { succeeded: 0, failed: 0 };
+    const onReleased = async (ids: string[]) => {
+      for (const id of ids) {
+        const call = await this.#o.calls.status(caller.id, id);
+        if (call?.status === 'succeeded') progress.succeeded += 1;
+        else if (call?.status === 'failed' || call?.status === 'cancelled') progress.failed += 1;
+      }
+    };
+    const checkCancel = async () => {
+      const current = await this.#o.runs.get(run.caller, run.id);
+      if (current?.cancelRequested) throw new RunCancelled();
+    };
+    const checkpoint = async (patch: Partial<BatchRunRecord>, counts: BatchRunRecord['counts']) => {
+      run = await this.#save(run, (r) => {
+        if (r.cancelRequested) throw new RunCancelled();
+        return {
+          ...r,
+          ...patch,
+          counts: {
+            ...counts,
+            succeeded: Math.max(r.counts.succeeded, counts.succeeded),
+            failed: Math.max(r.counts.failed, counts.failed),
+          },
+        };
+      });
+    };
+    for (;;) {
+      const page = await this.#readPage(source, run.cursor, schedule.pageSize);
+      if (page instanceof BatchSourceError) {
+        // The source refused (a malformed query): what was called is still counted and written back.
+        await checkpoint({ phase: 'draining', error: { code: page.code, message: page.message } }, run.counts);
+        return run;
+      }
+      const counts = { ...run.counts };
+      let notCalled = run.invalidRecords;
+      const errorsByCode = { ...run.errorsByCode };
+      const skip = (code: string) => {
+        counts.skipped += 1;
+        notCalled += 1;
+        errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+      };
+      let offset = run.pageOffset;
+      let capped = false;
+      for (const record of page.records.slice(offset)) {
+        if (counts.selected >= schedule.maxRecords) {
+          capped = true;
+          break;
+        }
+        await window.waitBelow({ onReleased, check: checkCancel });
+        counts.succeeded = initial.counts.succeeded + progress.succeeded;
+        counts.failed = initial.counts.failed + progress.failed;
+        counts.selected += 1;
+        offset += 1;
+        let mapped: Awaited<ReturnType<RecordMapping['map']>> | undefined;
+        try {
+          mapped = await mapping.map(record);
+        } catch (error) {
+          if (!(error instanceof RecordMappingError)) throw error;
+          skip('BATCH_RECORD_INVALID');
+          this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: error.message }, 'batch record skipped');
+        }
+        if (mapped) {
+          await pacer.wait();
+          const acceptance = await this.#o.intake.accept(caller, {
+            tool: schedule.tool,
+            arguments: mapped.arguments,
+            writeBack: [],
+            idempotencyKey: batchCallKey(schedule.id, run.id, mapped.recordId),
+            source: { kind: 'batch', reference: run.id },
+            correlation: { requestId: run.requestId ?? run.id },
+          });
+          if (acceptance.outcome === 'refused') {
+            // A refusal the core recorded is a failed call, counted from the records; one it did not is skipped here.
+            if (!acceptance.record) skip(acceptance.reason.code);
+          } else {
+            counts.called += 1;
+            const { status, id } = acceptance.record;
+            if (status === 'queued' || status === 'running') window.add(id);
+          }
+        }
+        if ((offset - run.pageOffset) % (this.#o.checkpointEvery ?? 50) === 0) {
+          await checkpoint({ pageOffset: offset, invalidRecords: notCalled, errorsByCode }, counts);
+        }
+      }
+      const last = capped || page.next === undefined;
+      await checkpoint(
+        last
+          ? { phase: 'draining', pageOffset: offset, invalidRecords: notCalled, errorsByCode }
+          : { cursor: page.next, pageOffset: 0, invalidRecords: notCalled, errorsByCode },
+        counts,
+      );
+      if (last) return run;
+    }
+  }
+
+  /**
+   * Reads one page, retrying a transient failure with backoff; beyond the tries the run job is
+   * retried from its checkpoint (and, on its last attempt, abandoned). A final failure is returned.
+   */
+  async #readPage(
+    source: BatchSource,
+    cursor: string | undefined,
+    pageSize: number,
+  ): Promise<SourcePage | BatchSourceError> {
+    const attempts = this.#o.pageAttempts ?? 3;
+    const backoff = new Backoff({ baseDelayMs: this.#o.pageRetryBaseMs ?? 500, maxDelayMs: 30_000 });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await source.readPage(cursor, pageSize);
+      } catch (error) {
+        const failure =
+          error instanceof BatchSourceError
+            ? error
+            : new BatchSourceError('BATCH_SOURCE_FAILED', (error as Error).message ?? String(error), true);
+        if (!failure.transient) {
+          this.#o.logger.warn({ code: failure.code, err: failure.message }, 'batch source refused the query');
+          return failure;
+        }
+        if (attempt >= attempts) throw failure;
+        this.#o.logger.warn(
+          { code: failure.code, attempt, err: failure.message },
+          'batch source page failed; retrying',
+        );
+        await abortableSleep(backoff.next());
+      }
+    }
+  }
+
+  async #drainAndCount(initial: BatchRunRecord, schedule: ScheduleConfig): Promise<BatchRunRecord> {
+    const run = initial;
+    const window = this.#window(schedule);
+    const checkCancel = async () => {
+      const current = await this.#o.runs.get(run.caller, run.id);
+      if (current?.cancelRequested) throw new RunCancelled();
+    };
+    for (;;) {
+      const tally = await this.#o.calls.tally(run.caller, run.id);
+      if (tally.unfinished.length === 0) {
+        return this.#save(run, (r) => ({
+          ...r,
+          // A run that could not select everything still writes back what it called.
+          phase: schedule.writeBack ? 'writing-back' : 'done',
+          counts: {
+            ...r.counts,
+            succeeded: tally.succeeded,
+            failed: tally.failed,
+            skipped: r.invalidRecords + tally.cancelled,
+          },
+          errorsByCode: merge(r.errorsByCode, tally.errorsByCode, r.error ? { [r.error.code]: 1 } : {}),
+        }));
+      }
+      for (const id of tally.unfinished) window.add(id);
+      await window.waitBelow({ limit: 1, check: checkCancel });
+    }
+  }
+
+  async #writeBack(initial: BatchRunRecord, schedule: ScheduleConfig): Promise<BatchRunRecord> {
+    let run = initial;
+    const config = schedule.writeBack;
+    if (!config) return this.#save(run, (r) => ({ ...r, phase: 'done' }));
+    const writer = new CollectionWriteBack(config);
+    const org = this.#o.org(config.org);
+    for (;;) {
+      const current = await this.#o.runs.get(run.caller, run.id);
+      if (current?.cancelRequested) throw new RunCancelled();
+      const calls = await this.#o.calls.finalPage(run.caller, run.id, {
+        after: run.writeBackAfter,
+        limit: config.chunkSize,
+        includeFailed: config.includeFailed,
+      });
+      if (calls.length === 0) return this.#save(run, (r) => ({ ...r, phase: 'done' }));
+      const items: ChunkItem[] = calls.flatMap((call) => {
+        const recordId = recordIdOfCallKey(call.idempotencyKey, schedule.id, run.id);
+        return recordId ? [{ recordId, call }] : [];
+      });
+      let outcome: Awaited<ReturnType<CollectionWriteBack['write']>>;
+      try {
+        outcome = await writer.write(org, items);
+      } catch (error) {
+        const failure = error as { kind?: string; code?: string; message?: string };
+        // Transient: the run job retries this chunk from the checkpoint; no tool is called again.
+        if (failure.kind !== 'permanent') throw error;
+        outcome = {
+          written: 0,
+          unchanged: 0,
+          failures: items.map((i) => ({
+            recordId: i.recordId,
+            code: failure.code ?? 'SALESFORCE_UNEXPECTED',
+            message: failure.message ?? '',
+          })),
+        };
+      }
+      const lastId = calls[calls.length - 1]?.id;
+      run = await this.#save(run, (r) => {
+        const errorsByCode = { ...r.errorsByCode };
+        for (const f of outcome.failures) errorsByCode[f.code] = (errorsByCode[f.code] ?? 0) + 1;
+        return {
+          ...r,
+          writeBackAfter: lastId,
+          counts: {
+            ...r.counts,
+            writtenBack: r.counts.writtenBack + outcome.written,
+            writeBackFailed: r.counts.writeBackFailed + outcome.failures.length,
+          },
+          errorsByCode,
+          writeBackFailures: [...r.writeBackFailures, ...outcome.failures].slice(0, 100),
+        };
+      });
+    }
+  }
+
+  async #cancel(stale: BatchRunRecord): Promise<void> {
+    const run = (await this.#o.runs.get(stale.caller, stale.id)) ?? stale;
+    const cancel = { code: 'BATCH_RUN_CANCELLED', message: 'The run was cancelled.' };
+    // Cancelled during the write-back: the calls are counted already; the rest is not written.
+    if (run.phase === 'writing-back' || run.phase === 'done') return this.#end(run, 'cancelled', cancel);
+    const tally = await this.#o.calls.tally(run.caller, run.id);
+    let cancelled = 0;
+    for (const id of tally.unfinished) if (await this.#o.cancelQueued(run.caller, id)) cancelled += 1;
+    this.#o.logger.info({ run: run.id, cancelled, unfinished: tally.unfinished.length }, 'batch run cancelled');
+    const after = await this.#o.calls.tally(run.caller, run.id);
+    const counted = await this.#save(run, (r) => ({
+      ...r,
+      counts: {
+        ...r.counts,
+        succeeded: after.succeeded,
+        failed: after.failed,
+        skipped: r.invalidRecords + after.cancelled,
+      },
+      errorsByCode: merge(r.errorsByCode, after.errorsByCode),
+    }));
+    await this.#end(counted, 'cancelled', cancel);
+  }
+
+  async #end(run: BatchRunRecord, status: BatchRunRecord['status'], error?: BatchRunRecord['error']): Promise<void> {
+    const saved = await this.#save(run, (r, now) =>
+      finalBatchRunStatuses.includes(r.status)
+        ? undefined
+        : {
+            ...r,
+            status,
+            phase: 'done',
+            completedAt: now,
+            ...(error ? { error } : {}),
+            ...(error && status !== 'failed' ? { errorsByCode: { ...r.errorsByCode, [error.code]: 1 } } : {}),
+          },
+    );
+    const durationMs =
+      saved.startedAt && saved.completedAt ? Date.parse(saved.completedAt) - Date.parse(saved.startedAt) : 0;
+    this.#o.logger.info(
+      {
+        run: saved.id,
+        schedule: saved.schedule,
+        caller: saved.caller,
+        status: saved.status,
+        counts: saved.counts,
+        durationMs,
+        errorsByCode: saved.errorsByCode,
+      },
+      'batch run finished',
+    );
+  }
+
+  #window(schedule: ScheduleConfig): CallWindow {
+    return new CallWindow({
+      size: schedule.concurrency,
+      isLive: (id) => this.#o.isLive(schedule.caller, id),
+      ...(this.#o.minPollMs === undefined ? {} : { minPollMs: this.#o.minPollMs }),
+      ...(this.#o.maxPollMs === undefined ? {} : { maxPollMs: this.#o.maxPollMs }),
+    });
+  }
+
+  async #save(
+    run: BatchRunRecord,
+    mutate: (current: BatchRunRecord, now: string) => BatchRunRecord | undefined,
+  ): Promise<BatchRunRecord> {
+    const saved = await this.#o.runs.update(run.caller, run.id, mutate);
+    if (!saved) throw new Error(`Batch run ${run.id} disappeared from the store.`);
+    return saved;
+  }
+}
+
+function merge(...maps: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const map of maps) for (const [code, n] of Object.entries(map)) out[code] = (out[code] ?? 0) + n;
+  return out;
+}

@@ -1,0 +1,12 @@
+export { BatchEngine, type BatchEngineOptions } from './batch-engine.ts';
+export type { BatchAcceptance, BatchCallRequest, BatchIntake } from './batch-intake.ts';
+export { BATCH_QUEUE, BatchQueue, type BatchQueueOptions, scheduleSchedulerId } from './batch-queue.ts';
+export { batchCallKey, batchRunId } from './batch-run-id.ts';
+export { BatchRunRepository, type BatchRunRepositoryOptions } from './batch-run-repository.ts';
+export { BatchRunService, type BatchRunServiceOptions } from './batch-run-service.ts';
+export { toBatchRunView } from './batch-run-view.ts';
+export { BatchRunner, type BatchRunnerOptions } from './batch-runner.ts';
+export { type BatchSource, BatchSourceError, type SourcePage, type SourceRecord } from './batch-source.ts';
+export { buildBatchSource } from './build-batch-source.ts';
+export { CosmosQuerySource, type CosmosQuerySourceOptions } from './cosmos-query-source.ts';
+export { RunCalls } from './run-calls.ts';
