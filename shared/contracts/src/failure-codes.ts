@@ -173,6 +173,10 @@ export const failureCatalog = {
     retry: 'final',
     hint: "The warehouse ran the MERGE and it FAILED; the message is the statement's error (table, columns, grants).",
   },
+  DATABRICKS_STATEMENT_CONFLICT: {
+    retry: 'transient',
+    hint: 'The MERGE lost a Delta concurrency conflict (another write to the table); retried, the MERGE by call id is idempotent.',
+  },
   DATABRICKS_STATEMENT_CANCELED: {
     retry: 'transient',
     hint: 'The statement was canceled or closed before it finished; retried.',
