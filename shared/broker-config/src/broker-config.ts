@@ -4,6 +4,7 @@ import { checkDatabricks, databricksConfigSchema } from './databricks-config.ts'
 import { checkEventGrid, eventGridConfigSchema } from './event-grid-config.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
 import { checkSchedules, schedulesSchema } from './schedules-config.ts';
+import { checkServiceBus, serviceBusConfigSchema } from './service-bus-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -124,6 +125,8 @@ export const brokerConfigSchema = z
     databricks: databricksConfigSchema,
     /** Azure Event Grid: push webhooks and pull subscriptions in, topics for write-back (docs/event-grid.md). */
     eventGrid: eventGridConfigSchema,
+    /** Azure Service Bus: queues and subscriptions in, queues and topics for write-back (docs/service-bus.md). */
+    serviceBus: serviceBusConfigSchema,
   })
   .superRefine((config, ctx) => {
     checkDatabricks(config, ctx);
@@ -172,5 +175,6 @@ export const brokerConfigSchema = z
     });
     checkSchedules(config, ctx);
     checkEventGrid(config, ctx);
+    checkServiceBus(config, ctx);
   });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

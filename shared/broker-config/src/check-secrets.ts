@@ -1,6 +1,7 @@
 import type { BrokerConfig } from './broker-config.ts';
 import { eventGridSecretRefs } from './event-grid-config.ts';
 import { SecretMissingError } from './secret-ref.ts';
+import { serviceBusSecretRefs } from './service-bus-config.ts';
 
 /**
  * Every secret the configuration references must be set when a service starts: a missing variable
@@ -22,6 +23,7 @@ export function assertSecretsPresent(config: BrokerConfig, env: Record<string, s
     need(org.auth.type === 'client-credentials' ? org.auth.clientSecret : org.auth.privateKey);
   }
   for (const ref of eventGridSecretRefs(config.eventGrid)) need(ref);
+  for (const ref of serviceBusSecretRefs(config.serviceBus)) need(ref);
   for (const workspace of config.databricks.workspaces) {
     need(workspace.auth.type === 'oauth-m2m' ? workspace.auth.clientSecret : workspace.auth.token);
   }

@@ -65,3 +65,17 @@ export {
   scheduleSchema,
 } from './schedules-config.ts';
 export { resolveSecret, SecretMissingError, type SecretRef, secretRefSchema } from './secret-ref.ts';
+export {
+  checkServiceBus,
+  type ServiceBusConfig,
+  type ServiceBusCredential,
+  type ServiceBusNamespace,
+  type ServiceBusSource,
+  type ServiceBusTargetConfig,
+  serviceBusConfigSchema,
+  serviceBusCredentialSchema,
+  serviceBusNamespaceSchema,
+  serviceBusSecretRefs,
+  serviceBusSourceSchema,
+  serviceBusTargetConfigSchema,
+} from './service-bus-config.ts';
