@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CallerAuthenticator } from './caller-authenticator.ts';
 import { registerCallerAuth } from './plugins/caller-auth.ts';
+import { registerMethodNotAllowed } from './routes/method-not-allowed.ts';
 import { registerToolCallRoutes } from './routes/tool-calls.ts';
 import type { ToolCallService } from './tool-call-service.ts';
 
@@ -55,6 +56,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   await app.register(async (scope) => {
     registerCallerAuth(scope, options.authenticator);
     registerToolCallRoutes(scope, options.service, publicUrl);
+    registerMethodNotAllowed(scope);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

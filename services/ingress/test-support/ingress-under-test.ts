@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BrokerQueues, ToolCallIntake, ToolCallRepository, WriteBackPolicy } from '@mcp-broker/broker';
+import {
+  type ArgumentValidator,
+  BrokerQueues,
+  ToolCallIntake,
+  ToolCallRepository,
+  WriteBackPolicy,
+} from '@mcp-broker/broker';
 import { type CallerConfig, callerSchema, hashPassword } from '@mcp-broker/broker-config';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore, type Store } from '@mcp-broker/store';
@@ -38,6 +44,10 @@ export async function ingressUnderTest(
     auth?: CallerAuthenticatorOptions;
     /** Hash the test callers' passwords with the production scrypt cost (benchmarks), not a cheap one. */
     strongHashes?: boolean;
+    /** Stands in for the endpoint's tool list; default: every tool exists and takes any arguments. */
+    validator?: ArgumentValidator;
+    /** The `apex` caller's allowlist; default `*`. */
+    apexTools?: string[];
   } = {},
 ): Promise<IngressUnderTest> {
   const store = await createStore({ databaseId: `ingress-${randomUUID()}` });
@@ -47,19 +57,19 @@ export async function ingressUnderTest(
   const queues = new BrokerQueues({ connection: redis, prefix });
   const repository = new ToolCallRepository({ store });
   const cheap = options.strongHashes ? { N: 16384, r: 8, p: 1 } : { N: 1024, r: 8, p: 1 };
-  const make = async (id: string, admin: boolean, password: string) =>
+  const make = async (id: string, admin: boolean, password: string, tools = ['*']) =>
     callerSchema.parse({
       id,
       admin,
       auth: { type: 'basic', username: id, passwordHash: await hashPassword(password, cheap) },
       upstream: { endpoint: 'local', credential: { type: 'managed-identity', scope: 'api://x/.default' } },
-      tools: ['*'],
+      tools,
       callbackHosts: ['hooks.example.com'],
       callbackSigningSecret: { fromEnv: 'TEST_CALLBACK_SECRET' },
     });
   const callers = {
     admin: await make('admin', true, 'admin-password'),
-    apex: await make('apex', false, 'apex-password'),
+    apex: await make('apex', false, 'apex-password', options.apexTools),
   };
   const service = new ToolCallService({
     repository,
@@ -71,7 +81,7 @@ export async function ingressUnderTest(
       queues,
       redis,
       prefix,
-      validator: { validate: async () => ({ kind: 'ok' }) },
+      validator: options.validator ?? { validate: async () => ({ kind: 'ok' }) },
       writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: { TEST_CALLBACK_SECRET: 'test-secret' } }),
     }),
   });
