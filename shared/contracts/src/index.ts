@@ -57,6 +57,12 @@ export {
   jsonRpcMessageSchema,
 } from './json-rpc.ts';
 export {
+  type ServiceBusOutcomeMessage,
+  type ServiceBusToolCallMessage,
+  serviceBusOutcomeMessageSchema,
+  serviceBusToolCallMessageSchema,
+} from './service-bus-message.ts';
+export {
   finalStatuses,
   type ToolCallJob,
   type ToolCallRecord,
