@@ -99,7 +99,6 @@ describe('serviceBus configuration', () => {
     });
     expect(config.serviceBus.sources[0]).toMatchObject({
       maxConcurrentCalls: 4,
-      sessions: false,
       maxLockRenewalMs: 300_000,
     });
     expect(config.serviceBus.targets[0]).toMatchObject({ subjectPrefix: 'toolcall', inlineResultMaxBytes: 65_536 });
