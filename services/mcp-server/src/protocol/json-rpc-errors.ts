@@ -42,6 +42,16 @@ const wireCode: Record<ErrorCode, number> = {
   BROKER_ADMIN_REQUIRED: JsonRpcErrorCode.Forbidden,
   BROKER_WORKER_ABANDONED: JsonRpcErrorCode.InternalError,
   BROKER_UPSTREAM_UNAVAILABLE: JsonRpcErrorCode.InternalError,
+  BROKER_SCHEDULE_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
+  BROKER_SCHEDULE_DISABLED: JsonRpcErrorCode.InvalidRequest,
+  BROKER_SCHEDULE_BUSY: JsonRpcErrorCode.InvalidRequest,
+  BROKER_BATCH_RUN_NOT_FOUND: JsonRpcErrorCode.MethodNotFound,
+  BROKER_BATCH_RUN_FINAL: JsonRpcErrorCode.InvalidRequest,
+  BROKER_EVENT_GRID_SUBSCRIPTION_UNKNOWN: JsonRpcErrorCode.MethodNotFound,
+  BROKER_EVENT_GRID_KEY_INVALID: JsonRpcErrorCode.Unauthorized,
+  BROKER_EVENT_GRID_EVENT_INVALID: JsonRpcErrorCode.InvalidRequest,
+  BROKER_EVENT_GRID_NO_ROUTE: JsonRpcErrorCode.InvalidRequest,
+  BROKER_EVENT_GRID_HANDSHAKE_INVALID: JsonRpcErrorCode.InvalidRequest,
 };
 
 export function toJsonRpcCode(code: ErrorCode): number {
