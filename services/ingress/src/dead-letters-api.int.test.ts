@@ -7,9 +7,7 @@ let t: IngressUnderTest;
 const admin = () => basic('admin', 'admin-password');
 
 async function deadLetter(caller: string): Promise<string> {
-  const { record } = await t.repository.create({
-    caller,
-    endpoint: 'local',
+  const { record } = await t.repository.create(caller, 'local', {
     tool: 'echo',
     arguments: {},
     idempotencyKey: randomUUID(),

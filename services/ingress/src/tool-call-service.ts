@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_JSON_DEPTH,
   finalStatuses,
   type ToolCallRecord,
+  type ToolCallRequest,
   type ToolCallStatus,
 } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
@@ -35,7 +36,7 @@ export interface ToolCallServiceOptions {
 
 /**
  * The asynchronous tool-call API's behaviour, independent of HTTP: ingress routes call this;
- * submissions go through the same `ToolCallIntake` the connectors use.
+ * submissions go through the same `ToolCallIntake.accept` the connectors use.
  */
 export class ToolCallService {
   readonly #o: ToolCallServiceOptions;
@@ -44,24 +45,28 @@ export class ToolCallService {
     this.#o = options;
   }
 
-  /** Validates, records and enqueues; `created: false` when the idempotency key replays a call. */
-  submit(
+  /**
+   * Validates, records and enqueues; `created: false` when the idempotency key replays a call. A
+   * refusal is answered (thrown, a 4xx) and not recorded: the caller is there to hear it.
+   */
+  async submit(
     caller: CallerConfig,
     body: CreateToolCallBody,
     idempotencyKey: string | undefined,
     correlation: { requestId: string; traceparent?: string },
   ): Promise<{ created: boolean; record: ToolCallRecord }> {
-    return this.#o.intake.submit(
-      caller,
-      {
-        tool: body.tool,
-        arguments: this.#arguments(body),
-        writeBack: toWriteBackTargets(body.writeBack),
-        idempotencyKey: oneIdempotencyKey(idempotencyKey, body.idempotencyKey),
-        source: { kind: 'api' },
-      },
+    const request: ToolCallRequest = {
+      tool: body.tool,
+      arguments: this.#arguments(body),
+      writeBack: toWriteBackTargets(body.writeBack),
+      // Missing is the intake's refusal to give (BROKER_IDEMPOTENCY_KEY_MISSING), after the body's own checks.
+      idempotencyKey: oneIdempotencyKey(idempotencyKey, body.idempotencyKey) ?? '',
+      source: { kind: 'api' },
       correlation,
-    );
+    };
+    const acceptance = await this.#o.intake.accept(caller, request, { recordRefusal: false });
+    if (acceptance.outcome === 'refused') throw acceptance.reason;
+    return { created: acceptance.outcome === 'queued', record: acceptance.record };
   }
 
   /** `arguments` as an object, or `argumentsJson` (for External Services, which cannot send a free-form object). */

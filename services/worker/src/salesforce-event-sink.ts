@@ -1,11 +1,13 @@
 import type { ToolCallIntake } from '@mcp-broker/broker';
 import type { CallerConfig, SalesforceOrgConfig } from '@mcp-broker/broker-config';
-import type { EventPosition, EventRejection, MappedEvent, ToolCallSink } from '@mcp-broker/salesforce-events';
+import type { ToolCallRequest } from '@mcp-broker/contracts';
+import type { EventAcceptance, EventPosition, EventRefusal, ToolCallSink } from '@mcp-broker/salesforce-events';
 
 /**
- * Platform events enter the one path here: a mapped event is submitted through the same intake as
- * an API call, as the org's caller, so it is checked, recorded and queued the same way; a refused
- * one is recorded as a failed call whose write-back targets still hear about the failure.
+ * Platform events enter the one path here: each event's request is handed to the same
+ * `intake.accept` as an API call, as the org's caller, so it is checked, recorded and queued the
+ * same way; a refused one (by the mapping or by the broker) is recorded as a failed call whose
+ * write-back targets still hear about the failure.
  */
 export class SalesforceEventSink implements ToolCallSink {
   readonly #intake: ToolCallIntake;
@@ -27,45 +29,11 @@ export class SalesforceEventSink implements ToolCallSink {
     };
   }
 
-  async submit(request: MappedEvent, position: EventPosition): Promise<{ id: string; created: boolean }> {
-    const { created, record } = await this.#intake.submit(
-      this.#callerOf(position.org),
-      {
-        tool: request.tool,
-        arguments: request.arguments,
-        writeBack: request.writeBack,
-        idempotencyKey: request.idempotencyKey,
-        source: request.source,
-      },
-      { requestId: requestIdOf(position) },
-    );
-    return { id: record.id, created };
+  async accept(request: ToolCallRequest, position: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
+    const acceptance = await this.#intake.accept(this.#callerOf(position.org), request, refusal ? { refusal } : {});
+    if (acceptance.outcome !== 'refused') return { outcome: acceptance.outcome, id: acceptance.record.id };
+    // The record keeps the mapping's own code; the broker's reason stands for its own refusals.
+    const { code, message } = refusal ?? acceptance.reason;
+    return { outcome: 'refused', code, message, ...(acceptance.record ? { id: acceptance.record.id } : {}) };
   }
-
-  async reject(rejection: EventRejection): Promise<void> {
-    const partial = rejection.partial ?? {};
-    await this.#intake.reject(
-      this.#callerOf(rejection.org),
-      {
-        tool: partial.tool ?? '',
-        arguments: partial.arguments ?? {},
-        writeBack: partial.writeBack ?? [],
-        idempotencyKey:
-          partial.idempotencyKey ??
-          rejection.eventUuid ??
-          `${rejection.org}:${rejection.channel}:${rejection.replayId}`,
-        source: partial.source ?? {
-          kind: 'salesforce',
-          reference: `${rejection.org}/${rejection.channel}/${rejection.replayId}`,
-        },
-      },
-      { code: rejection.code, message: rejection.reason },
-      { requestId: requestIdOf(rejection) },
-    );
-  }
-}
-
-/** Every log line and record of an event's call carries where the event came from. */
-function requestIdOf(position: EventPosition): string {
-  return `sf:${position.org}:${position.channel.replace(/^\/event\//, '')}:${position.replayId}`;
 }

@@ -32,9 +32,9 @@ export {
 export type { ArgumentProblems, ArgumentValidator } from './intake/argument-validator.ts';
 export { CatalogArgumentValidator } from './intake/catalog-argument-validator.ts';
 export {
-  type Correlation,
+  type Acceptance,
+  type AcceptOptions,
   createToolCallIntake,
-  type Submission,
   ToolCallIntake,
   type ToolCallIntakeOptions,
 } from './intake/tool-call-intake.ts';

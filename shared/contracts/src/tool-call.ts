@@ -9,18 +9,18 @@ export const toolCallSourceSchema = z.object({
 });
 
 /**
- * The one shape every source is normalised to: everything after ingest sees only this.
+ * A tool call as every source hands it to the broker core (`intake.accept`): the API, Salesforce
+ * platform events, webhooks, queues and schedules all normalise to this one shape. Who calls and
+ * through which endpoint come from the caller's configuration, not from the request.
  */
 export const toolCallRequestSchema = z.object({
-  /** Configured caller id, on whose behalf the tool is called. */
-  caller: z.string().min(1).max(128),
-  /** MCP endpoint id from the configuration (default: the caller's default endpoint). */
-  endpoint: z.string().min(1).max(128),
-  tool: z.string().min(1).max(128),
+  /** May be '' only when the source already refused the request (it names no usable tool). */
+  tool: z.string().max(128),
   arguments: z.record(z.string(), z.unknown()),
+  writeBack: z.array(writeBackTargetSchema).max(10),
+  /** Derived by the source (an Idempotency-Key header, an event's request id…): the record's id comes from it, so a redelivery is one call. */
   idempotencyKey: z.string().min(1).max(255),
   source: toolCallSourceSchema,
-  writeBack: z.array(writeBackTargetSchema).max(10),
   /** Request id and trace context, carried from ingest to the tool and back. */
   correlation: z.object({ requestId: z.string(), traceparent: z.string().optional() }),
 });

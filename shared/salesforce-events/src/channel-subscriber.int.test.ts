@@ -107,13 +107,13 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
     expect(sink.submitted).toHaveLength(1);
     expect(sink.submitted[0]).toEqual({
       created: true,
-      context: { org, channel: REQUEST_CHANNEL, replayId },
+      context: { org, channel: REQUEST_CHANNEL, replayId, eventUuid: expect.any(String) },
       request: {
         tool: 'generate_contract',
         arguments: { opportunityId: OPPORTUNITY },
         idempotencyKey: 'req-1',
         source: { kind: 'salesforce', reference: `${org}/${REQUEST_CHANNEL}/${replayId}` },
-        recordId: OPPORTUNITY,
+        correlation: { requestId: `sf:${org}:MCP_Tool_Request__e:${replayId}` },
         writeBack: [
           {
             type: 'salesforce-record',

@@ -1,18 +1,19 @@
 /**
  * Reads one (org, channel) of platform events into the tool-call sink, in order, one at a time:
  *
- *   delivered → map → sink.submit (or sink.reject) → checkpoint.save(replayId) → next
+ *   delivered → map → sink.accept (queued, duplicate or refused) → checkpoint.save(replayId) → next
  *
  * The checkpoint moves only after the sink has durably taken the event, so a crash or a sink
  * failure re-delivers from the checkpoint, and the idempotency key absorbs the repeat. A malformed
- * or refused event is rejected and checkpointed: it never blocks the channel.
+ * event is handed over with the mapping's refusal, recorded and checkpointed like one the broker
+ * refuses: it never blocks the channel.
  *
  * Each streaming client lives in a `StreamingSession`; when one ends the subscriber decides what
  * comes next:
  *
  * | session ended by | next |
  * |---|---|
- * | sink or checkpoint failure (not a refusal) | back off, new client from the checkpoint |
+ * | sink (`accept` threw: transient) or checkpoint failure | back off, new client from the checkpoint |
  * | auth failure (`401::Authentication invalid`, `403::Handshake denied`) | `reauthenticate()`, new client with the new token, from the checkpoint |
  * | refused replay id | alert `SALESFORCE_REPLAY_REFUSED`, new client from `replayFallback` (-2 or -1) |
  * | refused subscription (unknown channel…) | back off, retry |
@@ -20,15 +21,17 @@
  */
 
 import type { SalesforceChannelConfig } from '@mcp-broker/broker-config';
+import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { Backoff } from '@mcp-broker/resilience';
 import type { Connection } from 'jsforce';
 import { type BackoffOptions, reconnectBackoff, sleep, unlessAborted } from './backoff.ts';
 import { EventMapper } from './event-mapping.ts';
 import { EventRejected } from './event-rejected.ts';
+import { refusedEventRequest } from './event-request.ts';
 import { type EventsLogger, silentLogger } from './events-logger.ts';
 import type { ReplayCheckpointStore } from './replay-checkpoint-store.ts';
 import { type SessionEnd, StreamingSession } from './streaming-session.ts';
-import { isRefusal, type ToolCallSink } from './tool-call-sink.ts';
+import type { EventPosition, EventRefusal, ToolCallSink } from './tool-call-sink.ts';
 
 /** Authenticated jsforce connections to one org. */
 export interface SalesforceConnections {
@@ -75,8 +78,6 @@ export interface ChannelSubscriberOptions {
   connectBackoff?: BackoffOptions;
   /** Backoff after a sink or checkpoint failure. Default 1 s doubling to 30 s. */
   processingBackoff?: BackoffOptions;
-  /** Whether a `submit` error means "never accepted" (reject and move on). Default `isRefusal`. */
-  isRefusal?: (error: unknown) => boolean;
   /** The clock for status and alert times. Default the system clock. */
   now?: () => Date;
 }
@@ -89,9 +90,9 @@ export interface ChannelSubscriberStatus {
   state: ChannelSubscriberState;
   /** The checkpoint: the replay id of the last event fully handled (or loaded from the store). */
   lastReplayId?: number;
-  /** Events submitted or rejected by this subscriber. */
+  /** Events handed to the sink by this subscriber. */
   eventsProcessed: number;
-  /** Of those, rejected (malformed or refused). */
+  /** Of those, refused (malformed, or refused by the broker). */
   eventsRejected: number;
   /** Streaming clients built so far. */
   sessions: number;
@@ -110,7 +111,6 @@ export class ChannelSubscriber {
   readonly #mapper: EventMapper;
   readonly #logger: EventsLogger;
   readonly #log: { org: string; channel: string };
-  readonly #isRefusal: (error: unknown) => boolean;
   readonly #now: () => Date;
   readonly #connectBackoff: Backoff;
   readonly #processingBackoff: Backoff;
@@ -138,7 +138,6 @@ export class ChannelSubscriber {
     this.#mapper = options.mapper ?? new EventMapper({ org: options.org, channelConfig: options.channel });
     this.#logger = options.logger ?? silentLogger;
     this.#log = { org: this.org, channel: this.channel };
-    this.#isRefusal = options.isRefusal ?? isRefusal;
     this.#now = options.now ?? (() => new Date());
     this.#connectBackoff = reconnectBackoff(options.connectBackoff);
     this.#processingBackoff = reconnectBackoff(options.processingBackoff);
@@ -268,45 +267,48 @@ export class ChannelSubscriber {
     return { replayFrom: this.#fallback ?? replayIdFor(this.#o.channel.initialReplay ?? 'new-only') };
   }
 
-  /** Map → submit or reject → checkpoint. Throws (ending the session) when the sink or store fails. */
+  /** Map → accept → checkpoint. Throws (ending the session) when the sink or store fails. */
   async #process(message: unknown, replayId: number): Promise<void> {
     const { replayFrom, skipBelow } = this.#start;
     if (skipBelow !== undefined && replayId < skipBelow) return;
     if (replayFrom === REPLAY_NEW) this.#floor ??= replayId;
-    const position = { org: this.org, channel: this.channel, replayId };
     const eventUuid = (message as { event?: { EventUuid?: unknown } }).event?.EventUuid;
-    const uuid = typeof eventUuid === 'string' ? { eventUuid } : {};
-    let rejected = false;
+    const position: EventPosition = {
+      org: this.org,
+      channel: this.channel,
+      replayId,
+      ...(typeof eventUuid === 'string' ? { eventUuid } : {}),
+    };
+    let request: ToolCallRequest;
+    let refusal: EventRefusal | undefined;
     try {
-      const mapped = await this.#mapper.map(message);
-      try {
-        const { id, created } = await this.#o.sink.submit(mapped, position);
-        this.#logger.info(
-          { ...this.#log, replayId, tool: mapped.tool, callId: id, created },
-          created ? 'Salesforce events: tool call recorded' : 'Salesforce events: event already recorded',
-        );
-      } catch (error) {
-        if (!this.#isRefusal(error)) throw error;
-        const { code, message: reason } = error as { code: string; message: string };
-        this.#logger.warn({ ...this.#log, replayId, code, reason }, 'Salesforce events: the sink refused the event');
-        await this.#o.sink.reject({ ...position, ...uuid, code, reason, partial: mapped });
-        rejected = true;
-      }
+      request = await this.#mapper.map(message);
     } catch (error) {
       if (!(error instanceof EventRejected)) throw error;
       this.#logger.warn(
         { ...this.#log, replayId, code: error.code, reason: error.reason },
         'Salesforce events: event rejected',
       );
-      await this.#o.sink.reject({
-        ...position,
-        ...uuid,
-        code: error.code,
-        reason: error.reason,
-        partial: error.partial,
-      });
-      rejected = true;
+      refusal = { code: error.code, message: error.reason };
+      request = refusedEventRequest(error.partial, position);
     }
+    const acceptance = await this.#o.sink.accept(request, position, refusal);
+    if (acceptance.outcome === 'refused') {
+      if (!refusal) {
+        this.#logger.warn(
+          { ...this.#log, replayId, code: acceptance.code, reason: acceptance.message },
+          'Salesforce events: the broker refused the event',
+        );
+      }
+    } else {
+      this.#logger.info(
+        { ...this.#log, replayId, tool: request.tool, callId: acceptance.id, created: acceptance.outcome === 'queued' },
+        acceptance.outcome === 'queued'
+          ? 'Salesforce events: tool call recorded'
+          : 'Salesforce events: event already recorded',
+      );
+    }
+    const rejected = acceptance.outcome === 'refused';
     await this.#o.checkpoints.save(this.org, this.channel, replayId);
     if (this.#position === undefined || replayId > this.#position) this.#position = replayId;
     this.#fallback = undefined;

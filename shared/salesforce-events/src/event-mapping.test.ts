@@ -57,7 +57,7 @@ describe('default event contract', () => {
       arguments: { opportunityId: OPPORTUNITY, template: 'standard' },
       idempotencyKey: 'req-42',
       source: { kind: 'salesforce', reference: `acme/${CHANNEL}/7` },
-      recordId: OPPORTUNITY,
+      correlation: { requestId: 'sf:acme:MCP_Tool_Request__e:7' },
       writeBack: [
         {
           type: 'salesforce-record',
@@ -79,8 +79,12 @@ describe('default event contract', () => {
         message({ Tool__c: 'next_best_action', Arguments__c: empty, Write_Back__c: empty }),
       );
       expect(mapped).toMatchObject({ arguments: {}, writeBack: [] });
-      expect(mapped).not.toHaveProperty('recordId');
     }
+    // No Record_Id__c: the event names no record, so its Salesforce targets are given none.
+    const noRecord = await mapper.map(
+      message({ Tool__c: 'next_best_action', Write_Back__c: '[{"type":"salesforce-result"}]' }),
+    );
+    expect(noRecord.writeBack).toEqual([{ type: 'salesforce-result', org: 'acme', requestId: 'uuid-7' }]);
   });
 
   it('takes the idempotency key from Request_Id__c, else EventUuid, else org:channel:replayId', async () => {
@@ -176,6 +180,7 @@ describe('configured JSONata mapping', () => {
       arguments: { caseId, summary: 'OUTAGE', org: 'acme' },
       idempotencyKey: `case:${caseId}:3`,
       source: { kind: 'salesforce', reference: 'acme//event/Case_Escalation__e/3' },
+      correlation: { requestId: 'sf:acme:Case_Escalation__e:3' },
       writeBack: [
         { type: 'salesforce-record', org: 'acme', sobject: 'Case', recordId: caseId, fields: { Status: 'status' } },
       ],

@@ -1,16 +1,18 @@
 /**
- * Turns one platform event (a CometD message) into the parts of a tool call: tool, arguments,
- * write-back targets and idempotency key. The default contract reads the fields of
- * `MCP_Tool_Request__e`; a channel's configured JSONata expressions replace any of the four.
+ * Turns one platform event (a CometD message) into the tool-call request the broker core accepts:
+ * tool, arguments, write-back targets and idempotency key, with the event as source and
+ * correlation. The default contract reads the fields of `MCP_Tool_Request__e`; a channel's
+ * configured JSONata expressions replace any of the four.
  * Anything the event gets wrong is an `EventRejected`, never a crash: a bad event must not block
  * its channel.
  */
 
 import type { EventMapping } from '@mcp-broker/broker-config';
-import { type WriteBackTarget, writeBackTargetSchema } from '@mcp-broker/contracts';
+import { type ToolCallRequest, type WriteBackTarget, writeBackTargetSchema } from '@mcp-broker/contracts';
 import jsonata from 'jsonata';
 import { EventRejected } from './event-rejected.ts';
-import type { MappedEvent, PlatformEventMessage } from './platform-event.ts';
+import { eventCorrelation, eventSource } from './event-request.ts';
+import type { PlatformEventMessage } from './platform-event.ts';
 
 /** The org (configuration id) and the channel whose events are mapped. */
 export interface EventMappingContext {
@@ -71,8 +73,8 @@ export class EventMapper {
   }
 
   /** Maps one delivered message; throws `EventRejected` with a code and a reason naming the field. */
-  async map(message: unknown): Promise<MappedEvent> {
-    const partial: Partial<MappedEvent> = {};
+  async map(message: unknown): Promise<ToolCallRequest> {
+    const partial: Partial<ToolCallRequest> = {};
     try {
       return await this.#map(message, partial);
     } catch (error) {
@@ -82,12 +84,14 @@ export class EventMapper {
   }
 
   /** Fills `partial` as it goes, so a rejection carries what was understood (write-back targets above all). */
-  async #map(message: unknown, partial: Partial<MappedEvent>): Promise<MappedEvent> {
+  async #map(message: unknown, partial: Partial<ToolCallRequest>): Promise<ToolCallRequest> {
     const { payload, event } = envelopeOf(message);
-    const source = { kind: 'salesforce' as const, reference: `${this.org}/${this.channel}/${event.replayId}` };
+    const position = { org: this.org, channel: this.channel, replayId: event.replayId };
+    const source = eventSource(position);
+    const correlation = eventCorrelation(position);
     const recordId = nonBlankString(payload.Record_Id__c);
     partial.source = source;
-    if (recordId !== undefined) partial.recordId = recordId;
+    partial.correlation = correlation;
     const input = { payload, event, channel: this.channel, org: this.org };
 
     const idempotencyKey = this.#idempotencyKey(await this.#evaluate('idempotencyKey', input), payload, event);
@@ -107,7 +111,7 @@ export class EventMapper {
       writeBack,
       idempotencyKey,
       source,
-      ...(recordId === undefined ? {} : { recordId }),
+      correlation,
     };
   }
 
@@ -229,7 +233,7 @@ const cache = new WeakMap<object, Map<string, EventMapper>>();
  * Maps one event with the channel's mapping, compiling its expressions on first use (cached per
  * channel configuration object). Long-running code should hold an `EventMapper` instead.
  */
-export function mapPlatformEvent(message: unknown, context: EventMappingContext): Promise<MappedEvent> {
+export function mapPlatformEvent(message: unknown, context: EventMappingContext): Promise<ToolCallRequest> {
   let byOrg = cache.get(context.channelConfig);
   if (!byOrg) {
     byOrg = new Map();

@@ -1,4 +1,4 @@
-import type { MappedEvent } from './platform-event.ts';
+import type { ToolCallRequest } from '@mcp-broker/contracts';
 
 /**
  * Why an incoming platform event cannot become a tool call. These are local, stable string codes
@@ -30,9 +30,9 @@ export type EventRejectionCode = keyof typeof eventRejectionCodes;
 export class EventRejected extends Error {
   readonly code: EventRejectionCode;
   /** What could be mapped before the failure (tool, write-back targets…), for the rejection record. */
-  readonly partial: Partial<MappedEvent>;
+  readonly partial: Partial<ToolCallRequest>;
 
-  constructor(code: EventRejectionCode, reason: string, partial: Partial<MappedEvent> = {}) {
+  constructor(code: EventRejectionCode, reason: string, partial: Partial<ToolCallRequest> = {}) {
     super(reason);
     this.name = 'EventRejected';
     this.code = code;

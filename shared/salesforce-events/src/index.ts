@@ -22,7 +22,7 @@ export {
   isEventRejected,
 } from './event-rejected.ts';
 export type { EventsLogger } from './events-logger.ts';
-export type { MappedEvent, PlatformEventMessage } from './platform-event.ts';
+export type { PlatformEventMessage } from './platform-event.ts';
 export {
   type ChannelRole,
   type ChannelStatus,
@@ -44,10 +44,4 @@ export {
   SubscriberLease,
   type SubscriberLeaseOptions,
 } from './subscriber-lease.ts';
-export {
-  type EventPosition,
-  type EventRejection,
-  isRefusal,
-  REFUSAL_CODES,
-  type ToolCallSink,
-} from './tool-call-sink.ts';
+export type { EventAcceptance, EventPosition, EventRefusal, ToolCallSink } from './tool-call-sink.ts';

@@ -5,13 +5,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { type SalesforceOrgConfig, salesforceOrgSchema } from '@mcp-broker/broker-config';
+import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { Redis } from 'ioredis';
 import jsforce, { type Connection } from 'jsforce';
 import type { SalesforceConnections } from '../src/channel-subscriber.ts';
 import type { EventsLogger } from '../src/events-logger.ts';
-import type { MappedEvent } from '../src/platform-event.ts';
-import type { EventPosition, EventRejection, ToolCallSink } from '../src/tool-call-sink.ts';
+import type { EventAcceptance, EventPosition, EventRefusal, ToolCallSink } from '../src/tool-call-sink.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REQUEST_CHANNEL = '/event/MCP_Tool_Request__e';
@@ -81,25 +81,37 @@ export class SandboxConnections implements SalesforceConnections {
 }
 
 export interface SubmittedCall {
-  request: MappedEvent;
+  request: ToolCallRequest;
   context: EventPosition;
   created: boolean;
 }
 
-/** A `ToolCallSink` that records in arrays, idempotent by idempotency key, with injectable failures. */
+/** An event that did not become a tool call, with why and what its request held. */
+export interface EventRejection extends EventPosition {
+  /** `EVENT_*` from the mapping, or the sink's own refusal code (`BROKER_TOOL_NOT_ALLOWED`…). */
+  code: string;
+  reason: string;
+  /** The request handed over with the refusal (what the mapping understood, the rest filled). */
+  partial: ToolCallRequest;
+}
+
+/**
+ * A `ToolCallSink` that records in arrays, idempotent by idempotency key, with injectable failures:
+ * accepted calls in `submitted`, refused ones (by the mapping or by `refuse`) in `rejected`.
+ */
 export class RecordingSink implements ToolCallSink {
   readonly submitted: SubmittedCall[] = [];
   readonly rejected: EventRejection[] = [];
-  /** Every submit call, including the ones that failed. */
+  /** Every accept call of a mapped event, including the ones that failed. */
   readonly attempts: EventPosition[] = [];
-  /** How long each submit takes (to stop a subscriber mid-burst). Default 0. */
+  /** How long each accept of a mapped event takes (to stop a subscriber mid-burst). Default 0. */
   delayMs = 0;
   readonly #ids = new Map<string, string>();
   readonly #failures: { error: Error; before: (context: EventPosition) => Promise<void> }[] = [];
   readonly #refusals = new Map<string, string>();
 
   /**
-   * The next submit throws `error` (an error without a refusal code: "store down"), after running
+   * The next accept of a mapped event throws `error` (transient trouble: "store down"), after running
    * `before` (to look at the checkpoint at that moment).
    */
   failNext(
@@ -109,12 +121,13 @@ export class RecordingSink implements ToolCallSink {
     this.#failures.push({ error, before });
   }
 
-  /** Submits of `tool` are refused with `code`, as the real sink refuses an unknown tool. */
+  /** Calls of `tool` are refused with `code`, as the broker refuses a tool not allowed. */
   refuse(tool: string, code: string): void {
     this.#refusals.set(tool, code);
   }
 
-  async submit(request: MappedEvent, context: EventPosition): Promise<{ id: string; created: boolean }> {
+  async accept(request: ToolCallRequest, context: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
+    if (refusal) return this.#reject(request, context, refusal.code, refusal.message);
     this.attempts.push(context);
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const failure = this.#failures.shift();
@@ -122,17 +135,18 @@ export class RecordingSink implements ToolCallSink {
       await failure.before(context);
       throw failure.error;
     }
-    const refusal = this.#refusals.get(request.tool);
-    if (refusal) throw Object.assign(new Error(`Tool ${request.tool} is not allowed`), { code: refusal });
+    const refused = this.#refusals.get(request.tool);
+    if (refused) return this.#reject(request, context, refused, `Tool ${request.tool} is not allowed`);
     const existing = this.#ids.get(request.idempotencyKey);
     const id = existing ?? randomUUID();
     this.#ids.set(request.idempotencyKey, id);
     this.submitted.push({ request, context, created: existing === undefined });
-    return { id, created: existing === undefined };
+    return { outcome: existing === undefined ? 'queued' : 'duplicate', id };
   }
 
-  async reject(rejection: EventRejection): Promise<void> {
-    this.rejected.push(rejection);
+  #reject(request: ToolCallRequest, context: EventPosition, code: string, reason: string): EventAcceptance {
+    this.rejected.push({ ...context, code, reason, partial: request });
+    return { outcome: 'refused', code, message: reason, id: randomUUID() };
   }
 
   /** Replay ids of the calls created (first submissions). */
@@ -145,7 +159,7 @@ export class RecordingSink implements ToolCallSink {
     return this.submitted.map((s) => s.context.replayId);
   }
 
-  /** Replay ids handled (submitted or rejected), in order of handling. */
+  /** Replay ids handled (accepted or refused), in order of replay id. */
   handledReplayIds(): number[] {
     return [...this.submitted.map((s) => s.context.replayId), ...this.rejected.map((r) => r.replayId)].sort(
       (a, b) => a - b,

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
+import { BrokerError, type ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerQueues } from '../queues/broker-queues.ts';
+import { toolCallId } from '../record/tool-call-id.ts';
 import { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { ToolCallIntake } from './tool-call-intake.ts';
@@ -14,6 +16,8 @@ let store: Store;
 let redis: Redis;
 let queues: BrokerQueues;
 let intake: ToolCallIntake;
+let repository: ToolCallRepository;
+let writeBackPolicy: WriteBackPolicy;
 
 const broker = brokerConfigSchema.parse({
   endpoints: { local: { url: 'http://127.0.0.1:1/mcp' } },
@@ -46,20 +50,14 @@ const acme = broker.callers[0] as CallerConfig;
 const validator: ArgumentValidator = {
   validate: async (_caller, tool) => (tool === 'generate_contract' ? { kind: 'ok' } : { kind: 'unknown_tool' }),
 };
-const correlation = { requestId: 'req-intake-test' };
 
 beforeAll(async () => {
   store = await createStore({ databaseId: `intake-${randomUUID()}` });
   redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   queues = new BrokerQueues({ connection: redis, prefix });
-  intake = new ToolCallIntake({
-    repository: new ToolCallRepository({ store }),
-    queues,
-    redis,
-    prefix,
-    validator,
-    writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env: {} }),
-  });
+  repository = new ToolCallRepository({ store });
+  writeBackPolicy = new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env: {} });
+  intake = new ToolCallIntake({ repository, queues, redis, prefix, validator, writeBackPolicy });
 });
 afterAll(async () => {
   await queues.close();
@@ -69,12 +67,13 @@ afterAll(async () => {
   await store.close();
 });
 
-const submission = (over: Partial<Parameters<ToolCallIntake['submit']>[1]> = {}) => ({
+const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
   tool: 'generate_contract',
   arguments: { opportunity_id: 'opp-000001-01' },
   writeBack: [],
   idempotencyKey: randomUUID(),
   source: { kind: 'salesforce' as const, reference: 'acme-org//event/MCP_Tool_Request__e/1' },
+  correlation: { requestId: 'req-intake-test' },
   ...over,
 });
 
@@ -82,43 +81,45 @@ async function writeBackJobs() {
   return (await queues.writeBackQueue().getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => j.data);
 }
 
-describe('tool-call intake', () => {
-  it('accepts Salesforce write-back targets in an org connected for the caller', async () => {
-    const { created, record } = await intake.submit(
-      acme,
-      submission({ writeBack: [{ type: 'salesforce-result', org: 'acme-org' }] }),
-      correlation,
-    );
-    expect(created).toBe(true);
-    expect(record.deliveries).toMatchObject([{ target: { type: 'salesforce-result', org: 'acme-org' } }]);
-    expect(await queues.toolCallQueue('acme').getJobCounts('waiting')).toMatchObject({ waiting: 1 });
-  });
+async function toolCallJobs(caller = 'acme') {
+  return (await queues.toolCallQueue(caller).getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => j.data);
+}
 
-  it("refuses a target in another caller's org, naming the field, and stores nothing", async () => {
+async function recordsWithKey(key: string) {
+  const { resources } = await store
+    .container('toolCalls')
+    .items.query({ query: 'SELECT * FROM c WHERE c.idempotencyKey = @k', parameters: [{ name: '@k', value: key }] })
+    .fetchAll();
+  return resources;
+}
+
+describe('tool-call intake: accept', () => {
+  it("refuses a target in another caller's org, naming the field, and with recordRefusal false stores nothing", async () => {
     const key = randomUUID();
-    const refused = intake.submit(
+    const acceptance = await intake.accept(
       acme,
-      submission({ idempotencyKey: key, writeBack: [{ type: 'salesforce-event', org: 'other-org' }] }),
-      correlation,
+      request({ idempotencyKey: key, writeBack: [{ type: 'salesforce-event', org: 'other-org' }] }),
+      { recordRefusal: false },
     );
-    await expect(refused).rejects.toMatchObject({
-      code: 'BROKER_WRITE_BACK_NOT_ALLOWED',
-      details: { field: 'writeBack[0].org' },
-      message: expect.stringContaining('connected: acme-org'),
+    expect(acceptance).toMatchObject({
+      outcome: 'refused',
+      reason: {
+        code: 'BROKER_WRITE_BACK_NOT_ALLOWED',
+        status: 400,
+        details: { field: 'writeBack[0].org' },
+        message: expect.stringContaining('connected: acme-org'),
+      },
     });
+    expect(acceptance).not.toHaveProperty('record');
     // Reads the same as an org that does not exist: nothing says whose it is.
-    await expect(refused).rejects.not.toMatchObject({ message: expect.stringContaining('"other"') });
-    const { resources } = await store
-      .container('toolCalls')
-      .items.query({ query: 'SELECT * FROM c WHERE c.idempotencyKey = @k', parameters: [{ name: '@k', value: key }] })
-      .fetchAll();
-    expect(resources).toHaveLength(0);
+    expect(acceptance).not.toMatchObject({ reason: { message: expect.stringContaining('"other"') } });
+    expect(await recordsWithKey(key)).toHaveLength(0);
   });
 
-  it('records a refused submission as failed with the reason and writes the failure back once', async () => {
+  it('records a refusal of its own (tool not allowed) as failed, writes it back once, and never queues it', async () => {
     const key = randomUUID();
-    const bad = submission({
-      tool: '',
+    const refused = request({
+      tool: 'drop_tables',
       idempotencyKey: key,
       writeBack: [
         { type: 'salesforce-result', org: 'acme-org' },
@@ -126,12 +127,145 @@ describe('tool-call intake', () => {
         { type: 'salesforce-event', org: 'other-org' },
       ],
     });
-    const error = { code: 'EVENT_TOOL_MISSING', message: 'Tool__c is empty.' };
-    const record = await intake.reject(acme, bad, error, correlation);
-    expect(record).toMatchObject({ status: 'failed', tool: '(none)', error, attempts: 0 });
-    expect(record.deliveries.map((d) => d.target.type)).toEqual(['salesforce-result']);
-    const again = await intake.reject(acme, bad, error, correlation);
-    expect(again.id).toBe(record.id);
-    expect((await writeBackJobs()).filter((j) => j.callId === record.id)).toHaveLength(1);
+    const first = await intake.accept(acme, refused);
+    expect(first).toMatchObject({
+      outcome: 'refused',
+      reason: { code: 'BROKER_TOOL_NOT_ALLOWED', status: 403 },
+      record: {
+        status: 'failed',
+        tool: 'drop_tables',
+        attempts: 0,
+        error: { code: 'BROKER_TOOL_NOT_ALLOWED', message: `Tool "drop_tables" is not on caller "acme"'s allowlist.` },
+      },
+    });
+    if (first.outcome !== 'refused' || !first.record) throw new Error('expected a recorded refusal');
+    expect(first.record.error?.deadLettered).toBeUndefined();
+    expect(first.record.history.at(-1)?.note).toBe('refused: BROKER_TOOL_NOT_ALLOWED');
+    expect(first.record.deliveries.map((d) => d.target.type)).toEqual(['salesforce-result']);
+    const again = await intake.accept(acme, refused);
+    expect(again).toMatchObject({ outcome: 'refused', record: { id: first.record.id, status: 'failed' } });
+    expect((await writeBackJobs()).filter((j) => j.callId === first.record?.id)).toHaveLength(1);
+    expect((await toolCallJobs()).filter((j) => j.callId === first.record?.id)).toHaveLength(0);
+  });
+
+  it('records a source refusal as failed with the source code, checks nothing else, and writes the failure back once', async () => {
+    const key = randomUUID();
+    const bad = request({
+      // Unknown to the endpoint and off the allowlist: with a source refusal neither is checked.
+      tool: '',
+      idempotencyKey: key,
+      writeBack: [
+        { type: 'salesforce-result', org: 'acme-org' },
+        { type: 'salesforce-event', org: 'other-org' },
+      ],
+    });
+    const refusal = { code: 'EVENT_TOOL_MISSING', message: 'Tool__c is empty.' };
+    const first = await intake.accept(acme, bad, { refusal });
+    expect(first).toMatchObject({
+      outcome: 'refused',
+      reason: { code: 'BROKER_VALIDATION_FAILED', status: 400, message: 'Tool__c is empty.' },
+      record: { status: 'failed', tool: '(none)', error: refusal, attempts: 0 },
+    });
+    if (first.outcome !== 'refused' || !first.record) throw new Error('expected a recorded refusal');
+    expect(first.record.error).toEqual(refusal);
+    expect(first.record.deliveries.map((d) => d.target.type)).toEqual(['salesforce-result']);
+    const again = await intake.accept(acme, bad, { refusal });
+    expect(again).toMatchObject({ outcome: 'refused', record: { id: first.record.id } });
+    expect((await writeBackJobs()).filter((j) => j.callId === first.record?.id)).toHaveLength(1);
+    expect(await recordsWithKey(key)).toHaveLength(1);
+  });
+
+  it('a missing or oversized key is refused and nothing is recorded, even when refusals are recorded', async () => {
+    for (const idempotencyKey of ['', 'k'.repeat(256)]) {
+      const acceptance = await intake.accept(acme, request({ idempotencyKey }));
+      expect(acceptance).toMatchObject({
+        outcome: 'refused',
+        reason: { code: 'BROKER_IDEMPOTENCY_KEY_MISSING', status: 400 },
+      });
+      expect(acceptance).not.toHaveProperty('record');
+      expect(await recordsWithKey(idempotencyKey)).toHaveLength(0);
+    }
+  });
+
+  it('a key reused with another body is refused and leaves the call it belongs to as it was', async () => {
+    const key = randomUUID();
+    const original = await intake.accept(acme, request({ idempotencyKey: key }));
+    expect(original.outcome).toBe('queued');
+    const reused = await intake.accept(acme, request({ idempotencyKey: key, arguments: { opportunity_id: 'other' } }));
+    expect(reused).toMatchObject({
+      outcome: 'refused',
+      reason: { code: 'BROKER_IDEMPOTENCY_KEY_REUSED', status: 422 },
+    });
+    expect(reused).not.toHaveProperty('record');
+    // Even a source refusal under that key does not fail the call that owns it.
+    const refusedReuse = await intake.accept(acme, request({ idempotencyKey: key, tool: '' }), {
+      refusal: { code: 'EVENT_TOOL_MISSING', message: 'no tool' },
+    });
+    expect(refusedReuse).toMatchObject({ outcome: 'refused' });
+    expect(refusedReuse).not.toHaveProperty('record');
+    const [stored] = await recordsWithKey(key);
+    expect(stored).toMatchObject({ status: 'queued', arguments: { opportunity_id: 'opp-000001-01' } });
+  });
+
+  it('throws on transient trouble (the tool list unreachable) and records nothing, so the source sends it again', async () => {
+    const flaky = new ToolCallIntake({
+      repository,
+      queues,
+      redis,
+      prefix,
+      validator: {
+        validate: async () => {
+          throw new BrokerError('BROKER_UPSTREAM_UNAVAILABLE', 'Could not read the tool list.');
+        },
+      },
+      writeBackPolicy,
+    });
+    const key = randomUUID();
+    await expect(flaky.accept(acme, request({ idempotencyKey: key }))).rejects.toMatchObject({
+      code: 'BROKER_UPSTREAM_UNAVAILABLE',
+    });
+    expect(await recordsWithKey(key)).toHaveLength(0);
+  });
+
+  it('throws BROKER_IDEMPOTENCY_IN_PROGRESS while another replica is accepting the same key', async () => {
+    const key = randomUUID();
+    const lockKey = `${prefix}idem:${toolCallId('acme', key)}`;
+    await redis.set(lockKey, 'another-replica:token', 'PX', 10_000);
+    try {
+      await expect(intake.accept(acme, request({ idempotencyKey: key }))).rejects.toMatchObject({
+        code: 'BROKER_IDEMPOTENCY_IN_PROGRESS',
+        status: 409,
+      });
+      expect(await recordsWithKey(key)).toHaveLength(0);
+    } finally {
+      await redis.del(lockKey);
+    }
+    expect((await intake.accept(acme, request({ idempotencyKey: key }))).outcome).toBe('queued');
+  });
+
+  it('queues a new call once; the same key again is a duplicate of the same record, queued once', async () => {
+    const key = randomUUID();
+    const first = await intake.accept(
+      acme,
+      request({ idempotencyKey: key, writeBack: [{ type: 'salesforce-result', org: 'acme-org' }] }),
+    );
+    expect(first).toMatchObject({ outcome: 'queued', record: { status: 'queued', caller: 'acme', endpoint: 'local' } });
+    expect(first.outcome === 'queued' && first.record.deliveries).toMatchObject([
+      { target: { type: 'salesforce-result', org: 'acme-org' } },
+    ]);
+    const again = await intake.accept(
+      acme,
+      request({
+        idempotencyKey: key,
+        writeBack: [{ type: 'salesforce-result', org: 'acme-org' }],
+        correlation: { requestId: 'another-delivery' },
+      }),
+    );
+    expect(again).toMatchObject({
+      outcome: 'duplicate',
+      record: { id: first.outcome === 'queued' ? first.record.id : '' },
+    });
+    const id = first.outcome === 'queued' ? first.record.id : '';
+    expect((await toolCallJobs()).filter((j) => j.callId === id)).toHaveLength(1);
   });
 });

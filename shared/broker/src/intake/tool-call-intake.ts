@@ -11,17 +11,27 @@ import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
 import { IdempotencyLocks } from './idempotency-lock.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';
 
-/** A tool call as any source hands it in, before it is checked. */
-export interface Submission {
-  tool: string;
-  arguments: Record<string, unknown>;
-  writeBack: WriteBackTarget[];
-  /** Required: the record and the job id derive from it, so a redelivery is one call. */
-  idempotencyKey: string | undefined;
-  source: ToolCallRequest['source'];
-}
+/** What became of a request handed to `accept`. */
+export type Acceptance =
+  /** A new call: recorded and enqueued. */
+  | { outcome: 'queued'; record: ToolCallRecord }
+  /** The idempotency key replays a call already recorded: the same call, nothing new. */
+  | { outcome: 'duplicate'; record: ToolCallRecord }
+  /**
+   * The call will never run. `reason` is the broker error a synchronous source answers with
+   * (`reason.status`); `record` is the call's record under the key when the refusal was recorded.
+   */
+  | { outcome: 'refused'; reason: BrokerError; record?: ToolCallRecord };
 
-export type Correlation = ToolCallRequest['correlation'];
+export interface AcceptOptions {
+  /** The source found the request unusable itself (a malformed event): record this refusal, check nothing else. */
+  refusal?: { code: string; message: string };
+  /**
+   * Record a refusal as a failed call and write it back to the targets the caller may use (default
+   * true). The synchronous API passes false: it answers 4xx and stores nothing.
+   */
+  recordRefusal?: boolean;
+}
 
 export interface ToolCallIntakeOptions {
   repository: ToolCallRepository;
@@ -34,10 +44,10 @@ export interface ToolCallIntakeOptions {
 }
 
 /**
- * Step 1 and 2 of the one path every call takes: check a submission (allowlist, write-back
- * targets, arguments against the endpoint's tool list), record it and queue it. The async API and
- * the connectors (Salesforce platform events) all submit here, so they refuse the same things the
- * same way and share one idempotency rule.
+ * Step 1 and 2 of the one path every call takes: check a request (allowlist, write-back targets,
+ * arguments against the endpoint's tool list), record it and queue it. Every source (the async
+ * API, Salesforce platform events and the other connectors) hands its calls to `accept`, so they
+ * refuse the same things the same way and share one idempotency rule.
  */
 export class ToolCallIntake {
   readonly #o: ToolCallIntakeOptions;
@@ -49,39 +59,22 @@ export class ToolCallIntake {
     this.#locks = new IdempotencyLocks(options.redis);
   }
 
-  /** Checks, records and enqueues; `created: false` when the idempotency key replays a call. */
-  async submit(
-    caller: CallerConfig,
-    submission: Submission,
-    correlation: Correlation,
-  ): Promise<{ created: boolean; record: ToolCallRecord }> {
-    const idempotencyKey = requireKey(submission.idempotencyKey);
-    if (!caller.tools.includes('*') && !caller.tools.includes(submission.tool)) {
-      throw new BrokerError(
-        'BROKER_TOOL_NOT_ALLOWED',
-        `Tool "${submission.tool}" is not on caller "${caller.id}"'s allowlist.`,
-        { details: { tool: submission.tool } },
-      );
-    }
-    this.#o.writeBackPolicy.check(caller, submission.writeBack);
-    const problems = await this.#o.validator.validate(caller, submission.tool, submission.arguments);
-    if (problems.kind === 'unknown_tool') {
-      throw new BrokerError(
-        'BROKER_TOOL_NOT_FOUND',
-        `The MCP endpoint offers no tool "${submission.tool}" to this caller.`,
-        { details: { tool: submission.tool } },
-      );
-    }
-    if (problems.kind === 'invalid') {
-      throw new BrokerError(
-        'BROKER_INVALID_ARGUMENTS',
-        `Invalid arguments for tool "${submission.tool}": ${problems.fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
-        { details: { tool: submission.tool, fields: problems.fields } },
-      );
+  /**
+   * Checks, records and enqueues one request on `caller`'s behalf: `queued`, `duplicate` or
+   * `refused` (recorded as a failed call unless `recordRefusal` is false). Throws only for
+   * transient trouble (the store or Redis down, `BROKER_IDEMPOTENCY_IN_PROGRESS`, the tool list
+   * not reachable): the source must not acknowledge, so the request comes again.
+   */
+  async accept(caller: CallerConfig, request: ToolCallRequest, options: AcceptOptions = {}): Promise<Acceptance> {
+    const reason = options.refusal ? sourceRefusal(options.refusal) : await this.#refusalOf(caller, request);
+    if (reason) {
+      // Without a usable key there is no record to make: its id derives from the key.
+      if (options.recordRefusal === false || !usableKey(request.idempotencyKey)) return { outcome: 'refused', reason };
+      return this.#recordRefusal(caller, request, reason, options.refusal ?? reason);
     }
 
     // The IETF Idempotency-Key draft: a second request while the first is still being accepted is 409.
-    const lock = await this.#locks.acquire(`${this.#o.prefix}idem:${toolCallId(caller.id, idempotencyKey)}`);
+    const lock = await this.#locks.acquire(`${this.#o.prefix}idem:${toolCallId(caller.id, request.idempotencyKey)}`);
     if (!lock) {
       throw new BrokerError(
         'BROKER_IDEMPOTENCY_IN_PROGRESS',
@@ -89,14 +82,8 @@ export class ToolCallIntake {
       );
     }
     try {
-      const outcome = await this.#o.repository.create(this.#request(caller, submission, idempotencyKey, correlation));
-      if (outcome.kind === 'conflict') {
-        throw new BrokerError(
-          'BROKER_IDEMPOTENCY_KEY_REUSED',
-          'This Idempotency-Key was already used with a different request body.',
-          { details: { id: outcome.record.id } },
-        );
-      }
+      const outcome = await this.#o.repository.create(caller.id, caller.upstream.endpoint, request);
+      if (outcome.kind === 'conflict') return { outcome: 'refused', reason: keyReused(outcome.record) };
       // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
       // here, and the job id derived from the call makes a second enqueue a no-op.
       if (outcome.record.status === 'queued') {
@@ -105,64 +92,88 @@ export class ToolCallIntake {
           outcome.record.replays ?? 0,
         );
       }
-      return { created: outcome.kind === 'created', record: outcome.record };
+      return { outcome: outcome.kind === 'created' ? 'queued' : 'duplicate', record: outcome.record };
     } finally {
       await lock.release();
     }
   }
 
+  /** The first reason the broker refuses the request, or undefined; other failures (the tool list unreachable) throw. */
+  async #refusalOf(caller: CallerConfig, request: ToolCallRequest): Promise<BrokerError | undefined> {
+    if (!usableKey(request.idempotencyKey)) {
+      return new BrokerError(
+        'BROKER_IDEMPOTENCY_KEY_MISSING',
+        'Send an Idempotency-Key header of 1–255 characters (for example a UUID per logical call).',
+      );
+    }
+    if (!caller.tools.includes('*') && !caller.tools.includes(request.tool)) {
+      return new BrokerError(
+        'BROKER_TOOL_NOT_ALLOWED',
+        `Tool "${request.tool}" is not on caller "${caller.id}"'s allowlist.`,
+        { details: { tool: request.tool } },
+      );
+    }
+    const refused = this.#writeBackRefusal(caller, request.writeBack);
+    if (refused) return refused;
+    const problems = await this.#o.validator.validate(caller, request.tool, request.arguments);
+    if (problems.kind === 'unknown_tool') {
+      return new BrokerError(
+        'BROKER_TOOL_NOT_FOUND',
+        `The MCP endpoint offers no tool "${request.tool}" to this caller.`,
+        {
+          details: { tool: request.tool },
+        },
+      );
+    }
+    if (problems.kind === 'invalid') {
+      return new BrokerError(
+        'BROKER_INVALID_ARGUMENTS',
+        `Invalid arguments for tool "${request.tool}": ${problems.fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}.`,
+        { details: { tool: request.tool, fields: problems.fields } },
+      );
+    }
+    return undefined;
+  }
+
+  #writeBackRefusal(caller: CallerConfig, targets: readonly WriteBackTarget[]): BrokerError | undefined {
+    try {
+      this.#o.writeBackPolicy.check(caller, targets);
+      return undefined;
+    } catch (err) {
+      if (err instanceof BrokerError) return err;
+      throw err;
+    }
+  }
+
   /**
-   * Records a submission that was refused before it could run (a malformed platform event) as a
-   * failed call with the reason, and delivers that failure to whichever of its write-back targets
-   * the caller may use. Idempotent like `submit`: a redelivered refusal is recorded and written
-   * back once.
+   * Records a refused request as a failed call with the reason (`recorded`: the source's own code,
+   * or the broker's) and delivers that failure to whichever of its write-back targets the caller
+   * may use. Idempotent like a queued call: a redelivered refusal is recorded and written back once.
    */
-  async reject(
+  async #recordRefusal(
     caller: CallerConfig,
-    submission: Submission,
-    error: { code: string; message: string },
-    correlation: Correlation,
-  ): Promise<ToolCallRecord> {
-    const idempotencyKey = requireKey(submission.idempotencyKey);
-    const writeBack = submission.writeBack.filter((target) => {
-      try {
-        this.#o.writeBackPolicy.check(caller, [target]);
-        return true;
-      } catch {
-        return false;
-      }
+    request: ToolCallRequest,
+    reason: BrokerError,
+    recorded: { code: string; message: string },
+  ): Promise<Acceptance> {
+    const writeBack = request.writeBack.filter((target) => !this.#writeBackRefusal(caller, [target]));
+    const outcome = await this.#o.repository.create(caller.id, caller.upstream.endpoint, {
+      ...request,
+      tool: request.tool || '(none)',
+      writeBack,
     });
-    const outcome = await this.#o.repository.create(
-      this.#request(
-        caller,
-        { ...submission, tool: submission.tool || '(none)', writeBack },
-        idempotencyKey,
-        correlation,
-      ),
-    );
-    if (outcome.record.status !== 'queued') return outcome.record;
+    // The key is another call's: that call is not this refusal's to fail.
+    if (outcome.kind === 'conflict') return { outcome: 'refused', reason };
+    if (outcome.record.status !== 'queued') return { outcome: 'refused', reason, record: outcome.record };
     const refused = await this.#o.repository.apply(
       caller.id,
       outcome.record.id,
-      (current, now) => refuse(current, now, error),
+      (current, now) => refuse(current, now, { code: recorded.code, message: recorded.message }),
       outcome.record,
     );
     const record = refused?.record ?? outcome.record;
     if (record.status === 'failed') await this.#o.queues.enqueueWriteBacksFor(record);
-    return record;
-  }
-
-  #request(caller: CallerConfig, submission: Submission, idempotencyKey: string, correlation: Correlation) {
-    return {
-      caller: caller.id,
-      endpoint: caller.upstream.endpoint,
-      tool: submission.tool,
-      arguments: submission.arguments,
-      idempotencyKey,
-      source: submission.source,
-      writeBack: submission.writeBack,
-      correlation,
-    } satisfies ToolCallRequest;
+    return { outcome: 'refused', reason, record };
   }
 }
 
@@ -189,12 +200,19 @@ export function createToolCallIntake(options: {
   });
 }
 
-function requireKey(key: string | undefined): string {
-  if (!key || key.length > 255) {
-    throw new BrokerError(
-      'BROKER_IDEMPOTENCY_KEY_MISSING',
-      'Send an Idempotency-Key header of 1–255 characters (for example a UUID per logical call).',
-    );
-  }
-  return key;
+function usableKey(key: string | undefined): key is string {
+  return !!key && key.length <= 255;
+}
+
+/** A source's own refusal as the broker error a synchronous source would answer: 400, naming the field. */
+function sourceRefusal(refusal: { code: string; message: string }): BrokerError {
+  return new BrokerError('BROKER_VALIDATION_FAILED', refusal.message, { details: { refusal: refusal.code } });
+}
+
+function keyReused(existing: ToolCallRecord): BrokerError {
+  return new BrokerError(
+    'BROKER_IDEMPOTENCY_KEY_REUSED',
+    'This Idempotency-Key was already used with a different request body.',
+    { details: { id: existing.id } },
+  );
 }

@@ -16,8 +16,6 @@ afterAll(async () => {
 });
 
 const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
-  caller: 'caller-a',
-  endpoint: 'local',
   tool: 'query_customer_data',
   arguments: { customer_id: 'cus-000001' },
   idempotencyKey: randomUUID(),
@@ -27,9 +25,12 @@ const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
   ...over,
 });
 
+/** Records `request` as `caller`'s call to the `local` endpoint. */
+const create = (req: ToolCallRequest, caller = 'caller-a') => repo.create(caller, 'local', req);
+
 describe('tool-call repository', () => {
   it('creates a queued record with one pending delivery per write-back target', async () => {
-    const outcome = await repo.create(request());
+    const outcome = await create(request());
     expect(outcome.kind).toBe('created');
     expect(outcome.record).toMatchObject({ status: 'queued', attempts: 0, deliveries: [{ status: 'pending' }] });
     expect(outcome.record.id).toMatch(/^tc_[0-9a-f]{40}$/);
@@ -38,26 +39,26 @@ describe('tool-call repository', () => {
 
   it('the same idempotency key with the same body returns the existing record; a different body is a conflict', async () => {
     const key = randomUUID();
-    const first = await repo.create(request({ idempotencyKey: key }));
+    const first = await create(request({ idempotencyKey: key }));
     // Key order in the arguments does not matter.
-    const again = await repo.create(
+    const again = await create(
       request({ idempotencyKey: key, arguments: { customer_id: 'cus-000001' }, correlation: { requestId: 'r-2' } }),
     );
     expect(again).toMatchObject({ kind: 'existing', record: { id: first.record.id } });
-    const other = await repo.create(request({ idempotencyKey: key, arguments: { customer_id: 'cus-000002' } }));
+    const other = await create(request({ idempotencyKey: key, arguments: { customer_id: 'cus-000002' } }));
     expect(other.kind).toBe('conflict');
   });
 
   it('keys are scoped per caller', async () => {
     const key = randomUUID();
-    const a = await repo.create(request({ idempotencyKey: key }));
-    const b = await repo.create(request({ idempotencyKey: key, caller: 'caller-b' }));
+    const a = await create(request({ idempotencyKey: key }));
+    const b = await create(request({ idempotencyKey: key }), 'caller-b');
     expect(b.kind).toBe('created');
     expect(b.record.id).not.toBe(a.record.id);
   });
 
   it('concurrent updates never lose a write (ETag checks)', async () => {
-    const { record } = await repo.create(request());
+    const { record } = await create(request());
     await Promise.all(
       Array.from({ length: 10 }, () =>
         repo.apply(record.caller, record.id, (current) => ({ ...current, attempts: current.attempts + 1 })),
@@ -67,7 +68,7 @@ describe('tool-call repository', () => {
   });
 
   it('an update from a stale basis still applies to the latest record (no lost write)', async () => {
-    const { record } = await repo.create(request());
+    const { record } = await create(request());
     const running = await repo.apply(record.caller, record.id, start, record);
     expect(running).toMatchObject({ changed: true, record: { status: 'running' } });
     // Someone else (a cancel) changes the record after the worker's last write.
@@ -78,15 +79,15 @@ describe('tool-call repository', () => {
   });
 
   it('a basis for another record is ignored', async () => {
-    const a = (await repo.create(request())).record;
-    const b = (await repo.create(request())).record;
+    const a = (await create(request())).record;
+    const b = (await create(request())).record;
     const updated = await repo.apply(b.caller, b.id, (current) => ({ ...current, attempts: 7 }), a);
     expect(updated?.record).toMatchObject({ id: b.id, attempts: 7, tool: b.tool });
     expect((await repo.get(a.caller, a.id))?.attempts).toBe(0);
   });
 
   it('transitions append to the history', async () => {
-    const { record } = await repo.create(request());
+    const { record } = await create(request());
     await repo.apply(record.caller, record.id, start);
     const done = await repo.apply(record.caller, record.id, (r, now) => succeed(r, now, { ok: true }));
     expect(done?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
@@ -95,8 +96,8 @@ describe('tool-call repository', () => {
   it('a caller lists only its own calls, paged, with filters', async () => {
     const caller = `lister-${randomUUID().slice(0, 8)}`;
     for (let i = 0; i < 5; i++)
-      await repo.create(request({ caller, tool: i % 2 ? 'analyze_sales_data' : 'query_customer_data' }));
-    await repo.create(request({ caller: 'someone-else' }));
+      await create(request({ tool: i % 2 ? 'analyze_sales_data' : 'query_customer_data' }), caller);
+    await create(request(), 'someone-else');
     const first = await repo.list(caller, { limit: 3 });
     expect(first.items).toHaveLength(3);
     expect(first.items.every((r) => r.caller === caller)).toBe(true);
@@ -107,7 +108,7 @@ describe('tool-call repository', () => {
   });
 
   it('lists dead letters and finds a record by id', async () => {
-    const { record } = await repo.create(request());
+    const { record } = await create(request());
     await repo.apply(record.caller, record.id, (r, now) =>
       deadLetter(r, now, { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up' }),
     );
@@ -117,11 +118,11 @@ describe('tool-call repository', () => {
 
   it('finds the records with work left that nobody wrote since a time, across callers', async () => {
     const caller = `sweep-${randomUUID().slice(0, 8)}`;
-    const queued = (await repo.create(request({ caller }))).record;
-    const other = (await repo.create(request({ caller: `${caller}-b`, writeBack: [] }))).record;
-    const doneUndelivered = (await repo.create(request({ caller }))).record;
+    const queued = (await create(request(), caller)).record;
+    const other = (await create(request({ writeBack: [] }), `${caller}-b`)).record;
+    const doneUndelivered = (await create(request(), caller)).record;
     await repo.apply(caller, doneUndelivered.id, (r, now) => succeed(r, now, {}));
-    const doneDelivered = (await repo.create(request({ caller }))).record;
+    const doneDelivered = (await create(request(), caller)).record;
     await repo.apply(caller, doneDelivered.id, (current) => ({
       ...current,
       status: 'succeeded',

@@ -34,9 +34,9 @@ export interface RepositoryOptions {
 }
 
 /** The part of the request that decides whether a reused idempotency key means the same call. */
-function requestFingerprint(request: ToolCallRequest): string {
+function requestFingerprint(endpoint: string, request: ToolCallRequest): string {
   return fingerprint({
-    endpoint: request.endpoint,
+    endpoint,
     tool: request.tool,
     arguments: request.arguments,
     writeBack: request.writeBack,
@@ -68,16 +68,19 @@ export class ToolCallRepository {
     return (this.#o.now?.() ?? new Date()).toISOString();
   }
 
-  /** Creates the record for a request, or returns the one its idempotency key already made. */
-  async create(request: ToolCallRequest): Promise<CreateOutcome> {
-    const id = toolCallId(request.caller, request.idempotencyKey);
+  /**
+   * Creates the record of `caller`'s request to its MCP `endpoint` (both from the caller's
+   * configuration), or returns the one the request's idempotency key already made.
+   */
+  async create(caller: string, endpoint: string, request: ToolCallRequest): Promise<CreateOutcome> {
+    const id = toolCallId(caller, request.idempotencyKey);
     const now = this.#now();
     const record: ToolCallRecord = {
       id,
-      caller: request.caller,
-      endpoint: request.endpoint,
+      caller,
+      endpoint,
       tool: request.tool,
-      fingerprint: requestFingerprint(request),
+      fingerprint: requestFingerprint(endpoint, request),
       idempotencyKey: request.idempotencyKey,
       arguments: request.arguments,
       source: request.source,
@@ -96,7 +99,7 @@ export class ToolCallRepository {
       return { kind: 'created', record: this.#versioned(resource as ToolCallRecord) };
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
-      const existing = await this.get(request.caller, id);
+      const existing = await this.get(caller, id);
       if (!existing) throw err;
       return existing.fingerprint === record.fingerprint
         ? { kind: 'existing', record: existing }
