@@ -26,6 +26,13 @@ export {
 export { BrokerError, isBrokerError } from './broker-error.ts';
 export { type CancelMessage, cancelMessageSchema } from './cancel-message.ts';
 export { canonicalJson, fingerprint } from './canonical-json.ts';
+export {
+  type DatabricksDoorbellJob,
+  type DatabricksWebhook,
+  databricksDoorbellJobSchema,
+  databricksWebhookEventTypes,
+  databricksWebhookSchema,
+} from './databricks-webhook.ts';
 export { type ErrorBody, errorBodySchema } from './error-body.ts';
 export { type ErrorCode, errorCatalog, errorCodes } from './error-codes.ts';
 export {
