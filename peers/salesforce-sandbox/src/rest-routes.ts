@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector } from './fault-injection.ts';
 import { readBody, sendJson } from './http-helpers.ts';
+import { QueryLocators } from './query-routes.ts';
 import { fromFailure, type RestContext, type RestResult, type RestServices } from './rest-context.ts';
 import {
   failure,
@@ -29,6 +30,8 @@ export interface RestRoutesOptions extends RestServices {
   faults: FaultInjector;
   /** The org's daily API request allocation, reported in `Sforce-Limit-Info`. */
   dailyApiRequests: number;
+  /** The org's clock (query locators expire by it). Default the system clock. */
+  now?: () => Date;
 }
 
 const OLDEST_VERSION = 31;
@@ -42,6 +45,7 @@ function route(services: RestServices, context: RestContext): RestResult {
 
 export function buildRestRoutes(options: RestRoutesOptions) {
   let apiUsage = 0;
+  const queries = new QueryLocators({ now: options.now ?? (() => new Date()) });
 
   return async function handleRest(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const send = (result: RestResult, headers: Record<string, string> = {}) =>
@@ -87,6 +91,11 @@ export function buildRestRoutes(options: RestRoutesOptions) {
     }
     const segments = (match?.[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
     const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
-    send(route(options, { method, segments, query: url.searchParams, body, apiVersion: version, session }));
+    const context = { method, segments, query: url.searchParams, body, apiVersion: version, session };
+    if (segments[0] === 'query') {
+      send(queries.handle(options, context, request.headers['sforce-query-options']));
+      return;
+    }
+    send(route(options, context));
   };
 }

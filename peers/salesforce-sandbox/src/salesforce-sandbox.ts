@@ -118,6 +118,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     faults: injector,
     dailyApiRequests: options.dailyApiRequests ?? 15_000,
     publish: (event) => platformEvents.publish(event),
+    now,
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

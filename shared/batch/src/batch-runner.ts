@@ -163,8 +163,23 @@ export class BatchRunner {
         };
       });
     };
+    let restarted = false;
     for (;;) {
       const page = await this.#readPage(source, run.cursor, schedule.pageSize);
+      if (page instanceof BatchSourceError && page.restart && !restarted) {
+        // The cursor expired (a run resumed long after): select again from the first page. The
+        // records handed in already come back as duplicates of their calls, so the counts start over.
+        restarted = true;
+        this.#o.logger.warn(
+          { run: run.id, code: page.code },
+          'batch source cursor expired; selecting again from the start',
+        );
+        await checkpoint(
+          { cursor: undefined, pageOffset: 0, invalidRecords: 0, errorsByCode: {} },
+          { ...run.counts, selected: 0, called: 0, skipped: 0 },
+        );
+        continue;
+      }
       if (page instanceof BatchSourceError) {
         // The source refused (a malformed query): what was called is still counted and written back.
         await checkpoint({ phase: 'draining', error: { code: page.code, message: page.message } }, run.counts);

@@ -30,9 +30,12 @@ export class BatchSourceError extends Error {
   override readonly name = 'BatchSourceError';
   readonly code: string;
   readonly transient: boolean;
-  constructor(code: string, message: string, transient: boolean, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The cursor can no longer be read (an expired query locator): select again from the first page. */
+  readonly restart: boolean;
+  constructor(code: string, message: string, transient: boolean, options: { cause?: unknown; restart?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.transient = transient;
+    this.restart = options.restart ?? false;
   }
 }

@@ -3,6 +3,7 @@ import type { OrgConnections } from '@mcp-broker/salesforce';
 import type { Store } from '@mcp-broker/store';
 import type { BatchSource } from './batch-source.ts';
 import { CosmosQuerySource } from './cosmos-query-source.ts';
+import { SalesforceSoqlSource } from './salesforce-soql-source.ts';
 
 /** The source a schedule names; one case per source kind. */
 export function buildBatchSource(config: BatchSourceConfig, deps: { store: Store; orgs: OrgConnections }): BatchSource {
@@ -15,7 +16,7 @@ export function buildBatchSource(config: BatchSourceConfig, deps: { store: Store
         parameters: config.parameters,
       });
     case 'salesforce-soql':
-      throw new Error('The salesforce-soql source is not built yet.');
+      return new SalesforceSoqlSource({ org: deps.orgs.get(config.org), query: config.query });
     default:
       return config satisfies never;
   }

@@ -10,3 +10,4 @@ export { type BatchSource, BatchSourceError, type SourcePage, type SourceRecord 
 export { buildBatchSource } from './build-batch-source.ts';
 export { CosmosQuerySource, type CosmosQuerySourceOptions } from './cosmos-query-source.ts';
 export { RunCalls } from './run-calls.ts';
+export { SalesforceSoqlSource, type SalesforceSoqlSourceOptions } from './salesforce-soql-source.ts';

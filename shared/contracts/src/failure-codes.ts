@@ -201,6 +201,10 @@ export const failureCatalog = {
     retry: 'final',
     hint: 'The run fetched from the Jobs API does not belong to the job the webhook named; check the source.',
   },
+  SALESFORCE_INVALID_QUERY_LOCATOR: {
+    retry: 'final',
+    hint: 'A query locator expired (15 idle minutes); a batch run selects again from the first page.',
+  },
   // HTTP callbacks (write-back delivery).
   CALLBACK_URL_REJECTED: {
     retry: 'final',

@@ -1,0 +1,93 @@
+import { salesforceOrgSchema } from '@mcp-broker/broker-config';
+import { OrgConnection } from '@mcp-broker/salesforce';
+import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchSourceError } from './batch-source.ts';
+import { SalesforceSoqlSource } from './salesforce-soql-source.ts';
+
+let sandbox: SalesforceSandbox;
+let org: OrgConnection;
+let clockOffsetMs = 0;
+
+beforeAll(async () => {
+  sandbox = await startSalesforceSandbox({ now: () => new Date(Date.now() + clockOffsetMs) });
+  for (let i = 0; i < 450; i++) sandbox.insertRecord('Account', { Name: `Account ${String(i).padStart(3, '0')}` });
+  org = new OrgConnection({
+    org: salesforceOrgSchema.parse({
+      id: 'acme-org',
+      caller: 'acme',
+      loginUrl: sandbox.loginUrl,
+      apiVersion: sandbox.apiVersion,
+      auth: { type: 'client-credentials', clientId: sandbox.clientId, clientSecret: { fromEnv: 'SF_SECRET' } },
+    }),
+    env: { SF_SECRET: sandbox.clientSecret },
+  });
+});
+afterAll(async () => {
+  await org?.close();
+  await sandbox?.close();
+});
+
+const source = (query: string) => new SalesforceSoqlSource({ org, query });
+
+describe('Salesforce SOQL source', () => {
+  it("fails a malformed query as final, with Salesforce's code and message", async () => {
+    const read = source('SELECT Id FORM Account').readPage(undefined, 200);
+    await expect(read).rejects.toBeInstanceOf(BatchSourceError);
+    await expect(read).rejects.toMatchObject({
+      code: 'SALESFORCE_MALFORMED_QUERY',
+      transient: false,
+      message: expect.stringContaining('unexpected token: FORM'),
+    });
+  });
+
+  it('fails an unknown field as final INVALID_FIELD', async () => {
+    await expect(source('SELECT Id, Nope__c FROM Account').readPage(undefined, 200)).rejects.toMatchObject({
+      code: 'SALESFORCE_INVALID_FIELD',
+      transient: false,
+    });
+  });
+
+  it("reports a 500 that outlasts jsforce's own retries as transient, and the same page reads after it", async () => {
+    // jsforce retries a 5xx five times by itself: six in a row reach the source.
+    sandbox.faults.serverError({ count: 6 });
+    const q = source('SELECT Id FROM Account');
+    await expect(q.readPage(undefined, 200)).rejects.toMatchObject({
+      code: 'SALESFORCE_UNKNOWN_EXCEPTION',
+      transient: true,
+    });
+    expect((await q.readPage(undefined, 200)).records).toHaveLength(200);
+  });
+
+  it('pages through nextRecordsUrl, one batch at a time, records without attributes', async () => {
+    const q = source('SELECT Id, Name FROM Account ORDER BY Name');
+    const names: unknown[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await q.readPage(cursor, 200);
+      expect(page.records.length).toBeLessThanOrEqual(200);
+      for (const r of page.records) {
+        expect(r).not.toHaveProperty('attributes');
+        names.push(r.Name);
+      }
+      cursor = page.next;
+    } while (cursor);
+    expect(names).toHaveLength(450);
+    expect(new Set(names).size).toBe(450);
+  });
+
+  it('marks an expired locator for a restart from the first page', async () => {
+    const q = source('SELECT Id FROM Account');
+    const first = await q.readPage(undefined, 200);
+    clockOffsetMs += 16 * 60_000;
+    try {
+      await expect(q.readPage(first.next, 200)).rejects.toMatchObject({
+        code: 'SALESFORCE_INVALID_QUERY_LOCATOR',
+        restart: true,
+        transient: false,
+      });
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+});

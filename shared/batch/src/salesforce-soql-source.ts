@@ -1,0 +1,64 @@
+import { classifySalesforceError, type OrgConnection } from '@mcp-broker/salesforce';
+import { type BatchSource, BatchSourceError, type SourcePage, type SourceRecord } from './batch-source.ts';
+
+export interface SalesforceSoqlSourceOptions {
+  org: OrgConnection;
+  query: string;
+}
+
+interface QueryResult {
+  done: boolean;
+  nextRecordsUrl?: string;
+  records: SourceRecord[];
+}
+
+/** Salesforce's bounds on a REST query batch (`Sforce-Query-Options: batchSize`). */
+const MIN_BATCH = 200;
+const MAX_BATCH = 2000;
+
+/**
+ * A SOQL query through the org's connection (jsforce, with its re-login), one REST query batch
+ * per page: the first page runs the query, each later one follows the `nextRecordsUrl` that is
+ * the cursor. Only one batch is held at a time, so memory stays flat whatever the record count.
+ * Salesforce's errors pass through as `SALESFORCE_<code>` with its message (`MALFORMED_QUERY`,
+ * `INVALID_FIELD`); a locator that expired (`INVALID_QUERY_LOCATOR`, 15 idle minutes) is marked
+ * `restart`: the run selects again from the first page, its records already handed in being
+ * duplicates of their calls.
+ */
+export class SalesforceSoqlSource implements BatchSource {
+  readonly kind = 'salesforce-soql';
+  readonly #o: SalesforceSoqlSourceOptions;
+
+  constructor(options: SalesforceSoqlSourceOptions) {
+    this.#o = options;
+  }
+
+  async readPage(cursor: string | undefined, pageSize: number): Promise<SourcePage> {
+    const batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, pageSize));
+    let result: QueryResult;
+    try {
+      result = await this.#o.org.withSession((conn) =>
+        conn.request<QueryResult>({
+          method: 'GET',
+          url: cursor ?? `/services/data/v${conn.version}/query?q=${encodeURIComponent(this.#o.query)}`,
+          headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` },
+        }),
+      );
+    } catch (error) {
+      const failure = classifySalesforceError(error);
+      throw new BatchSourceError(failure.code, failure.message, failure.kind === 'transient', {
+        cause: error,
+        restart: cursor !== undefined && failure.code === 'SALESFORCE_INVALID_QUERY_LOCATOR',
+      });
+    }
+    return {
+      records: result.records.map(withoutAttributes),
+      ...(!result.done && result.nextRecordsUrl ? { next: result.nextRecordsUrl } : {}),
+    };
+  }
+}
+
+function withoutAttributes(record: SourceRecord): SourceRecord {
+  const { attributes: _attributes, ...fields } = record;
+  return fields;
+}
