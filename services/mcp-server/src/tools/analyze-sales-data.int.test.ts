@@ -1,7 +1,8 @@
-import { generateSampleData, loadSampleData, type Order, type SampleData } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleData, type Order, type SampleData } from '@mcp-broker/sample-data';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { type TestToolContext, testToolContext } from '../../test-support/tool-context.ts';
 import { analyzeSalesDataTool, buildAnalyzeSalesDataTool } from './analyze-sales-data.ts';
 
@@ -10,13 +11,11 @@ const data = generateSampleData({ seed: 23, customers: 60 });
 const tool = buildAnalyzeSalesDataTool({ pageSize: 25 });
 let store: Store;
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `analyze-sales-data-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('analyze-sales-data', {
+  data,
+  ready: async (s) => {
+    store = s;
+  },
 });
 
 type Harness = TestToolContext;

@@ -2,15 +2,15 @@ import {
   type Account,
   type Customer,
   generateSampleData,
-  loadSampleData,
   type Opportunity,
   type Order,
   SAMPLE_DATA_REFERENCE_DATE,
   type SupportCase,
 } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import { buildAccountPlanTool, buildBuildAccountPlanTool } from './build-account-plan.ts';
 import { ToolError } from './tool-definition.ts';
@@ -26,13 +26,11 @@ const busiest = data.accounts.reduce((best, a) =>
   (ordersByAccount.get(a.id)?.length ?? 0) > (ordersByAccount.get(best.id)?.length ?? 0) ? a : best,
 );
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `build-account-plan-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('build-account-plan', {
+  data,
+  ready: async (s) => {
+    store = s;
+  },
 });
 
 function harness() {

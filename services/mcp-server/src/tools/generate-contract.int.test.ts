@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { generateSampleData, loadSampleData, type Opportunity, productCatalogue } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleData, type Opportunity, productCatalogue } from '@mcp-broker/sample-data';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import { CosmosDocumentStorage } from '../documents/cosmos-document-storage.ts';
 import type { DocumentStorage, NewDocument } from '../documents/document-storage.ts';
@@ -37,30 +38,28 @@ class RecordingStorage implements DocumentStorage {
   get: DocumentStorage['get'] = (id, format, signal) => this.inner.get(id, format, signal);
 }
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `generate-contract-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-  // A customer whose data tries to inject markup into the contract.
-  const customer = { ...data.customers[0]!, id: 'cus-999999', name: XSS, industry: '"><img src=x onerror=alert(1)>' };
-  const account = { ...data.accounts[0]!, id: 'acc-999999-1', customerId: customer.id, name: `${XSS} HQ` };
-  const opportunity: Opportunity = {
-    ...data.opportunities[0]!,
-    id: 'opp-999999-01',
-    customerId: customer.id,
-    accountId: account.id,
-    stage: 'negotiation',
-    name: `<img src=x onerror=alert(2)>`,
-    productIds: ['prd-0001', 'prd-0013'],
-  };
-  await store.container('customers').items.upsert(customer);
-  await store.container('accounts').items.upsert(account);
-  await store.container('opportunities').items.upsert(opportunity);
-  storage = new RecordingStorage(store);
-  tool = buildGenerateContractTool({ storage, signer, linkTtlSeconds: 900 });
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('generate-contract', {
+  data,
+  ready: async (s) => {
+    store = s;
+    // A customer whose data tries to inject markup into the contract.
+    const customer = { ...data.customers[0]!, id: 'cus-999999', name: XSS, industry: '"><img src=x onerror=alert(1)>' };
+    const account = { ...data.accounts[0]!, id: 'acc-999999-1', customerId: customer.id, name: `${XSS} HQ` };
+    const opportunity: Opportunity = {
+      ...data.opportunities[0]!,
+      id: 'opp-999999-01',
+      customerId: customer.id,
+      accountId: account.id,
+      stage: 'negotiation',
+      name: `<img src=x onerror=alert(2)>`,
+      productIds: ['prd-0001', 'prd-0013'],
+    };
+    await store.container('customers').items.upsert(customer);
+    await store.container('accounts').items.upsert(account);
+    await store.container('opportunities').items.upsert(opportunity);
+    storage = new RecordingStorage(store);
+    tool = buildGenerateContractTool({ storage, signer, linkTtlSeconds: 900 });
+  },
 });
 
 async function generate(

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Identity, identityKey } from '@mcp-broker/contracts';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import { buildMemoryTools, clearMemoryTool, recallMemoryTool, storeMemoryTool } from './memory-tools.ts';
 import type { ToolContext, ToolDefinition } from './tool-definition.ts';
@@ -15,12 +16,10 @@ const tick = (ms = 1_000) => {
 };
 const tools = buildMemoryTools({ now: () => new Date(clock) });
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `memory-tools-${process.pid}-${Date.now()}` });
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('memory-tools', {
+  ready: (s) => {
+    store = s;
+  },
 });
 
 const permissions = ['Memory.Read', 'Memory.Write'];

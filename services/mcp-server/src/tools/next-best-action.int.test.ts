@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import {
   type Account,
   generateSampleData,
-  loadSampleData,
   type Opportunity,
   type Order,
   SAMPLE_DATA_REFERENCE_DATE,
   type SupportCase,
 } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import { nextBestActionTool as tool } from './next-best-action.ts';
 import { nextBestActionRules, nextBestActions } from './next-best-action-rules.ts';
@@ -24,13 +24,11 @@ const dayAfter = (days: number) => new Date(REFERENCE + days * DAY).toISOString(
 const data = generateSampleData({ seed: 11, customers: 60 });
 let store: Store;
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `next-best-action-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('next-best-action', {
+  data,
+  ready: async (s) => {
+    store = s;
+  },
 });
 
 /** A customer with exactly these records, written to the store; returns its id. */

@@ -1,7 +1,8 @@
-import { generateSampleData, loadSampleData, type SampleData } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleData, type SampleData } from '@mcp-broker/sample-data';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import type { FilterNode, QueryableContainer } from './query-compiler.ts';
 import { buildQueryDataTool, queryDataTool as tool } from './query-data.ts';
@@ -10,13 +11,11 @@ import { type ToolContext, ToolError } from './tool-definition.ts';
 const data = generateSampleData({ seed: 11, customers: 60 });
 let store: Store;
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `query-data-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
+useTestStore('query-data', {
+  data,
+  ready: async (s) => {
+    store = s;
+  },
 });
 
 function buildContext(signal?: AbortSignal): ToolContext {

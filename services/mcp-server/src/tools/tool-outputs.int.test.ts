@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Identity, identityKey } from '@mcp-broker/contracts';
-import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
-import { createStore, type Store } from '@mcp-broker/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleData } from '@mcp-broker/sample-data';
+import type { Store } from '@mcp-broker/store';
+import { describe, expect, it } from 'vitest';
+import { useTestStore } from '../../test-support/test-store.ts';
 import { testToolContext } from '../../test-support/tool-context.ts';
 import { CosmosDocumentStorage } from '../documents/cosmos-document-storage.ts';
 import { DocumentLinkSigner } from '../documents/signed-link.ts';
@@ -28,15 +29,17 @@ const data = generateSampleData({ seed: 42, customers: 40 });
 const NOW = Date.parse('2026-06-30T09:00:00.000Z');
 let store: Store;
 
-beforeAll(async () => {
-  store = await createStore({ databaseId: `tool-outputs-${process.pid}-${Date.now()}` });
-  await loadSampleData(store, data);
-  // An account whose customer does not exist: the tools' "names customer …" error.
-  await store
-    .container('accounts')
-    .items.upsert({ ...data.accounts[0]!, id: 'acc-999998-1', customerId: 'cus-999998' });
-  await craftRuleAccount();
-}, 60_000);
+useTestStore('tool-outputs', {
+  data,
+  ready: async (s) => {
+    store = s;
+    // An account whose customer does not exist: the tools' "names customer …" error.
+    await store
+      .container('accounts')
+      .items.upsert({ ...data.accounts[0]!, id: 'acc-999998-1', customerId: 'cus-999998' });
+    await craftRuleAccount();
+  },
+});
 
 /**
  * acc-999996-1: a silver account crafted so that the rules the sample data never triggers fire
@@ -93,10 +96,6 @@ async function craftRuleAccount() {
     });
   }
 }
-
-afterAll(async () => {
-  await store?.close();
-});
 
 function context(permissions: string[], subject = 'golden-client'): ReturnType<typeof testToolContext> {
   return testToolContext(store, { permissions, subject });
