@@ -1,9 +1,11 @@
 import fastifySwagger from '@fastify/swagger';
+import type { BatchRunService } from '@mcp-broker/batch';
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CallerAuthenticator } from './caller-authenticator.ts';
 import { registerCallerAuth } from './plugins/caller-auth.ts';
+import { registerBatchRunRoutes } from './routes/batch-runs.ts';
 import { registerMethodNotAllowed } from './routes/method-not-allowed.ts';
 import { registerToolCallRoutes } from './routes/tool-calls.ts';
 import type { ToolCallService } from './tool-call-service.ts';
@@ -18,6 +20,8 @@ export interface IngressAppOptions {
   /** Deepest JSON nesting a body may have (refused on the text, before anything parses it); default 64. */
   maxJsonDepth?: number;
   readiness?: Record<string, ReadinessCheck>;
+  /** The batch enrichment API (`/v1/schedules`, `/v1/batch-runs`); not served when absent. */
+  batch?: BatchRunService;
 }
 
 /** The ingress HTTP app: OpenAPI document, authenticated /v1 API, health. */
@@ -56,6 +60,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   await app.register(async (scope) => {
     registerCallerAuth(scope, options.authenticator);
     registerToolCallRoutes(scope, options.service, publicUrl);
+    if (options.batch) registerBatchRunRoutes(scope, options.batch, publicUrl);
     registerMethodNotAllowed(scope);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

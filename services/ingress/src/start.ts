@@ -1,3 +1,4 @@
+import { BatchQueue, BatchRunRepository, BatchRunService } from '@mcp-broker/batch';
 import { createBrokerCore } from '@mcp-broker/broker';
 import {
   applyDeprecatedSettingsEnv,
@@ -54,9 +55,16 @@ export async function startIngress(
     intake: core.intake,
   });
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  const batchQueue = new BatchQueue({ connection: redis, prefix: core.settings.keyPrefix });
+  const batch = new BatchRunService({
+    schedules: broker.schedules,
+    runs: new BatchRunRepository({ store, retentionDays: core.settings.retentionDays }),
+    queue: batchQueue,
+  });
   const app = await buildIngressApp({
     logger,
     service,
+    batch,
     authenticator: new CallerAuthenticator(broker.callers, {
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       basicCacheMs: config.BASIC_AUTH_CACHE_SECONDS * 1000,
@@ -86,6 +94,7 @@ export async function startIngress(
     async close() {
       await app.close();
       await upstream.close();
+      await batchQueue.close();
       await core.close();
       redis.disconnect();
       if (!overrides.store) await store.close();

@@ -1,3 +1,4 @@
+import { BatchEngine } from '@mcp-broker/batch';
 import { createBrokerCore, HttpCallbackHandler } from '@mcp-broker/broker';
 import {
   applyDeprecatedSettingsEnv,
@@ -133,6 +134,26 @@ export async function startWorker(
         })
       : undefined;
   connector?.start();
+  // Scheduled batch enrichment: a job scheduler per schedule; runs hand each record to the same intake.
+  const batch =
+    broker.schedules.length > 0
+      ? new BatchEngine({
+          schedules: broker.schedules,
+          callers: broker.callers,
+          redis,
+          prefix: core.settings.keyPrefix,
+          store,
+          intake: core.intake,
+          queues,
+          repository,
+          orgs,
+          catalog: upstream.catalog,
+          logger,
+          lockDurationMs: config.JOB_LOCK_MS,
+          retentionDays: core.settings.retentionDays,
+        })
+      : undefined;
+  await batch?.start();
   const status = async (): Promise<WorkerStatus> => {
     const toolCalls = Object.fromEntries(
       await Promise.all(
@@ -170,6 +191,7 @@ export async function startWorker(
       await health?.close();
       // Events first: nothing new is submitted while the queues drain.
       await connector?.stop();
+      await batch?.close();
       await worker.close();
       await orgs.close();
       await upstream.close();

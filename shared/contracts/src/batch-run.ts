@@ -150,9 +150,9 @@ export const batchRunViewSchema = z.object({
 export type BatchRunView = z.infer<typeof batchRunViewSchema>;
 
 /** POST /v1/schedules/{id}/runs: the idempotency key may travel in the body (External Services renames hyphenated headers). */
-export const startBatchRunBodySchema = z
-  .object({ idempotencyKey: z.string().min(1).max(255).optional().describe('One value per logical start.') })
-  .default({});
+export const startBatchRunBodySchema = z.object({
+  idempotencyKey: z.string().min(1).max(255).optional().describe('One value per logical start.'),
+});
 
 export const batchRunAcceptedSchema = z.object({
   id: z.string(),
