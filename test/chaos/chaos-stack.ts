@@ -19,8 +19,6 @@ export const CHAOS_WORKER_SETTINGS: Record<string, string> = {
   JOB_LOCK_MS: '5000',
   RETRY_BASE_DELAY_MS: '250',
   RETRY_MAX_DELAY_MS: '4000',
-  TOOL_CALL_ATTEMPTS: '8',
-  WRITE_BACK_ATTEMPTS: '8',
   SALESFORCE_EVENTS: 'false',
   // The reconcile sweep (re-queues records whose jobs Redis lost) within the run, not after minutes.
   RECONCILE_INTERVAL_SECONDS: '5',
@@ -120,6 +118,8 @@ export class ChaosStack {
     const storeProxy = await OutageProxy.start(store.endpoint);
     const mcpPort = await freePort();
     const brokerConfig = brokerConfigSchema.parse({
+      // Shared by ingress and the worker (the broker configuration file, not their environments).
+      broker: { keyPrefix: prefix, toolCallAttempts: 8, writeBackAttempts: 8 },
       endpoints: { local: { url: `http://127.0.0.1:${mcpPort}/mcp`, callTimeoutMs: 30_000 } },
       callers: [
         {
@@ -190,7 +190,6 @@ export class ChaosStack {
       serviceEnv: {
         BROKER_CONFIG: configPath,
         REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: prefix,
         COSMOS_ENDPOINT: storeProxy.url,
         COSMOS_KEY: store.key,
         COSMOS_DATABASE: databaseId,
@@ -198,8 +197,6 @@ export class ChaosStack {
         CHAOS_UPSTREAM_SECRET: secrets.upstream,
         CHAOS_CALLBACK_SECRET: secrets.callback,
         ...(o.salesforce ? { CHAOS_SALESFORCE_SECRET: o.salesforce.clientSecret } : {}),
-        TOOL_CALL_ATTEMPTS: CHAOS_WORKER_SETTINGS.TOOL_CALL_ATTEMPTS!,
-        WRITE_BACK_ATTEMPTS: CHAOS_WORKER_SETTINGS.WRITE_BACK_ATTEMPTS!,
       },
     });
     try {

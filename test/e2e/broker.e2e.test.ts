@@ -299,7 +299,6 @@ describe('fairness and limits across replicas', () => {
       loadConfig(workerConfigSchema, {
         BROKER_CONFIG: '-',
         REDIS_URL: process.env.REDIS_URL,
-        REDIS_KEY_PREFIX: stack.prefix,
       }),
       stack.broker,
       createLogger({ name: 'second', level: 'silent' }),

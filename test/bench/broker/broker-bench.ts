@@ -186,6 +186,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       callbackSigningSecret: { fromEnv: 'BENCH_CALLBACK_SECRET' },
     });
     const brokerConfig = brokerConfigSchema.parse({
+      broker: { keyPrefix: prefix },
       endpoints: { local: endpoint },
       callers: [await caller('bench', settings.scryptN), await caller('bench-light', LIGHT_SCRYPT_N)],
     });
@@ -194,7 +195,6 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
     const serviceEnv = {
       BROKER_CONFIG: configPath,
       REDIS_URL: settings.redisUrl,
-      REDIS_KEY_PREFIX: prefix,
       COSMOS_ENDPOINT: store.endpoint,
       COSMOS_KEY: store.key,
       COSMOS_DATABASE: databaseId,
