@@ -148,6 +148,29 @@ describe('tool-call intake: accept', () => {
     expect((await toolCallJobs()).filter((j) => j.callId === first.record?.id)).toHaveLength(0);
   });
 
+  it('a call already accepted under a key stays queued when its redelivery would now be refused (allowlist narrowed)', async () => {
+    const accepted = request();
+    const first = await intake.accept(acme, accepted);
+    expect(first).toMatchObject({ outcome: 'queued', record: { status: 'queued' } });
+    const narrowed: CallerConfig = { ...acme, tools: ['another_tool'] };
+    const again = await intake.accept(narrowed, accepted);
+    expect(again).toMatchObject({ outcome: 'duplicate', record: { id: first.record?.id, status: 'queued' } });
+    const stored = await repository.get(acme.id, toolCallId(acme.id, accepted.idempotencyKey));
+    expect(stored).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(stored?.error).toBeUndefined();
+    expect(stored?.history.map((h) => h.status)).toEqual(['queued']);
+  });
+
+  it('stores a refusal failed in its one write: the record never exists queued', async () => {
+    const refused = request({ tool: 'drop_tables' });
+    const first = await intake.accept(acme, refused);
+    const stored = await repository.get(acme.id, toolCallId(acme.id, refused.idempotencyKey));
+    expect(first).toMatchObject({ outcome: 'refused', record: { status: 'failed' } });
+    // created === updated: no second write moved it from queued to failed.
+    expect(stored).toMatchObject({ status: 'failed', deliveriesLeft: 0 });
+    expect(stored?.updatedAt).toBe(stored?.createdAt);
+  });
+
   it('records a source refusal as failed with the source code, checks nothing else, and writes the failure back once', async () => {
     const key = randomUUID();
     const bad = request({

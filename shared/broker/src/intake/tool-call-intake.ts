@@ -148,7 +148,10 @@ export class ToolCallIntake {
   /**
    * Records a refused request as a failed call with the reason (`recorded`: the source's own code,
    * or the broker's) and delivers that failure to whichever of its write-back targets the caller
-   * may use. Idempotent like a queued call: a redelivered refusal is recorded and written back once.
+   * may use. The record is created failed in one write, so no crash leaves it queued. Idempotent
+   * like a queued call: a redelivered refusal is recorded and written back once, and a request
+   * the broker already accepted under this key stays the call it was (a duplicate), even if it
+   * would be refused now (an allowlist changed since).
    */
   async #recordRefusal(
     caller: CallerConfig,
@@ -157,24 +160,26 @@ export class ToolCallIntake {
     recorded: { code: string; message: string },
   ): Promise<Acceptance> {
     const writeBack = request.writeBack.filter((target) => !this.#writeBackRefusal(caller, [target]));
-    const outcome = await this.#o.repository.create(caller.id, caller.upstream.endpoint, {
-      ...request,
-      tool: request.tool || '(none)',
-      writeBack,
-    });
+    const outcome = await this.#o.repository.create(
+      caller.id,
+      caller.upstream.endpoint,
+      { ...request, tool: request.tool || '(none)', writeBack },
+      (fresh, now) => refuse(fresh, now, { code: recorded.code, message: recorded.message }),
+    );
     // The key is another call's: that call is not this refusal's to fail.
     if (outcome.kind === 'conflict') return { outcome: 'refused', reason };
-    if (outcome.record.status !== 'queued') return { outcome: 'refused', reason, record: outcome.record };
-    const refused = await this.#o.repository.apply(
-      caller.id,
-      outcome.record.id,
-      (current, now) => refuse(current, now, { code: recorded.code, message: recorded.message }),
-      outcome.record,
-    );
-    const record = refused?.record ?? outcome.record;
-    if (record.status === 'failed') await this.#o.queues.enqueueWriteBacksFor(record);
+    const { record } = outcome;
+    if (outcome.kind === 'existing' && !isRefusalOf(record, recorded.code)) return { outcome: 'duplicate', record };
+    // Also for a redelivered refusal: a crash after the record was written is repaired here, and
+    // the job ids derived from the call make a second enqueue a no-op.
+    await this.#o.queues.enqueueWriteBacksFor(record);
     return { outcome: 'refused', reason, record };
   }
+}
+
+/** Whether a record is the refusal `code` made of a request: failed before any attempt, with that code. */
+function isRefusalOf(record: ToolCallRecord, code: string): boolean {
+  return record.status === 'failed' && record.attempts === 0 && record.error?.code === code;
 }
 
 /**

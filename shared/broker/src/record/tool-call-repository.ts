@@ -72,10 +72,20 @@ export class ToolCallRepository {
    * Creates the record of `caller`'s request to its MCP `endpoint` (both from the caller's
    * configuration), or returns the one the request's idempotency key already made.
    */
-  async create(caller: string, endpoint: string, request: ToolCallRequest): Promise<CreateOutcome> {
+  /**
+   * `initial`, a lifecycle transition, is applied to the new record before it is written, so a call
+   * that starts life refused is stored failed in one write, with no window in which a crash leaves
+   * it queued.
+   */
+  async create(
+    caller: string,
+    endpoint: string,
+    request: ToolCallRequest,
+    initial?: Transition,
+  ): Promise<CreateOutcome> {
     const id = toolCallId(caller, request.idempotencyKey);
     const now = this.#now();
-    const record: ToolCallRecord = {
+    const fresh: ToolCallRecord = {
       id,
       caller,
       endpoint,
@@ -94,6 +104,8 @@ export class ToolCallRepository {
       updatedAt: now,
       ttl: Math.round((this.#o.retentionDays ?? 30) * 86_400),
     };
+    const started = initial?.(fresh, now) ?? fresh;
+    const record = { ...started, deliveriesLeft: deliveriesLeft(started) };
     try {
       const { resource } = await this.#container.items.create(record);
       return { kind: 'created', record: this.#versioned(resource as ToolCallRecord) };
