@@ -1,11 +1,13 @@
 import fastifySwagger from '@fastify/swagger';
 import type { BatchRunService } from '@mcp-broker/batch';
+import type { EventGridWebhookSource } from '@mcp-broker/event-grid';
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CallerAuthenticator } from './caller-authenticator.ts';
 import { registerCallerAuth } from './plugins/caller-auth.ts';
 import { registerBatchRunRoutes } from './routes/batch-runs.ts';
+import { registerEventGridWebhooks } from './routes/event-grid-webhooks.ts';
 import { registerMethodNotAllowed } from './routes/method-not-allowed.ts';
 import { registerToolCallRoutes } from './routes/tool-calls.ts';
 import type { ToolCallService } from './tool-call-service.ts';
@@ -20,6 +22,8 @@ export interface IngressAppOptions {
   /** Deepest JSON nesting a body may have (refused on the text, before anything parses it); default 64. */
   maxJsonDepth?: number;
   readiness?: Record<string, ReadinessCheck>;
+  /** Event Grid push subscriptions (`POST /webhooks/eventgrid/{subscription}`, docs/event-grid.md); none when omitted. */
+  eventGridWebhooks?: EventGridWebhookSource;
   /** The batch enrichment API (`/v1/schedules`, `/v1/batch-runs`); not served when absent. */
   batch?: BatchRunService;
 }
@@ -63,6 +67,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
     if (options.batch) registerBatchRunRoutes(scope, options.batch, publicUrl);
     registerMethodNotAllowed(scope);
   });
+  if (options.eventGridWebhooks) await registerEventGridWebhooks(app, options.eventGridWebhooks, options.maxJsonDepth);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

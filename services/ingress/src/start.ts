@@ -6,6 +6,7 @@ import {
   type BrokerConfig,
   type BrokerSettings,
 } from '@mcp-broker/broker-config';
+import { EventGridWebhookSource } from '@mcp-broker/event-grid';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
@@ -64,6 +65,16 @@ export async function startIngress(
   const app = await buildIngressApp({
     logger,
     service,
+    ...(broker.eventGrid.push.length > 0
+      ? {
+          eventGridWebhooks: new EventGridWebhookSource({
+            subscriptions: broker.eventGrid.push,
+            callers: broker.callers,
+            acceptor: core.intake,
+            ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+          }),
+        }
+      : {}),
     batch,
     authenticator: new CallerAuthenticator(broker.callers, {
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
