@@ -5,7 +5,7 @@ import { toolCallStatusSchema } from './tool-call.ts';
 // objects and enums only (External Services rejects oneOf in request bodies), names that stay Apex
 // identifiers (no reserved words such as type, limit or sObject), typed values (no Object or Map)
 // and date-time timestamps. Fields kept only for existing clients are `wireOnly`: accepted and sent
-// as before, but left out of the document (test/infra/external-services-import.test.ts).
+// as before, but left out of the document (test/infra/external-services-import.int.test.ts).
 
 /** Marks a field the API accepts or sends for existing clients but leaves out of the OpenAPI document. */
 export function wireOnly<T extends z.ZodType>(schema: T): T {
