@@ -17,6 +17,7 @@ import {
   SalesforceResultHandler,
 } from '@mcp-broker/salesforce';
 import { type ChannelStatus, PlatformEventConnector } from '@mcp-broker/salesforce-events';
+import { ServiceBusConnector } from '@mcp-broker/service-bus';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
@@ -77,6 +78,14 @@ export async function startWorker(
     logger,
     ...(config.PUBLIC_URL ? { resultUrlFor: (r: { id: string }) => `${config.PUBLIC_URL}/v1/tool-calls/${r.id}` } : {}),
   };
+  // Service Bus: the service-bus target, and a peek-lock receiver per source (docs/service-bus.md).
+  const serviceBus = new ServiceBusConnector({
+    config: broker.serviceBus,
+    callers: broker.callers,
+    intake: core.intake,
+    env,
+    logger,
+  });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -99,6 +108,7 @@ export async function startWorker(
       new SalesforceRecordHandler(salesforce),
       new SalesforceResultHandler(salesforce),
       new SalesforceEventHandler(salesforce),
+      serviceBus.targetHandler,
     ],
     logger,
     lockDurationMs: config.JOB_LOCK_MS,
@@ -134,6 +144,7 @@ export async function startWorker(
         })
       : undefined;
   connector?.start();
+  serviceBus.start();
   // Scheduled batch enrichment: a job scheduler per schedule; runs hand each record to the same intake.
   const batch =
     broker.schedules.length > 0
@@ -191,6 +202,7 @@ export async function startWorker(
       await health?.close();
       // Events first: nothing new is submitted while the queues drain.
       await connector?.stop();
+      await serviceBus.close();
       await batch?.close();
       await worker.close();
       await orgs.close();
