@@ -1,4 +1,5 @@
 export { EVENT_GRID_SCOPE } from './event-grid-credential.ts';
+export { createEventGridWorkerSide, type EventGridWorkerSide } from './event-grid-worker.ts';
 export { type InboundEvent, readInboundEvents } from './inbound-event.ts';
 export {
   NamespacePullSource,
