@@ -7,6 +7,7 @@ import {
   type BrokerSettings,
   resolveSecret,
 } from '@mcp-broker/broker-config';
+import { createEventGridWorkerSide } from '@mcp-broker/event-grid';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import {
@@ -86,6 +87,14 @@ export async function startWorker(
     env,
     logger,
   });
+  // Event Grid: the event-grid target, and a receive loop per namespace pull subscription.
+  const eventGrid = createEventGridWorkerSide({
+    config: broker.eventGrid,
+    callers: broker.callers,
+    acceptor: core.intake,
+    logger,
+    env,
+  });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -108,6 +117,7 @@ export async function startWorker(
       new SalesforceRecordHandler(salesforce),
       new SalesforceResultHandler(salesforce),
       new SalesforceEventHandler(salesforce),
+      ...eventGrid.writeBackHandlers,
       serviceBus.targetHandler,
     ],
     logger,
@@ -144,6 +154,7 @@ export async function startWorker(
         })
       : undefined;
   connector?.start();
+  eventGrid.start();
   serviceBus.start();
   // Scheduled batch enrichment: a job scheduler per schedule; runs hand each record to the same intake.
   const batch =
@@ -202,6 +213,7 @@ export async function startWorker(
       await health?.close();
       // Events first: nothing new is submitted while the queues drain.
       await connector?.stop();
+      await eventGrid.stop();
       await serviceBus.close();
       await batch?.close();
       await worker.close();
