@@ -1,5 +1,7 @@
 import { type Account, accountSchema, type Customer, customerSchema } from '@mcp-broker/sample-data';
+import type { ContainerName } from '@mcp-broker/store';
 import { z } from 'zod';
+import { type QueryParameter, scanPartition } from '../data/partition-scan.ts';
 import { type ToolContext, ToolError } from './tool-definition.ts';
 
 type ReadContext = Pick<ToolContext, 'store' | 'signal'>;
@@ -35,4 +37,21 @@ export async function findAccount(
 ): Promise<Account | undefined> {
   const { resource } = await store.container('accounts').item(accountId, customerId).read({ abortSignal: signal });
   return resource ? accountSchema.parse(resource) : undefined;
+}
+
+/**
+ * Every row a query returns from one customer's partition (records partition on customerId), with
+ * `@customerId` bound to the customer. The query is the tool's constant, never caller input.
+ */
+export function queryCustomerPartition<T = unknown>(
+  context: ReadContext,
+  container: ContainerName,
+  customerId: string,
+  query: string,
+  parameters: QueryParameter[] = [],
+): Promise<T[]> {
+  return scanPartition<T>(context, container, customerId, query, [
+    { name: '@customerId', value: customerId },
+    ...parameters,
+  ]);
 }

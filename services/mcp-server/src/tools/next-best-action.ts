@@ -5,12 +5,10 @@ import {
   orderSchema,
   SAMPLE_DATA_REFERENCE_DATE,
 } from '@mcp-broker/sample-data';
-import type { ContainerName } from '@mcp-broker/store';
 import { z } from 'zod';
-import { scanPartition } from '../data/partition-scan.ts';
-import { customerIdArgument, requireCustomer } from './customer-lookup.ts';
+import { customerIdArgument, queryCustomerPartition, requireCustomer } from './customer-lookup.ts';
 import { nextBestActions, rankNextBestActions } from './next-best-action-rules.ts';
-import { defineTool, type ToolContext, ToolError } from './tool-definition.ts';
+import { defineTool, ToolError } from './tool-definition.ts';
 
 const CONTEXT_MAX = 500;
 
@@ -80,10 +78,15 @@ export const nextBestActionTool = defineTool({
     const customer = await requireCustomer(toolContext, customerId);
 
     const [accounts, opportunities, orders, cases] = await Promise.all([
-      readPartition(toolContext, 'accounts', customerId, 'c.tier'),
-      readPartition(toolContext, 'opportunities', customerId, 'c.stage, c.amount, c.closeDate, c.createdAt'),
-      readPartition(toolContext, 'orders', customerId, 'c.orderDate, c.total'),
-      readPartition(toolContext, 'cases', customerId, 'c.priority, c.status, c.openedAt, c.closedAt'),
+      queryCustomerPartition(toolContext, 'accounts', customerId, select('c.tier')),
+      queryCustomerPartition(
+        toolContext,
+        'opportunities',
+        customerId,
+        select('c.stage, c.amount, c.closeDate, c.createdAt'),
+      ),
+      queryCustomerPartition(toolContext, 'orders', customerId, select('c.orderDate, c.total')),
+      queryCustomerPartition(toolContext, 'cases', customerId, select('c.priority, c.status, c.openedAt, c.closedAt')),
     ]);
     signal.throwIfAborted();
 
@@ -109,12 +112,7 @@ export const nextBestActionTool = defineTool({
   },
 });
 
-/**
- * Selected fields (a constant of this module, never caller input) of every record of one customer
- * in a container; reads stay in its partition.
- */
-function readPartition(context: ToolContext, container: ContainerName, customerId: string, fields: string) {
-  return scanPartition(context, container, customerId, `SELECT ${fields} FROM c WHERE c.customerId = @customerId`, [
-    { name: '@customerId', value: customerId },
-  ]);
+/** Selected fields (a constant of this module, never caller input) of every record of the customer. */
+function select(fields: string): string {
+  return `SELECT ${fields} FROM c WHERE c.customerId = @customerId`;
 }

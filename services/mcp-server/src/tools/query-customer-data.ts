@@ -5,12 +5,10 @@ import {
   opportunitySchema,
   orderSchema,
 } from '@mcp-broker/sample-data';
-import type { ContainerName } from '@mcp-broker/store';
 import { z } from 'zod';
-import { type QueryParameter, scanPartition } from '../data/partition-scan.ts';
-import { customerIdArgument, requireCustomer } from './customer-lookup.ts';
+import { customerIdArgument, queryCustomerPartition, requireCustomer } from './customer-lookup.ts';
 import { round2, toCents } from './money.ts';
-import { defineTool, type ToolContext } from './tool-definition.ts';
+import { defineTool } from './tool-definition.ts';
 
 const RECENT_ORDER_LIMIT = 10;
 
@@ -54,7 +52,7 @@ export const queryCustomerDataTool = defineTool({
     const customer = await requireCustomer(context, customerId);
 
     const [openOpportunities, recentOrders, openCases, orderStats] = await Promise.all([
-      queryPartition(
+      queryCustomerPartition(
         context,
         'opportunities',
         customerId,
@@ -62,21 +60,21 @@ export const queryCustomerDataTool = defineTool({
           'ORDER BY c.closeDate ASC',
         [{ name: '@closedStages', value: [...closedOpportunityStages] }],
       ),
-      queryPartition(
+      queryCustomerPartition(
         context,
         'orders',
         customerId,
         'SELECT TOP @limit * FROM c WHERE c.customerId = @customerId ORDER BY c.orderDate DESC',
         [{ name: '@limit', value: RECENT_ORDER_LIMIT }],
       ),
-      queryPartition(
+      queryCustomerPartition(
         context,
         'cases',
         customerId,
         'SELECT * FROM c WHERE c.customerId = @customerId AND c.status != @closed ORDER BY c.openedAt DESC',
         [{ name: '@closed', value: 'closed' }],
       ),
-      queryPartition(
+      queryCustomerPartition(
         context,
         'orders',
         customerId,
@@ -104,17 +102,3 @@ export const queryCustomerDataTool = defineTool({
     };
   },
 });
-
-/** Every row of a query scoped to one customer's partition (`@customerId` is bound to it). */
-function queryPartition(
-  context: ToolContext,
-  container: ContainerName,
-  customerId: string,
-  query: string,
-  parameters: QueryParameter[] = [],
-): Promise<unknown[]> {
-  return scanPartition(context, container, customerId, query, [
-    { name: '@customerId', value: customerId },
-    ...parameters,
-  ]);
-}
