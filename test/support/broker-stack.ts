@@ -89,6 +89,8 @@ export async function startBrokerStack(options: {
   salesforce?: { loginUrl: string; clientId: string; clientSecret: string; apiVersion: string };
   /** Start the worker in this process (default true); false for tests that run it as a child process. */
   inProcessWorker?: boolean;
+  /** Batch schedules (`schedules` in the broker configuration). */
+  schedules?: unknown[];
 }): Promise<BrokerStack> {
   const prefix = `e2e:${randomUUID()}:`;
   const logger = createLogger({ name: 'e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -156,6 +158,7 @@ export async function startBrokerStack(options: {
       caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
       caller('admin', 'broker-for-admin', 'E2E_SECRET_ADMIN', true),
     ],
+    schedules: options.schedules ?? [],
     salesforce: {
       orgs: options.salesforce
         ? [

@@ -187,6 +187,10 @@ export class BatchEngine {
   async #tick(job: Job<BatchTickJob>): Promise<void> {
     const schedule = this.#schedules.get(job.data.schedule);
     if (!schedule?.enabled) return;
+    await this.queue.startLock.with(schedule.id, () => this.#startFromTick(schedule, job));
+  }
+
+  async #startFromTick(schedule: ScheduleConfig, job: Job<BatchTickJob>): Promise<void> {
     const id = batchRunId(schedule.caller, schedule.id, 'schedule', job.id ?? String(job.timestamp));
     const base = {
       id,

@@ -3,6 +3,7 @@ import type { ScheduleConfig } from '@mcp-broker/broker-config';
 import type { BatchRunJob, BatchTickJob } from '@mcp-broker/contracts';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { ScheduleLock } from './schedule-lock.ts';
 
 /** Ticks of the schedules' job schedulers and the runs they start share one queue. */
 export const BATCH_QUEUE = 'batch-runs';
@@ -24,6 +25,8 @@ export interface BatchQueueOptions {
 /** The batch queue: job schedulers per schedule, and run jobs whose id is the run's id. */
 export class BatchQueue {
   readonly queue: Queue<BatchJob>;
+  /** Serialises the start decisions of one schedule (ticks and API starts) across replicas. */
+  readonly startLock: ScheduleLock;
   readonly #runAttempts: number;
 
   constructor(options: BatchQueueOptions) {
@@ -33,6 +36,7 @@ export class BatchQueue {
     });
     this.queue.on('error', (err) => options.onError?.(err));
     this.#runAttempts = options.runAttempts ?? 8;
+    this.startLock = new ScheduleLock(options.connection, options.prefix);
   }
 
   /** Queues a run's job unless one is live; a finished job under the id (an earlier attempt's) is replaced. */

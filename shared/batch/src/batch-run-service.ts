@@ -82,22 +82,24 @@ export class BatchRunService {
     const id = batchRunId(caller.id, schedule.id, 'api', idempotencyKey);
     const existing = await this.#o.runs.get(caller.id, id);
     if (existing) return { created: false, run: existing };
-    const active = await this.#o.runs.active(caller.id, schedule.id);
-    const blocking = schedule.overlap === 'skip' ? active[0] : active.find((r) => r.status === 'queued');
-    if (blocking) {
-      throw new BrokerError(
-        'BROKER_SCHEDULE_BUSY',
-        `Run ${blocking.id} of schedule "${schedule.id}" is still ${blocking.status === 'queued' ? 'waiting' : 'going'} (overlap: ${schedule.overlap}); wait for it or cancel it.`,
-        { details: { runId: blocking.id } },
-      );
-    }
-    const outcome = await this.#o.runs.create({
-      id,
-      schedule: schedule.id,
-      caller: caller.id,
-      startedBy: 'api',
-      startKey: idempotencyKey,
-      requestId,
+    const outcome = await this.#o.queue.startLock.with(schedule.id, async () => {
+      const active = await this.#o.runs.active(caller.id, schedule.id);
+      const blocking = schedule.overlap === 'skip' ? active[0] : active.find((r) => r.status === 'queued');
+      if (blocking) {
+        throw new BrokerError(
+          'BROKER_SCHEDULE_BUSY',
+          `Run ${blocking.id} of schedule "${schedule.id}" is still ${blocking.status === 'queued' ? 'waiting' : 'going'} (overlap: ${schedule.overlap}); wait for it or cancel it.`,
+          { details: { runId: blocking.id } },
+        );
+      }
+      return this.#o.runs.create({
+        id,
+        schedule: schedule.id,
+        caller: caller.id,
+        startedBy: 'api',
+        startKey: idempotencyKey,
+        requestId,
+      });
     });
     // Queued again also for a run found queued: repairs a crash between recording and queueing.
     if (outcome.run.status === 'queued') await this.#o.queue.enqueueRun({ runId: id, caller: caller.id });

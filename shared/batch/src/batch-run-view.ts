@@ -1,10 +1,10 @@
-import type { BatchRunRecord, BatchRunView } from '@mcp-broker/contracts';
+import { type BatchRunRecord, type BatchRunView, finalBatchRunStatuses } from '@mcp-broker/contracts';
 
 /** The API's view of a run: counts, progress while it runs, the summary once it ends. */
 export function toBatchRunView(run: BatchRunRecord, publicUrl: string): BatchRunView {
   const { counts } = run;
   const done = counts.succeeded + counts.failed + counts.skipped;
-  const final = run.phase === 'done';
+  const final = finalBatchRunStatuses.includes(run.status);
   const durationMs =
     run.startedAt && run.completedAt ? Date.parse(run.completedAt) - Date.parse(run.startedAt) : undefined;
   return {

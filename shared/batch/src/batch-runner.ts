@@ -195,46 +195,60 @@ export class BatchRunner {
       };
       let offset = run.pageOffset;
       let capped = false;
-      for (const record of page.records.slice(offset)) {
-        if (counts.selected >= schedule.maxRecords) {
-          capped = true;
-          break;
-        }
-        await window.waitBelow({ onReleased, check: checkCancel });
-        counts.succeeded = initial.counts.succeeded + progress.succeeded;
-        counts.failed = initial.counts.failed + progress.failed;
-        counts.selected += 1;
-        offset += 1;
-        let mapped: Awaited<ReturnType<RecordMapping['map']>> | undefined;
-        try {
-          mapped = await mapping.map(record);
-        } catch (error) {
-          if (!(error instanceof RecordMappingError)) throw error;
-          skip('BATCH_RECORD_INVALID');
-          this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: error.message }, 'batch record skipped');
-        }
-        if (mapped) {
-          await pacer.wait();
-          const acceptance = await this.#o.intake.accept(caller, {
-            tool: schedule.tool,
-            arguments: mapped.arguments,
-            writeBack: [],
-            idempotencyKey: batchCallKey(schedule.id, run.id, mapped.recordId),
-            source: { kind: 'batch', reference: run.id },
-            correlation: { requestId: run.requestId ?? run.id },
-          });
-          if (acceptance.outcome === 'refused') {
-            // A refusal the core recorded is a failed call, counted from the records; one it did not is skipped here.
-            if (!acceptance.record) skip(acceptance.reason.code);
-          } else {
-            counts.called += 1;
-            const { status, id } = acceptance.record;
-            if (status === 'queued' || status === 'running') window.add(id);
+      try {
+        for (const record of page.records.slice(offset)) {
+          if (counts.selected >= schedule.maxRecords) {
+            capped = true;
+            break;
+          }
+          await window.waitBelow({ onReleased, check: checkCancel });
+          counts.succeeded = initial.counts.succeeded + progress.succeeded;
+          counts.failed = initial.counts.failed + progress.failed;
+          counts.selected += 1;
+          offset += 1;
+          let mapped: Awaited<ReturnType<RecordMapping['map']>> | undefined;
+          try {
+            mapped = await mapping.map(record);
+          } catch (error) {
+            if (!(error instanceof RecordMappingError)) throw error;
+            skip('BATCH_RECORD_INVALID');
+            this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: error.message }, 'batch record skipped');
+          }
+          if (mapped) {
+            await pacer.wait();
+            const acceptance = await this.#o.intake.accept(caller, {
+              tool: schedule.tool,
+              arguments: mapped.arguments,
+              writeBack: [],
+              idempotencyKey: batchCallKey(schedule.id, run.id, mapped.recordId),
+              source: { kind: 'batch', reference: run.id },
+              correlation: { requestId: run.requestId ?? run.id },
+            });
+            if (acceptance.outcome === 'refused') {
+              // A refusal the core recorded is a failed call, counted from the records; one it did not is skipped here.
+              if (!acceptance.record) skip(acceptance.reason.code);
+            } else {
+              counts.called += 1;
+              const { status, id } = acceptance.record;
+              if (status === 'queued' || status === 'running') window.add(id);
+            }
+          }
+          if ((offset - run.pageOffset) % (this.#o.checkpointEvery ?? 50) === 0) {
+            await checkpoint({ pageOffset: offset, invalidRecords: notCalled, errorsByCode }, counts);
           }
         }
-        if ((offset - run.pageOffset) % (this.#o.checkpointEvery ?? 50) === 0) {
-          await checkpoint({ pageOffset: offset, invalidRecords: notCalled, errorsByCode }, counts);
+      } catch (error) {
+        // Cancelled mid-page: keep what was handed in, so the counts add up.
+        if (error instanceof RunCancelled) {
+          run = await this.#save(run, (r) => ({
+            ...r,
+            pageOffset: offset,
+            invalidRecords: notCalled,
+            errorsByCode,
+            counts,
+          }));
         }
+        throw error;
       }
       const last = capped || page.next === undefined;
       await checkpoint(
@@ -372,6 +386,13 @@ export class BatchRunner {
     let cancelled = 0;
     for (const id of tally.unfinished) if (await this.#o.cancelQueued(run.caller, id)) cancelled += 1;
     this.#o.logger.info({ run: run.id, cancelled, unfinished: tally.unfinished.length }, 'batch run cancelled');
+    // Calls already running finish (their outcome is kept); the counts wait for them.
+    const schedule = this.#schedules.get(run.schedule);
+    if (schedule) {
+      const window = this.#window(schedule);
+      for (const id of tally.unfinished) window.add(id);
+      await window.waitBelow({ limit: 1 });
+    }
     const after = await this.#o.calls.tally(run.caller, run.id);
     const counted = await this.#save(run, (r) => ({
       ...r,

@@ -11,3 +11,4 @@ export { buildBatchSource } from './build-batch-source.ts';
 export { CosmosQuerySource, type CosmosQuerySourceOptions } from './cosmos-query-source.ts';
 export { RunCalls } from './run-calls.ts';
 export { SalesforceSoqlSource, type SalesforceSoqlSourceOptions } from './salesforce-soql-source.ts';
+export { ScheduleLock } from './schedule-lock.ts';
