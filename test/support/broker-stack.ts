@@ -89,6 +89,8 @@ export async function startBrokerStack(options: {
   salesforce?: { loginUrl: string; clientId: string; clientSecret: string; apiVersion: string };
   /** Start the worker in this process (default true); false for tests that run it as a child process. */
   inProcessWorker?: boolean;
+  /** The databricks section of the configuration (docs/databricks.md) and the secrets it references. */
+  databricks?: { section: unknown; env: Record<string, string> };
   /** Batch schedules (`schedules` in the broker configuration). */
   schedules?: unknown[];
 }): Promise<BrokerStack> {
@@ -153,6 +155,7 @@ export async function startBrokerStack(options: {
     // Shared by ingress and every worker replica, as in production: one file, one set of values.
     broker: { keyPrefix: prefix, toolCallAttempts: 4, writeBackAttempts: 4 },
     endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
+    databricks: options.databricks?.section,
     callers: [
       caller('caller-a', 'broker-for-a', 'E2E_SECRET_A'),
       caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
@@ -185,6 +188,7 @@ export async function startBrokerStack(options: {
     E2E_SECRET_B: secrets.B,
     E2E_SECRET_ADMIN: secrets.ADMIN,
     E2E_CALLBACK_SECRET: CALLBACK_SECRET,
+    ...options.databricks?.env,
     ...(options.salesforce ? { E2E_SALESFORCE_SECRET: options.salesforce.clientSecret } : {}),
   };
   const common = { BROKER_CONFIG: '(in memory)', REDIS_URL };

@@ -66,6 +66,8 @@ export interface DatabricksSandboxOptions {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The path with its query string. */
+  url: string;
   status: number;
 }
 
@@ -128,7 +130,12 @@ export async function startDatabricksSandbox(options: DatabricksSandboxOptions =
       .send(r.body);
 
   app.addHook('onResponse', async (request, reply) => {
-    requests.push({ method: request.method, path: request.url.split('?')[0] ?? '', status: reply.statusCode });
+    requests.push({
+      method: request.method,
+      path: request.url.split('?')[0] ?? '',
+      url: request.url,
+      status: reply.statusCode,
+    });
   });
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';

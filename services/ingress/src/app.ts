@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import type { BatchRunService } from '@mcp-broker/batch';
+import type { DatabricksWebhookSource } from '@mcp-broker/databricks';
 import type { EventGridWebhookSource } from '@mcp-broker/event-grid';
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { CallerAuthenticator } from './caller-authenticator.ts';
 import { registerCallerAuth } from './plugins/caller-auth.ts';
 import { registerBatchRunRoutes } from './routes/batch-runs.ts';
+import { registerDatabricksWebhooks } from './routes/databricks-webhooks.ts';
 import { registerEventGridWebhooks } from './routes/event-grid-webhooks.ts';
 import { registerMethodNotAllowed } from './routes/method-not-allowed.ts';
 import { registerToolCallRoutes } from './routes/tool-calls.ts';
@@ -22,6 +24,8 @@ export interface IngressAppOptions {
   /** Deepest JSON nesting a body may have (refused on the text, before anything parses it); default 64. */
   maxJsonDepth?: number;
   readiness?: Record<string, ReadinessCheck>;
+  /** Databricks job-notification webhooks (`POST /webhooks/databricks/{source}`, docs/databricks.md); none when omitted. */
+  databricksWebhooks?: DatabricksWebhookSource;
   /** Event Grid push subscriptions (`POST /webhooks/eventgrid/{subscription}`, docs/event-grid.md); none when omitted. */
   eventGridWebhooks?: EventGridWebhookSource;
   /** The batch enrichment API (`/v1/schedules`, `/v1/batch-runs`); not served when absent. */
@@ -68,6 +72,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
     registerMethodNotAllowed(scope);
   });
   if (options.eventGridWebhooks) await registerEventGridWebhooks(app, options.eventGridWebhooks, options.maxJsonDepth);
+  if (options.databricksWebhooks) await registerDatabricksWebhooks(app, options.databricksWebhooks);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -6,6 +6,7 @@ import {
   type BrokerConfig,
   type BrokerSettings,
 } from '@mcp-broker/broker-config';
+import { createDatabricksIngressSide } from '@mcp-broker/databricks';
 import { EventGridWebhookSource } from '@mcp-broker/event-grid';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
@@ -13,6 +14,7 @@ import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store'
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildIngressApp } from './app.ts';
+import { BasicLoginThrottle } from './basic-login-throttle.ts';
 import { CallerAuthenticator } from './caller-authenticator.ts';
 import type { IngressConfig } from './config.ts';
 import { ToolCallService } from './tool-call-service.ts';
@@ -56,6 +58,18 @@ export async function startIngress(
     intake: core.intake,
   });
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  // Databricks webhooks: doorbells queued in Redis for the worker; failed Basic logins throttled like the callers'.
+  const databricks = createDatabricksIngressSide({
+    config: broker.databricks,
+    redis,
+    keyPrefix: core.settings.keyPrefix,
+    logger,
+    throttle: new BasicLoginThrottle({
+      perUsername: config.BASIC_AUTH_FAILURES_PER_USERNAME,
+      perAddress: config.BASIC_AUTH_FAILURES_PER_ADDRESS,
+      total: config.BASIC_AUTH_FAILURES_TOTAL,
+    }),
+  });
   const batchQueue = new BatchQueue({ connection: redis, prefix: core.settings.keyPrefix });
   const batch = new BatchRunService({
     schedules: broker.schedules,
@@ -65,6 +79,7 @@ export async function startIngress(
   const app = await buildIngressApp({
     logger,
     service,
+    ...(databricks ? { databricksWebhooks: databricks.source } : {}),
     ...(broker.eventGrid.push.length > 0
       ? {
           eventGridWebhooks: new EventGridWebhookSource({
@@ -104,6 +119,7 @@ export async function startIngress(
     url,
     async close() {
       await app.close();
+      await databricks?.close();
       await upstream.close();
       await batchQueue.close();
       await core.close();
