@@ -1,6 +1,7 @@
 import { raceAbort } from '@mcp-broker/resilience';
 import { buildHttpServer, type Logger, type ReadinessCheck } from '@mcp-broker/runtime';
 import type { ChannelStatus } from '@mcp-broker/salesforce-events';
+import type { ServiceBusSourceStatus } from '@mcp-broker/service-bus';
 import type { ReconcileCounts } from './reconciler.ts';
 
 /** Jobs by state on one queue (BullMQ's own counts). */
@@ -15,6 +16,8 @@ export interface WorkerStatus {
   reconciled?: ReconcileCounts;
   /** Platform event channels: leader or standby on this replica, last replay id, events handled. */
   salesforce: ChannelStatus[];
+  /** Service Bus sources: messages received and how each ended, the last receiving error (UnauthorizedAccess…). */
+  serviceBus?: ServiceBusSourceStatus[];
 }
 
 /** How long one readiness check may take before it counts as failed: probes must answer at once. */
