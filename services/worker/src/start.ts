@@ -7,6 +7,7 @@ import {
   type BrokerSettings,
   resolveSecret,
 } from '@mcp-broker/broker-config';
+import { createDatabricksWorkerSide } from '@mcp-broker/databricks';
 import { createEventGridWorkerSide } from '@mcp-broker/event-grid';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
@@ -95,6 +96,17 @@ export async function startWorker(
     logger,
     env,
   });
+  // Databricks: the databricks-sql target, and the doorbell worker fetching runs for webhooks.
+  const databricks = createDatabricksWorkerSide({
+    config: broker.databricks,
+    callers: broker.callers,
+    env,
+    redis,
+    keyPrefix: core.settings.keyPrefix,
+    intake: core.intake,
+    logger,
+    retry: { baseDelayMs: config.RETRY_BASE_DELAY_MS, maxDelayMs: config.RETRY_MAX_DELAY_MS },
+  });
   const worker = new BrokerWorker({
     callers: broker.callers,
     redis,
@@ -117,6 +129,7 @@ export async function startWorker(
       new SalesforceRecordHandler(salesforce),
       new SalesforceResultHandler(salesforce),
       new SalesforceEventHandler(salesforce),
+      ...databricks.writeBackHandlers,
       ...eventGrid.writeBackHandlers,
       serviceBus.targetHandler,
     ],
@@ -154,6 +167,7 @@ export async function startWorker(
         })
       : undefined;
   connector?.start();
+  databricks.start();
   eventGrid.start();
   serviceBus.start();
   // Scheduled batch enrichment: a job scheduler per schedule; runs hand each record to the same intake.
@@ -214,6 +228,7 @@ export async function startWorker(
       await health?.close();
       // Events first: nothing new is submitted while the queues drain.
       await connector?.stop();
+      await databricks.close();
       await eventGrid.stop();
       await serviceBus.close();
       await batch?.close();
