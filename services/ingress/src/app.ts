@@ -11,6 +11,7 @@ import { registerBatchRunRoutes } from './routes/batch-runs.ts';
 import { registerDatabricksWebhooks } from './routes/databricks-webhooks.ts';
 import { registerEventGridWebhooks } from './routes/event-grid-webhooks.ts';
 import { registerMethodNotAllowed } from './routes/method-not-allowed.ts';
+import { type QueueDashboardOptions, registerQueueDashboard } from './routes/queue-dashboard.ts';
 import { registerToolCallRoutes } from './routes/tool-calls.ts';
 import type { ToolCallService } from './tool-call-service.ts';
 
@@ -30,6 +31,8 @@ export interface IngressAppOptions {
   eventGridWebhooks?: EventGridWebhookSource;
   /** The batch enrichment API (`/v1/schedules`, `/v1/batch-runs`); not served when absent. */
   batch?: BatchRunService;
+  /** Bull Board at /admin/queues for admin callers (docs/operations.md); not served when absent. */
+  queueDashboard?: QueueDashboardOptions;
 }
 
 /** The ingress HTTP app: OpenAPI document, authenticated /v1 API, health. */
@@ -73,6 +76,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
   });
   if (options.eventGridWebhooks) await registerEventGridWebhooks(app, options.eventGridWebhooks, options.maxJsonDepth);
   if (options.databricksWebhooks) await registerDatabricksWebhooks(app, options.databricksWebhooks);
+  if (options.queueDashboard) await registerQueueDashboard(app, options.authenticator, options.queueDashboard);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -91,6 +91,10 @@ export async function startIngress(
         }
       : {}),
     batch,
+    queueDashboard: {
+      queues: [...broker.callers.map((c) => core.queues.toolCallQueue(c.id)), core.queues.writeBackQueue()],
+      callers: broker.callers,
+    },
     authenticator: new CallerAuthenticator(broker.callers, {
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       basicCacheMs: config.BASIC_AUTH_CACHE_SECONDS * 1000,

@@ -28,7 +28,7 @@ export interface IngressUnderTest {
   queues: BrokerQueues;
   repository: ToolCallRepository;
   prefix: string;
-  callers: { admin: CallerConfig; apex: CallerConfig };
+  callers: { admin: CallerConfig; apex: CallerConfig; operator: CallerConfig };
   close(): Promise<void>;
 }
 
@@ -48,6 +48,8 @@ export async function ingressUnderTest(
     validator?: ArgumentValidator;
     /** The `apex` caller's allowlist; default `*`. */
     apexTools?: string[];
+    /** Serve the queue dashboard over every caller's queue and the write-backs. */
+    queueDashboard?: boolean;
   } = {},
 ): Promise<IngressUnderTest> {
   const store = await createStore({ databaseId: `ingress-${randomUUID()}` });
@@ -57,10 +59,11 @@ export async function ingressUnderTest(
   const queues = new BrokerQueues({ connection: redis, prefix });
   const repository = new ToolCallRepository({ store });
   const cheap = options.strongHashes ? { N: 16384, r: 8, p: 1 } : { N: 1024, r: 8, p: 1 };
-  const make = async (id: string, admin: boolean, password: string, tools = ['*']) =>
+  const make = async (id: string, admin: boolean, password: string, tools = ['*'], queueActions = false) =>
     callerSchema.parse({
       id,
       admin,
+      queueActions,
       auth: { type: 'basic', username: id, passwordHash: await hashPassword(password, cheap) },
       upstream: { endpoint: 'local', credential: { type: 'managed-identity', scope: 'api://x/.default' } },
       tools,
@@ -70,7 +73,10 @@ export async function ingressUnderTest(
   const callers = {
     admin: await make('admin', true, 'admin-password'),
     apex: await make('apex', false, 'apex-password', options.apexTools),
+    // An admin that may also act on the queue dashboard.
+    operator: await make('operator', true, 'operator-password', ['*'], true),
   };
+  const all = [callers.admin, callers.apex, callers.operator];
   const service = new ToolCallService({
     repository,
     queues,
@@ -88,8 +94,16 @@ export async function ingressUnderTest(
   const app = await buildIngressApp({
     logger: createLogger({ name: 'ingress-test', level: process.env.TEST_LOG ?? 'silent' }),
     service,
-    authenticator: new CallerAuthenticator([callers.admin, callers.apex], options.auth ?? {}),
+    authenticator: new CallerAuthenticator(all, options.auth ?? {}),
     publicUrl: 'https://broker.example.com',
+    ...(options.queueDashboard
+      ? {
+          queueDashboard: {
+            queues: [...all.map((c) => queues.toolCallQueue(c.id)), queues.writeBackQueue()],
+            callers: all,
+          },
+        }
+      : {}),
     ...options.app,
   });
   return {

@@ -108,6 +108,8 @@ export const callerSchema = z.strictObject({
   callbackSigningSecret: secretRefSchema.optional(),
   /** May list and replay dead letters. */
   admin: z.boolean().default(false),
+  /** With admin: may retry, remove and promote jobs on the queue dashboard (/admin/queues); else it is read-only. */
+  queueActions: z.boolean().default(false),
 });
 export type CallerConfig = z.infer<typeof callerSchema>;
 
