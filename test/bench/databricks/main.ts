@@ -1,0 +1,196 @@
+/**
+ * `node test/bench/databricks/main.ts`: the Databricks webhook benchmark (docs/databricks.md).
+ * N finished job runs, each notified twice as a workspace retrying a delivery would, against the
+ * same N calls submitted through `/v1/tool-calls`, in one run on the same stack (the Databricks
+ * sandbox, ingress, worker, the governed MCP server, the embedded store, Redis). Reports accepted
+ * webhooks per second, calls made (must equal the distinct runs), and webhook → Delta row latency
+ * p50/p99 against submit → Delta row on the API path. Knobs (env), defaults in brackets:
+ *   BENCH_DATABRICKS_RUNS [2000], BENCH_DATABRICKS_CONCURRENCY [32], BENCH_DATABRICKS_TIMEOUT_S [900],
+ *   BENCH_DATABRICKS_OUT [test/bench/results/databricks-latest.json], REDIS_URL [redis://127.0.0.1:6379].
+ * Exit code 0 when every run made exactly one call and one row on both paths, 1 otherwise.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { hashPassword } from '@mcp-broker/broker-config';
+import { startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
+import { startBrokerStack } from '../../support/broker-stack.ts';
+import { brokerTestTools, invocations } from '../../support/broker-test-tools.ts';
+import { percentiles } from '../broker/load.ts';
+import { envNumber } from '../env-number.ts';
+
+const runs = envNumber(process.env, 'BENCH_DATABRICKS_RUNS', 2000, 1);
+const concurrency = envNumber(process.env, 'BENCH_DATABRICKS_CONCURRENCY', 32, 1);
+const timeoutMs = envNumber(process.env, 'BENCH_DATABRICKS_TIMEOUT_S', 900, 1) * 1000;
+const out = process.env.BENCH_DATABRICKS_OUT ?? 'test/bench/results/databricks-latest.json';
+const TABLE = 'main.ops.tool_calls';
+const COLUMNS = [
+  'call_id',
+  'idempotency_key',
+  'caller',
+  'tool',
+  'status',
+  'result',
+  'error_code',
+  'error_message',
+  'source',
+  'completed_at',
+];
+
+const sandbox = await startDatabricksSandbox();
+sandbox.createTable(TABLE, COLUMNS);
+const password = randomUUID();
+const target = { type: 'databricks-sql', workspace: 'lakehouse', warehouseId: sandbox.warehouseId, table: TABLE };
+const stack = await startBrokerStack({
+  tools: brokerTestTools,
+  callbackHost: '127.0.0.1',
+  roles: ['Test.Echo'],
+  databricks: {
+    env: { BENCH_DATABRICKS_SECRET: sandbox.clientSecret },
+    section: {
+      workspaces: [
+        {
+          id: 'lakehouse',
+          caller: 'caller-a',
+          host: sandbox.host,
+          auth: { type: 'oauth-m2m', clientId: sandbox.clientId, clientSecret: { fromEnv: 'BENCH_DATABRICKS_SECRET' } },
+        },
+      ],
+      webhookSources: [
+        {
+          id: 'bench',
+          workspace: 'lakehouse',
+          caller: 'caller-a',
+          auth: { username: 'databricks', passwordHash: await hashPassword(password, { N: 16384, r: 8, p: 1 }) },
+          routes: [
+            {
+              match: { jobName: 'bench' },
+              tool: 'test_echo',
+              arguments: '{ "message": output.json.message }',
+              writeBack: [target],
+            },
+          ],
+        },
+      ],
+    },
+  },
+});
+
+/** Runs `work(i)` for i in [0, n) with `concurrency` in flight. */
+async function pool(n: number, work: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
+}
+
+/** Waits until every key has a row with a final status; returns when each was first seen (performance.now()). */
+async function rowsSeen(keys: Map<string, number>, keyOf: (row: Record<string, unknown>) => string | undefined) {
+  const seen = new Map<string, number>();
+  const deadline = performance.now() + timeoutMs;
+  while (seen.size < keys.size && performance.now() < deadline) {
+    const now = performance.now();
+    for (const row of sandbox.rows(TABLE)) {
+      const key = keyOf(row);
+      if (key && keys.has(key) && !seen.has(key) && (row.status === 'succeeded' || row.status === 'failed'))
+        seen.set(key, now);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return seen;
+}
+
+const tag = randomUUID().slice(0, 8);
+let errors = 0;
+
+// Webhooks: each run notified twice, the second right after the first answered.
+const webhookRuns = Array.from({ length: runs }, (_, i) =>
+  sandbox.addRun({
+    jobName: 'bench',
+    tasks: [{ taskKey: 't', notebookResult: JSON.stringify({ message: `wh-${tag}-${i}` }) }],
+  }),
+);
+const firstFired = new Map<string, number>();
+const hookUrl = `${stack.ingressUrl}/webhooks/databricks/bench`;
+const credentials = { username: 'databricks', password };
+const hookStart = performance.now();
+let accepted = 0;
+await pool(runs, async (i) => {
+  const run = webhookRuns[i];
+  if (!run) return;
+  const key = `databricks:${sandbox.workspaceId}:${run.runId}:jobs.on_success`;
+  const body = sandbox.notificationPayload('jobs.on_success', run.runId);
+  firstFired.set(key, performance.now());
+  for (let delivery = 0; delivery < 2; delivery++) {
+    const answer = await sandbox.fireWebhook(hookUrl, body, credentials);
+    if (answer.status === 202) accepted++;
+    else errors++;
+  }
+});
+const hookSeconds = (performance.now() - hookStart) / 1000;
+const webhookRows = await rowsSeen(firstFired, (row) => String(row.idempotency_key).replace(/:r0:t$/, ''));
+const webhookCalls = [...invocations.entries()].filter(([k]) => k.startsWith(`echo:wh-${tag}-`));
+
+// The same calls through the API.
+const submitted = new Map<string, number>();
+const apiStart = performance.now();
+await pool(runs, async (i) => {
+  const key = `api-${tag}-${i}`;
+  submitted.set(key, performance.now());
+  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
+    method: 'POST',
+    headers: { authorization: stack.auth('caller-a'), 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({
+      tool: 'test_echo',
+      arguments: { message: key },
+      writeBack: [
+        { kind: 'databricks-sql', workspace: target.workspace, warehouseId: target.warehouseId, table: TABLE },
+      ],
+    }),
+  });
+  if (res.status !== 202) errors++;
+  await res.arrayBuffer();
+});
+const apiSeconds = (performance.now() - apiStart) / 1000;
+const apiRows = await rowsSeen(submitted, (row) => String(row.idempotency_key));
+const apiCalls = [...invocations.entries()].filter(([k]) => k.startsWith(`echo:api-${tag}-`));
+
+const latency = (from: Map<string, number>, to: Map<string, number>) =>
+  percentiles([...to.entries()].map(([key, at]) => at - (from.get(key) ?? at)));
+const rowsOf = (prefix: string) =>
+  sandbox.rows(TABLE).filter((r) => String(r.idempotency_key).startsWith(prefix)).length;
+const report = {
+  runs,
+  concurrency,
+  webhooks: {
+    delivered: runs * 2,
+    acceptedPerSecond: Math.round((accepted / hookSeconds) * 10) / 10,
+    callsMade: webhookCalls.reduce((n, [, count]) => n + count, 0),
+    distinctRuns: runs,
+    rows: rowsOf(`databricks:${sandbox.workspaceId}:`),
+    webhookToRowMs: latency(firstFired, webhookRows),
+  },
+  api: {
+    submitted: runs,
+    submittedPerSecond: Math.round((runs / apiSeconds) * 10) / 10,
+    callsMade: apiCalls.reduce((n, [, count]) => n + count, 0),
+    rows: rowsOf(`api-${tag}-`),
+    submitToRowMs: latency(submitted, apiRows),
+  },
+  errors,
+};
+const ok =
+  errors === 0 &&
+  report.webhooks.callsMade === runs &&
+  report.webhooks.rows === runs &&
+  report.api.callsMade === runs &&
+  report.api.rows === runs;
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, `${JSON.stringify({ ...report, ok, at: new Date().toISOString() }, null, 2)}\n`);
+console.log(JSON.stringify(report, null, 2));
+console.log(ok ? 'ok: one call and one row per run on both paths' : 'NOT ok: see the counts above');
+await stack.close();
+await sandbox.close();
+process.exit(ok ? 0 : 1);
