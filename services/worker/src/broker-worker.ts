@@ -152,7 +152,7 @@ export class BrokerWorker {
     if (job.attemptsMade < attempts && !/stalled more than/i.test(err.message)) return;
     const { callId, caller } = job.data;
     try {
-      const error = { code: 'BROKER_WORKER_ABANDONED', message: `Gave up on the call: ${err.message}` };
+      const error = { code: 'BROKER_WORKER_ABANDONED' as const, message: `Gave up on the call: ${err.message}` };
       const saved = await this.#o.repository.apply(caller, callId, (current, now) =>
         lifecycle.deadLetter(current, now, error, 'abandoned by the queue'),
       );

@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.ts';
+
 /**
  * Codes that reach callers on a record (`error.code`) or a write-back outcome: why a call or a
  * delivery failed. Unlike the HTTP codes (`error-codes.ts`) they describe a peer's answer, so each
@@ -337,6 +339,12 @@ export type CatalogFailureCode = keyof typeof failureCatalog;
 export type SalesforcePassThroughCode = `SALESFORCE_${string}`;
 
 export type FailureCode = CatalogFailureCode | SalesforcePassThroughCode;
+
+/**
+ * What a record's `error.code` may hold: a failure code, or an HTTP catalog code for what the broker
+ * itself decided (a refusal such as BROKER_TOOL_NOT_ALLOWED, BROKER_WORKER_ABANDONED).
+ */
+export type RecordErrorCode = FailureCode | ErrorCode;
 
 export const failureCodes = Object.keys(failureCatalog) as CatalogFailureCode[];
 

@@ -42,6 +42,7 @@ export {
   failureCatalog,
   failureCodes,
   isCatalogFailureCode,
+  type RecordErrorCode,
   type RetryClass,
   retryClassOfKind,
   type SalesforcePassThroughCode,

@@ -1,4 +1,4 @@
-import type { ToolCallRequest } from '@mcp-broker/contracts';
+import type { RecordErrorCode, ToolCallRequest } from '@mcp-broker/contracts';
 
 /** Where an event was read: the org (configuration id), the channel and the event's replay id. */
 export interface EventPosition {
@@ -11,7 +11,7 @@ export interface EventPosition {
 
 /** Why an event cannot become a tool call, found by the mapping: an `EVENT_*` code and a reason naming the field. */
 export interface EventRefusal {
-  code: string;
+  code: RecordErrorCode;
   message: string;
 }
 
@@ -19,7 +19,7 @@ export interface EventRefusal {
 export type EventAcceptance =
   | { outcome: 'queued' | 'duplicate'; id: string }
   /** Never runs: recorded as a failed call (its write-back targets hear of it) when `id` is given. */
-  | { outcome: 'refused'; code: string; message: string; id?: string };
+  | { outcome: 'refused'; code: RecordErrorCode; message: string; id?: string };
 
 /**
  * Where events' calls go: the broker core's `accept`. The connector waits for each call before it

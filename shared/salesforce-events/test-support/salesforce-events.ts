@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { type SalesforceOrgConfig, salesforceOrgSchema } from '@mcp-broker/broker-config';
-import type { ToolCallRequest } from '@mcp-broker/contracts';
+import type { RecordErrorCode, ToolCallRequest } from '@mcp-broker/contracts';
 import type { SalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { Redis } from 'ioredis';
 import jsforce, { type Connection } from 'jsforce';
@@ -108,7 +108,7 @@ export class RecordingSink implements ToolCallSink {
   delayMs = 0;
   readonly #ids = new Map<string, string>();
   readonly #failures: { error: Error; before: (context: EventPosition) => Promise<void> }[] = [];
-  readonly #refusals = new Map<string, string>();
+  readonly #refusals = new Map<string, RecordErrorCode>();
 
   /**
    * The next accept of a mapped event throws `error` (transient trouble: "store down"), after running
@@ -122,7 +122,7 @@ export class RecordingSink implements ToolCallSink {
   }
 
   /** Calls of `tool` are refused with `code`, as the broker refuses a tool not allowed. */
-  refuse(tool: string, code: string): void {
+  refuse(tool: string, code: RecordErrorCode): void {
     this.#refusals.set(tool, code);
   }
 
@@ -144,7 +144,7 @@ export class RecordingSink implements ToolCallSink {
     return { outcome: existing === undefined ? 'queued' : 'duplicate', id };
   }
 
-  #reject(request: ToolCallRequest, context: EventPosition, code: string, reason: string): EventAcceptance {
+  #reject(request: ToolCallRequest, context: EventPosition, code: RecordErrorCode, reason: string): EventAcceptance {
     this.rejected.push({ ...context, code, reason, partial: request });
     return { outcome: 'refused', code, message: reason, id: randomUUID() };
   }

@@ -2,6 +2,7 @@ import {
   type BrokerQueues,
   type CancellationListener,
   lifecycle,
+  type RecordedFailure,
   type ToolCallRepository,
   type Transition,
   type WriteBackDelivery,
@@ -132,7 +133,7 @@ async function outcomeOf(deps: ToolCallJobDeps, record: ToolCallRecord, result: 
       .map((c) => (c && typeof c === 'object' && 'text' in c ? String((c as { text: unknown }).text) : ''))
       .join('\n')
       .trim();
-    const error = { code: 'TOOL_ERROR', message: text || 'The tool reported an error.' };
+    const error = { code: 'TOOL_ERROR' as const, message: text || 'The tool reported an error.' };
     return finish(deps, record, (r, now) => lifecycle.fail(r, now, error, { result }));
   }
   return finish(deps, record, (r, now) => lifecycle.succeed(r, now, result));
@@ -142,7 +143,7 @@ async function retryOrDeadLetter(
   deps: ToolCallJobDeps,
   job: Job<ToolCallJob>,
   record: ToolCallRecord,
-  error: { code: string; message: string },
+  error: RecordedFailure,
   cause: unknown,
 ): Promise<string> {
   const attempts = job.opts.attempts ?? 1;

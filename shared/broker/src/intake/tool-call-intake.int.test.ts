@@ -182,7 +182,7 @@ describe('tool-call intake: accept', () => {
         { type: 'salesforce-event', org: 'other-org' },
       ],
     });
-    const refusal = { code: 'EVENT_TOOL_MISSING', message: 'Tool__c is empty.' };
+    const refusal = { code: 'EVENT_TOOL_MISSING' as const, message: 'Tool__c is empty.' };
     const first = await intake.accept(acme, bad, { refusal });
     expect(first).toMatchObject({
       outcome: 'refused',

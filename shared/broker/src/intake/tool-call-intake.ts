@@ -1,10 +1,16 @@
 import type { BrokerConfig, CallerConfig } from '@mcp-broker/broker-config';
-import { BrokerError, type ToolCallRecord, type ToolCallRequest, type WriteBackTarget } from '@mcp-broker/contracts';
+import {
+  BrokerError,
+  type RecordErrorCode,
+  type ToolCallRecord,
+  type ToolCallRequest,
+  type WriteBackTarget,
+} from '@mcp-broker/contracts';
 import type { ToolCatalog } from '@mcp-broker/mcp-client';
 import type { Redis } from 'ioredis';
 import type { BrokerQueues } from '../queues/broker-queues.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
-import { refuse } from '../record/tool-call-lifecycle.ts';
+import { type RecordedFailure, refuse } from '../record/tool-call-lifecycle.ts';
 import type { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
@@ -25,7 +31,7 @@ export type Acceptance =
 
 export interface AcceptOptions {
   /** The source found the request unusable itself (a malformed event): record this refusal, check nothing else. */
-  refusal?: { code: string; message: string };
+  refusal?: RecordedFailure;
   /**
    * Record a refusal as a failed call and write it back to the targets the caller may use (default
    * true). The synchronous API passes false: it answers 4xx and stores nothing.
@@ -157,7 +163,7 @@ export class ToolCallIntake {
     caller: CallerConfig,
     request: ToolCallRequest,
     reason: BrokerError,
-    recorded: { code: string; message: string },
+    recorded: RecordedFailure,
   ): Promise<Acceptance> {
     const writeBack = request.writeBack.filter((target) => !this.#writeBackRefusal(caller, [target]));
     const outcome = await this.#o.repository.create(
@@ -178,7 +184,7 @@ export class ToolCallIntake {
 }
 
 /** Whether a record is the refusal `code` made of a request: failed before any attempt, with that code. */
-function isRefusalOf(record: ToolCallRecord, code: string): boolean {
+function isRefusalOf(record: ToolCallRecord, code: RecordErrorCode): boolean {
   return record.status === 'failed' && record.attempts === 0 && record.error?.code === code;
 }
 

@@ -50,10 +50,10 @@ const must = (next: ToolCallRecord | undefined): ToolCallRecord => {
 };
 
 const running = () => must(start(queued(), T1));
-const error = { code: 'UPSTREAM_UNAVAILABLE', message: 'endpoint down' };
+const error = { code: 'UPSTREAM_UNAVAILABLE' as const, message: 'endpoint down' };
 
 const succeeded = () => must(succeed(running(), T2, { content: [] }));
-const failed = () => must(fail(running(), T2, { code: 'TOOL_ERROR', message: 'no' }));
+const failed = () => must(fail(running(), T2, { code: 'TOOL_ERROR', message: 'no' } as const));
 const deadLettered = () => must(deadLetter(running(), T2, error));
 const cancelled = () => must(cancel(running(), T2, 'cancelled while running'));
 
@@ -181,7 +181,7 @@ describe('tool-call lifecycle: outcomes', () => {
 });
 
 describe('tool-call lifecycle: refuse', () => {
-  const reason = { code: 'EVENT_INVALID_PAYLOAD', message: 'Tool__c is missing' };
+  const reason = { code: 'EVENT_MALFORMED' as const, message: 'Tool__c is missing' };
 
   it('records a refused request as failed, with the reason in the error and the note', () => {
     const next = must(refuse(queued(), T1, reason));
@@ -189,7 +189,7 @@ describe('tool-call lifecycle: refuse', () => {
     expect(next.error?.deadLettered).toBeUndefined();
     expect(next.history).toEqual([
       { status: 'queued', at: T0 },
-      { status: 'failed', at: T1, note: 'refused: EVENT_INVALID_PAYLOAD' },
+      { status: 'failed', at: T1, note: 'refused: EVENT_MALFORMED' },
     ]);
   });
 
@@ -202,9 +202,9 @@ describe('tool-call lifecycle: refuse', () => {
 
 describe('tool-call lifecycle: back to the queue', () => {
   it('requeueForRetry keeps the attempt spent and notes the code', () => {
-    const next = must(requeueForRetry(running(), T2, 'UPSTREAM_TIMEOUT'));
+    const next = must(requeueForRetry(running(), T2, 'UPSTREAM_UNAVAILABLE'));
     expect(next).toMatchObject({ status: 'queued', attempts: 1 });
-    expect(next.history.at(-1)).toEqual({ status: 'queued', at: T2, note: 'UPSTREAM_TIMEOUT: will retry' });
+    expect(next.history.at(-1)).toEqual({ status: 'queued', at: T2, note: 'UPSTREAM_UNAVAILABLE: will retry' });
   });
 
   it('rateLimitWait gives the attempt back, counts the wait and notes when to come back', () => {

@@ -1,4 +1,10 @@
-import { type Delivery, finalStatuses, type ToolCallRecord, type ToolCallStatus } from '@mcp-broker/contracts';
+import {
+  type Delivery,
+  finalStatuses,
+  type RecordErrorCode,
+  type ToolCallRecord,
+  type ToolCallStatus,
+} from '@mcp-broker/contracts';
 
 /**
  * One step of a record's life: the next record, or undefined to leave it as it is (nothing to do,
@@ -8,7 +14,7 @@ export type Transition = (current: ToolCallRecord, now: string) => ToolCallRecor
 
 /** A failure as the record keeps it (`error`). */
 export interface RecordedFailure {
-  code: string;
+  code: RecordErrorCode;
   message: string;
 }
 
@@ -127,7 +133,11 @@ export function flagCancel(current: ToolCallRecord, _now: string): ToolCallRecor
 }
 
 /** A transient failure with attempts left: back to queued; the queue runs it again after its backoff. */
-export function requeueForRetry(current: ToolCallRecord, now: string, code: string): ToolCallRecord | undefined {
+export function requeueForRetry(
+  current: ToolCallRecord,
+  now: string,
+  code: RecordErrorCode,
+): ToolCallRecord | undefined {
   if (isFinal(current)) return undefined;
   return moved(current, now, 'queued', {}, `${code}: will retry`);
 }
