@@ -91,9 +91,10 @@ export class BatchRunner {
       return;
     }
     if (run.status === 'queued') {
-      const earlier = (await this.#o.runs.active(callerId, schedule.id)).filter(
-        (r) => r.id !== run?.id && r.status === 'running',
-      );
+      // The schedule's runs recorded before this one and not ended (oldest first) go first.
+      const active = await this.#o.runs.active(callerId, schedule.id);
+      const mine = active.findIndex((r) => r.id === runId);
+      const earlier = active.slice(0, mine < 0 ? active.length : mine);
       if (earlier.length > 0) {
         if (schedule.overlap === 'wait') {
           // Looks again later without spending an attempt.
