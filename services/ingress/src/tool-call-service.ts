@@ -12,6 +12,7 @@ import {
   type CreateToolCallBody,
   DEFAULT_MAX_JSON_DEPTH,
   finalStatuses,
+  isToolCallId,
   type ToolCallRecord,
   type ToolCallRequest,
   type ToolCallStatus,
@@ -89,7 +90,7 @@ export class ToolCallService {
   }
 
   async get(caller: CallerConfig, id: string): Promise<ToolCallRecord> {
-    const record = /^tc_[0-9a-f]{40}$/.test(id) ? await this.#o.repository.get(caller.id, id) : undefined;
+    const record = isToolCallId(id) ? await this.#o.repository.get(caller.id, id) : undefined;
     // Another caller's call is indistinguishable from a missing one.
     if (!record) throw new BrokerError('BROKER_CALL_NOT_FOUND', `No tool call "${id.slice(0, 80)}" for this caller.`);
     return record;

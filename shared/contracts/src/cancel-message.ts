@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { toolCallIdSchema } from './tool-call.ts';
 
 /**
  * The message on the cancel channel (Redis pub/sub, ingress → every worker replica): the id of the
@@ -6,5 +7,5 @@ import { z } from 'zod';
  * which publish and expect the bare id, keep working during a rolling upgrade. Anything else on the
  * channel (another publisher, a typo in a manual `PUBLISH`) is not a call id and is ignored.
  */
-export const cancelMessageSchema = z.string().regex(/^tc_[0-9a-f]{40}$/, 'a tool-call id: "tc_" and 40 hex digits');
+export const cancelMessageSchema = toolCallIdSchema;
 export type CancelMessage = z.infer<typeof cancelMessageSchema>;

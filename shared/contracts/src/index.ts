@@ -72,11 +72,13 @@ export {
 } from './service-bus-message.ts';
 export {
   finalStatuses,
+  isToolCallId,
   type ToolCallJob,
   type ToolCallRecord,
   type ToolCallRequest,
   type ToolCallStatus,
   toolCallErrorSchema,
+  toolCallIdSchema,
   toolCallJobSchema,
   toolCallRecordSchema,
   toolCallRequestSchema,

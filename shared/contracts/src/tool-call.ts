@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { deliverySchema, writeBackTargetSchema } from './write-back-target.ts';
 
+/** A tool call's id: `tc_` and 40 hex digits of a hash of caller and idempotency key. */
+export const toolCallIdSchema = z.string().regex(/^tc_[0-9a-f]{40}$/, 'a tool-call id: "tc_" and 40 hex digits');
+
+/** Whether a value is a tool-call id (cheap to check before any lookup). */
+export function isToolCallId(value: unknown): value is string {
+  return toolCallIdSchema.safeParse(value).success;
+}
+
 /** Where a tool call came from. Connectors (Salesforce, Databricks, batch) add their own kinds. */
 export const toolCallSourceSchema = z.object({
   kind: z.enum(['api', 'salesforce', 'databricks', 'event-grid', 'service-bus', 'batch']),

@@ -1,4 +1,4 @@
-import { BrokerError, isBrokerError } from '@mcp-broker/contracts';
+import { BrokerError, isBrokerError, isToolCallId } from '@mcp-broker/contracts';
 import { raceAbort } from '@mcp-broker/resilience';
 import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
@@ -263,5 +263,5 @@ function traceIdFromMeta(meta: Record<string, unknown> | undefined): string | un
 
 function brokerCallIdFromMeta(meta: Record<string, unknown> | undefined): string | undefined {
   const value = meta?.['mcp-broker/callId'];
-  return typeof value === 'string' && /^tc_[0-9a-f]{40}$/.test(value) ? value : undefined;
+  return isToolCallId(value) ? value : undefined;
 }
