@@ -1,6 +1,7 @@
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { devConfigSchema } from './config.ts';
+import { runDatabricksDemo } from './databricks-demo.ts';
 import { runStartupDemoCall } from './demo-call.ts';
 import { readDemoPassword } from './dev-credentials.ts';
 import { freePort } from './free-port.ts';
@@ -38,6 +39,7 @@ try {
     password,
     print,
   });
+  steps.push(...(await runDatabricksDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
   ok = call.status === 'succeeded' && steps.every((s) => s.ok);
   print(ok ? '\nDemo: every step worked.' : `\nDemo: ${steps.filter((s) => !s.ok).length} step(s) failed (✘ above).`);
 } catch (err) {
