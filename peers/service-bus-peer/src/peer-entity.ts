@@ -18,6 +18,8 @@ export interface EntitySettings {
   lockDurationMs?: number;
   /** Default 10. */
   maxDeliveryCount?: number;
+  /** Session-enabled: receivers lock one session (messages' `group_id`) and get only its messages, in order. */
+  requiresSession?: boolean;
 }
 
 export interface StoredMessage {
@@ -27,7 +29,8 @@ export interface StoredMessage {
   deliveryCount: number;
   /** The message as sent: properties, application properties, annotations and body. */
   message: Message;
-  lock: { token: string; until: number; timer: NodeJS.Timeout } | undefined;
+  /** In a session the session's lock governs: the message lock has no timer of its own. */
+  lock: { token: string; until: number; timer: NodeJS.Timeout | undefined } | undefined;
 }
 
 export type EntityKind = 'queue' | 'subscription' | 'dead-letter';
@@ -37,6 +40,7 @@ export class PeerEntity {
   readonly kind: EntityKind;
   readonly lockDurationMs: number;
   readonly maxDeliveryCount: number;
+  readonly requiresSession: boolean;
   readonly deadLetter: PeerEntity | undefined;
   readonly #messages: StoredMessage[] = [];
   readonly #nextSequence: () => number;
@@ -53,6 +57,7 @@ export class PeerEntity {
     this.kind = options.kind;
     this.lockDurationMs = options.settings.lockDurationMs ?? 30_000;
     this.maxDeliveryCount = options.settings.maxDeliveryCount ?? 10;
+    this.requiresSession = options.settings.requiresSession ?? false;
     this.#nextSequence = options.nextSequence;
     this.#onAvailable = options.onAvailable;
     this.deadLetter =
@@ -79,15 +84,41 @@ export class PeerEntity {
     return this.#messages;
   }
 
-  /** The oldest unlocked message, locked now; or undefined. */
-  lockNext(now = Date.now()): StoredMessage | undefined {
-    const next = this.#messages.find((stored) => !stored.lock);
+  /**
+   * The oldest unlocked message (of the session, when one is given), locked now; or undefined. A
+   * session message's lock lasts as long as its session's lock.
+   */
+  lockNext(now = Date.now(), session?: { id: string; until: number }): StoredMessage | undefined {
+    const next = this.#messages.find(
+      (stored) => !stored.lock && (session === undefined || stored.message.group_id === session.id),
+    );
     if (!next) return undefined;
     const token = randomUUID();
+    if (session) {
+      next.lock = { token, until: session.until, timer: undefined };
+      return next;
+    }
     const timer = setTimeout(() => this.#lockExpired(next, token), this.lockDurationMs);
     timer.unref();
     next.lock = { token, until: now + this.lockDurationMs, timer };
     return next;
+  }
+
+  /** The session ids with an unlocked message, oldest message first. */
+  sessionsWithMessages(): string[] {
+    const ids: string[] = [];
+    for (const stored of this.#messages) {
+      const id = stored.message.group_id;
+      if (!stored.lock && typeof id === 'string' && !ids.includes(id)) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** The session's lock was lost or released: its locked messages are delivered again (count + 1). */
+  releaseSession(sessionId: string): void {
+    for (const stored of [...this.#messages]) {
+      if (stored.lock && stored.message.group_id === sessionId) this.#returnOrDeadLetter(stored);
+    }
   }
 
   /** Takes the oldest unlocked message out (receive-and-delete). */
@@ -106,6 +137,7 @@ export class PeerEntity {
   renew(token: string, now = Date.now()): number | undefined {
     const stored = this.locked(token);
     if (!stored?.lock) return undefined;
+    if (!stored.lock.timer) return stored.lock.until;
     clearTimeout(stored.lock.timer);
     const timer = setTimeout(() => this.#lockExpired(stored, token), this.lockDurationMs);
     timer.unref();

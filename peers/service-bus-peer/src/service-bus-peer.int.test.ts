@@ -305,3 +305,53 @@ describe('peek-lock settlement', () => {
     expect(again?.deliveryCount).toBe(1);
   });
 });
+
+describe('sessions', () => {
+  it('a session receiver gets the session with the oldest message, and only its messages, in order', async () => {
+    const peer = await startPeer({ queues: { s: { requiresSession: true } } });
+    const client = clientFor(peer.connectionString());
+    await client.createSender('s').sendMessages([
+      { body: 1, sessionId: 'a' },
+      { body: 2, sessionId: 'b' },
+      { body: 3, sessionId: 'a' },
+    ]);
+    const session = await client.acceptNextSession('s');
+    expect(session.sessionId).toBe('a');
+    expect(session.sessionLockedUntilUtc?.getTime()).toBeGreaterThan(Date.now());
+    const messages = await session.receiveMessages(5, { maxWaitTimeInMs: 1_000 });
+    expect(messages.map((m) => [m.body, m.sessionId])).toEqual([
+      [1, 'a'],
+      [3, 'a'],
+    ]);
+    for (const message of messages) await session.completeMessage(message);
+    await session.renewSessionLock();
+    const other = await client.acceptNextSession('s');
+    expect(other.sessionId).toBe('b');
+  });
+
+  it('a locked session cannot be accepted again (SessionCannotBeLocked); with none free acceptNextSession is ServiceTimeout', async () => {
+    const peer = await startPeer({ queues: { s: { requiresSession: true } } });
+    const client = clientFor(peer.connectionString());
+    await client.createSender('s').sendMessages({ body: 1, sessionId: 'only' });
+    await client.acceptSession('s', 'only');
+    const locked = await errorOf(client.acceptSession('s', 'only'));
+    expect(isServiceBusError(locked) && locked.code).toBe('SessionCannotBeLocked');
+    const none = await errorOf(client.acceptNextSession('s'));
+    expect(isServiceBusError(none) && none.code).toBe('ServiceTimeout');
+    const plain = await errorOf(client.createReceiver('s').receiveMessages(1, { maxWaitTimeInMs: 1_000 }));
+    expect(String((plain as Error).message)).toMatch(/requires sessions/);
+  });
+
+  it('a session receiver that goes releases its session: the locked messages come again, count + 1', async () => {
+    const peer = await startPeer({ queues: { s: { requiresSession: true } } });
+    const first = clientFor(peer.connectionString());
+    await first.createSender('s').sendMessages({ body: 'x', sessionId: 'k', messageId: 'x' });
+    const session = await first.acceptNextSession('s');
+    expect((await session.receiveMessages(1, { maxWaitTimeInMs: 1_000 }))[0]?.messageId).toBe('x');
+    peer.dropConnections();
+    const second = clientFor(peer.connectionString());
+    const again = await second.acceptNextSession('s');
+    const [message] = await again.receiveMessages(1, { maxWaitTimeInMs: 1_000 });
+    expect(message).toMatchObject({ messageId: 'x', deliveryCount: 1 });
+  });
+});

@@ -18,6 +18,10 @@
  *   dead-letter with `DeadLetterReason` / `DeadLetterErrorDescription`), a disposition for an
  *   expired lock answered `com.microsoft:message-lock-lost`; receive-and-delete.
  * - `$management`: `com.microsoft:renew-lock` and `com.microsoft:update-disposition`.
+ * - Sessions (`requiresSession`): a receiver with a `com.microsoft:session-filter` locks the asked
+ *   session or the one with the oldest message, learns it from the attach (filter and
+ *   `com.microsoft:locked-until-utc`), gets only its messages in order; `renew-session-lock`;
+ *   a session lock that expires or a receiver that goes releases the session's locked messages.
  *
  * Faults for tests: `failSends` (the next sends to an entity are refused with a condition such as
  * `com.microsoft:server-busy`) and `dropConnections` (every socket destroyed).
@@ -82,10 +86,20 @@ interface SendTarget {
   deliver(message: Message): void;
 }
 
+interface SessionLock {
+  entity: PeerEntity;
+  sessionId: string;
+  sender: Sender;
+  until: number;
+  timer: NodeJS.Timeout;
+}
+
 interface ReceiveLink {
   sender: Sender;
   entity: PeerEntity;
   receiveAndDelete: boolean;
+  /** A session receiver's session. */
+  session?: SessionLock;
 }
 
 interface DescribedOutcome {
@@ -100,6 +114,7 @@ const codec = rhea.message as unknown as {
   decode(buffer: Buffer): Message;
 };
 
+const SESSION_FILTER = 'com.microsoft:session-filter';
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
 const MESSAGE_LOCK_LOST = 'com.microsoft:message-lock-lost';
 const BATCH_FORMAT = 0x80013700;
@@ -119,6 +134,8 @@ export class ServiceBusPeer {
   /** The lock token of each delivery sent in peek-lock. */
   readonly #deliveryLocks = new WeakMap<Delivery, { entity: PeerEntity; token: string }>();
   readonly #sendFailures = new Map<string, InjectedSendFailure[]>();
+  /** Locked sessions by `<entity key>\n<session id>`. */
+  readonly #sessions = new Map<string, SessionLock>();
   #sequence = 0;
 
   private constructor(options: ServiceBusPeerOptions, container: Container, server: Server) {
@@ -184,10 +201,17 @@ export class ServiceBusPeer {
   /** Destroys every client socket (a network failure); locks stay until they expire, as on the service. */
   dropConnections(): void {
     for (const socket of this.#sockets) socket.destroy();
+    // The service sees the connections end: their receivers are gone and their sessions released
+    // (peek-lock message locks stay until they expire).
+    for (const link of this.#receiveLinks) {
+      this.#receiveLinks.delete(link);
+      if (link.session) this.#releaseSession(link.session);
+    }
   }
 
   async close(): Promise<void> {
     this.dropConnections();
+    for (const lock of this.#sessions.values()) clearTimeout(lock.timer);
     for (const entity of this.#entities.values()) entity.dispose();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -238,6 +262,12 @@ export class ServiceBusPeer {
     c.on('sender_open', (context: EventContext) => this.#onClientReceiver(context));
     c.on('message', (context: EventContext) => this.#onMessage(context));
     c.on('sendable', (context: EventContext) => this.#pumpLink(context.sender));
+    // A receiver draining its credit (the SDK does after each receiveMessages) is sent what is
+    // available, then told the rest of its credit is used up, as the service does.
+    c.on('sender_draining', (context: EventContext) => {
+      this.#pumpLink(context.sender);
+      context.sender?.set_drained(true);
+    });
     for (const outcome of ['accepted', 'rejected', 'modified', 'released'] as const) {
       c.on(outcome, (context: EventContext) => this.#onSettlement(outcome, context));
     }
@@ -246,6 +276,8 @@ export class ServiceBusPeer {
         if (link.sender === context.sender || link.sender.connection === context.connection) {
           if (context.sender && link.sender !== context.sender) continue;
           this.#receiveLinks.delete(link);
+          // A session receiver gone releases its session; its locked messages come again.
+          if (link.session) this.#releaseSession(link.session);
         }
       }
     };
@@ -290,6 +322,18 @@ export class ServiceBusPeer {
     }
     const remote = (sender as unknown as { remote: { attach?: { snd_settle_mode?: number } } }).remote.attach;
     const link: ReceiveLink = { sender, entity, receiveAndDelete: remote?.snd_settle_mode === 1 };
+    const filter = (sender.source as { filter?: Record<string, unknown> | null } | undefined)?.filter;
+    const asksSession = filter !== undefined && filter !== null && SESSION_FILTER in filter;
+    if (asksSession || entity.requiresSession) {
+      const session = this.#acceptSession(
+        sender,
+        entity,
+        asksSession ? filter[SESSION_FILTER] : undefined,
+        asksSession,
+      );
+      if (!session) return;
+      link.session = session;
+    }
     this.#receiveLinks.add(link);
     this.#pumpLink(sender);
   }
@@ -416,6 +460,26 @@ export class ServiceBusPeer {
       this.#reply(connection, request, { 'status-code': 200, 'status-description': 'OK' }, { expirations });
       return;
     }
+    if (props.operation === 'com.microsoft:renew-session-lock') {
+      const lock = this.#sessions.get(sessionKey(entity, String(body['session-id'] ?? '')));
+      if (!lock) {
+        this.#reply(connection, request, {
+          'status-code': 410,
+          'status-description': 'The session lock has expired on the MessageSession. Accept a new MessageSession.',
+          'error-condition': 'com.microsoft:session-lock-lost',
+        });
+        return;
+      }
+      this.stats.renewLocks += 1;
+      this.#armSession(lock);
+      this.#reply(
+        connection,
+        request,
+        { 'status-code': 200, 'status-description': 'OK' },
+        { expiration: new Date(lock.until) },
+      );
+      return;
+    }
     if (props.operation === 'com.microsoft:update-disposition') {
       const status = String(body['disposition-status'] ?? '');
       const properties = body['properties-to-modify'] as Record<string, unknown> | undefined;
@@ -470,6 +534,75 @@ export class ServiceBusPeer {
     );
   }
 
+  /**
+   * Locks the requested session (or the one with the oldest available message) for this link, and
+   * tells the client which one and until when (the attach's source filter and
+   * `com.microsoft:locked-until-utc`); refuses the link as the service does when it cannot.
+   */
+  #acceptSession(sender: Sender, entity: PeerEntity, requested: unknown, asked: boolean): SessionLock | undefined {
+    if (!entity.requiresSession) {
+      sender.close({
+        condition: 'amqp:not-allowed',
+        description: `The entity '${entity.path}' does not require sessions; a session receiver cannot be created for it.`,
+      });
+      return undefined;
+    }
+    if (!asked) {
+      sender.close({
+        condition: 'amqp:not-allowed',
+        description:
+          'It is not possible for an entity that requires sessions to create a non-sessionful message receiver.',
+      });
+      return undefined;
+    }
+    const free = (id: string) => !this.#sessions.has(sessionKey(entity, id));
+    const sessionId = typeof requested === 'string' ? requested : entity.sessionsWithMessages().find((id) => free(id));
+    if (sessionId === undefined) {
+      sender.close({
+        condition: 'com.microsoft:timeout',
+        description: 'The operation did not complete within the allotted timeout: no unlocked session is available.',
+      });
+      return undefined;
+    }
+    if (!free(sessionId)) {
+      sender.close({
+        condition: 'com.microsoft:session-cannot-be-locked',
+        description: `The requested session '${sessionId}' cannot be accepted. It may be locked by another receiver.`,
+      });
+      return undefined;
+    }
+    const lock: SessionLock = { entity, sessionId, sender, until: 0, timer: setTimeout(() => {}, 0) };
+    this.#sessions.set(sessionKey(entity, sessionId), lock);
+    this.#armSession(lock);
+    sender.set_source({ address: sender.source?.address ?? entity.path, filter: { [SESSION_FILTER]: sessionId } });
+    (sender as unknown as { local: { attach: { properties: Record<string, unknown> } } }).local.attach.properties = {
+      'com.microsoft:locked-until-utc': rhea.types.wrap_long(dotNetTicks(lock.until)),
+    };
+    return lock;
+  }
+
+  /** (Re)starts the session's lock: at its expiry the session is released and its receiver detached. */
+  #armSession(lock: SessionLock): void {
+    clearTimeout(lock.timer);
+    lock.until = Date.now() + lock.entity.lockDurationMs;
+    lock.timer = setTimeout(() => {
+      this.#releaseSession(lock);
+      lock.sender.close({
+        condition: 'com.microsoft:session-lock-lost',
+        description: 'The session lock has expired on the MessageSession. Accept a new MessageSession.',
+      });
+    }, lock.entity.lockDurationMs);
+    lock.timer.unref();
+  }
+
+  #releaseSession(lock: SessionLock): void {
+    clearTimeout(lock.timer);
+    const key = sessionKey(lock.entity, lock.sessionId);
+    if (this.#sessions.get(key) !== lock) return;
+    this.#sessions.delete(key);
+    lock.entity.releaseSession(lock.sessionId);
+  }
+
   #pumpEntity(key: string): void {
     for (const link of this.#receiveLinks) if (normalise(link.entity.path) === key) this.#pumpLink(link.sender);
   }
@@ -485,7 +618,10 @@ export class ServiceBusPeer {
         sender.send(outgoing(taken, undefined));
         continue;
       }
-      const next = link.entity.lockNext();
+      const next = link.entity.lockNext(
+        Date.now(),
+        link.session && { id: link.session.sessionId, until: link.session.until },
+      );
       if (!next?.lock) return;
       const delivery = sender.send(outgoing(next, next.lock.until), lockTokenTag(next.lock.token));
       this.#deliveryLocks.set(delivery, { entity: link.entity, token: next.lock.token });
@@ -544,6 +680,17 @@ export class ServiceBusPeer {
       );
     }
   }
+}
+
+function sessionKey(entity: PeerEntity, sessionId: string): string {
+  return `${normalise(entity.path)}\n${sessionId}`;
+}
+
+/** .NET ticks (100 ns since 0001-01-01) as the 8 big-endian bytes of an AMQP long. */
+function dotNetTicks(ms: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigInt64BE(BigInt(ms) * 10_000n + 621_355_968_000_000_000n);
+  return bytes;
 }
 
 function normalise(path: string): string {
