@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CallerConfig } from '@mcp-broker/broker-config';
-import type { BrokerError, WriteBackTarget } from '@mcp-broker/contracts';
+import type { BrokerError, RecordErrorCode, WriteBackTarget } from '@mcp-broker/contracts';
 import type { RoutedCall } from './event-router.ts';
 import type { InboundEvent } from './inbound-event.ts';
 
@@ -26,7 +26,7 @@ export interface ToolCallAcceptor {
   accept(
     caller: CallerConfig,
     request: EventGridToolCallRequest,
-    options?: { refusal?: { code: string; message: string }; recordRefusal?: boolean },
+    options?: { refusal?: { code: RecordErrorCode; message: string }; recordRefusal?: boolean },
   ): Promise<EventGridAcceptance>;
 }
 
