@@ -9,17 +9,22 @@ import type { FastifyInstance } from 'fastify';
  */
 export async function registerDatabricksWebhooks(app: FastifyInstance, source: DatabricksWebhookSource): Promise<void> {
   await app.register(async (scope) => {
-    scope.post<{ Params: { source: string } }>('/webhooks/databricks/:source', async (request, reply) => {
-      const answer = await source.receive({
-        sourceId: request.params.source,
-        authorization: request.headers.authorization,
-        address: request.ip,
-        body: request.body,
-        requestId: request.id,
-        ...(typeof request.headers.traceparent === 'string' ? { traceparent: request.headers.traceparent } : {}),
-      });
-      reply.status(answer.status);
-      return answer.body;
-    });
+    scope.post<{ Params: { source: string } }>(
+      '/webhooks/databricks/:source',
+      // Not part of the tool-call API's OpenAPI document (Salesforce External Services imports it).
+      { schema: { hide: true } },
+      async (request, reply) => {
+        const answer = await source.receive({
+          sourceId: request.params.source,
+          authorization: request.headers.authorization,
+          address: request.ip,
+          body: request.body,
+          requestId: request.id,
+          ...(typeof request.headers.traceparent === 'string' ? { traceparent: request.headers.traceparent } : {}),
+        });
+        reply.status(answer.status);
+        return answer.body;
+      },
+    );
   });
 }
