@@ -91,6 +91,8 @@ export async function startBrokerStack(options: {
   inProcessWorker?: boolean;
   /** The databricks section of the configuration (docs/databricks.md) and the secrets it references. */
   databricks?: { section: unknown; env: Record<string, string> };
+  /** The eventGrid section of the configuration (docs/event-grid.md) and the secrets it references. */
+  eventGrid?: { section: unknown; env: Record<string, string> };
   /** Batch schedules (`schedules` in the broker configuration). */
   schedules?: unknown[];
 }): Promise<BrokerStack> {
@@ -156,6 +158,7 @@ export async function startBrokerStack(options: {
     broker: { keyPrefix: prefix, toolCallAttempts: 4, writeBackAttempts: 4 },
     endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
     databricks: options.databricks?.section,
+    eventGrid: options.eventGrid?.section,
     callers: [
       caller('caller-a', 'broker-for-a', 'E2E_SECRET_A'),
       caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
@@ -189,6 +192,7 @@ export async function startBrokerStack(options: {
     E2E_SECRET_ADMIN: secrets.ADMIN,
     E2E_CALLBACK_SECRET: CALLBACK_SECRET,
     ...options.databricks?.env,
+    ...options.eventGrid?.env,
     ...(options.salesforce ? { E2E_SALESFORCE_SECRET: options.salesforce.clientSecret } : {}),
   };
   const common = { BROKER_CONFIG: '(in memory)', REDIS_URL };
