@@ -48,6 +48,12 @@ function subscriptions() {
       routes: [route],
     },
     {
+      id: 'orders-pinned',
+      caller: 'orders-app',
+      auth: { type: 'entra', issuer: issuer.issuer, audience: AUDIENCE, subjects: ['another-app'] },
+      routes: [route],
+    },
+    {
       id: 'reports',
       caller: 'orders-app',
       auth: { type: 'key', keyHash: `sha256:${createHash('sha256').update(KEY).digest('hex')}` },
@@ -234,6 +240,20 @@ describe('Event Grid webhook: refusals (nothing accepted, 4xx naming the field a
     });
     expect(res.status).toBe(401);
     expect((await errorOf(res)).code).toBe('BROKER_TOKEN_MISSING');
+  });
+
+  it('a token of the right audience from a caller the subscription does not accept is 401 (subject_not_allowed)', async () => {
+    const outcome = await new EventGridWebhookDriver({
+      endpointUrl: `${broker.url}/webhooks/eventgrid/orders-pinned`,
+      schema: 'CloudEventSchemaV1_0',
+      subscriptionName: 'orders-pinned',
+      bearerToken: () => issuer.sign({ sub: EVENT_GRID_APP, azp: EVENT_GRID_APP, aud: AUDIENCE }),
+    }).deliver([cloudEvent()]);
+    expect(outcome).toMatchObject({ outcome: 'dead-lettered', reason: 'no-retry-status' });
+    expect(JSON.parse(outcome.attempts[0]!.body).error).toMatchObject({
+      code: 'BROKER_TOKEN_INVALID',
+      details: { reason: 'subject_not_allowed' },
+    });
   });
 
   it('an event missing a required attribute refuses the whole delivery naming body[i].attribute; the valid event beside it is not accepted', async () => {
