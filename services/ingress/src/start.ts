@@ -61,6 +61,7 @@ export async function startIngress(
   // Databricks webhooks: doorbells queued in Redis for the worker; failed Basic logins throttled like the callers'.
   const databricks = createDatabricksIngressSide({
     config: broker.databricks,
+    callers: broker.callers,
     redis,
     keyPrefix: core.settings.keyPrefix,
     logger,

@@ -1,6 +1,6 @@
 import type { CallerConfig, DatabricksConfig } from '@mcp-broker/broker-config';
 import type { Redis } from 'ioredis';
-import { DatabricksDoorbellProcessor } from './databricks-doorbell.ts';
+import { DatabricksDoorbellProcessor, prepareSources } from './databricks-doorbell.ts';
 import { DatabricksDoorbellQueue, DatabricksDoorbellWorker } from './databricks-doorbell-queue.ts';
 import type { DatabricksLogger } from './databricks-logger.ts';
 import { DatabricksSqlHandler } from './databricks-sql-target.ts';
@@ -57,6 +57,8 @@ export function createDatabricksWorkerSide(options: DatabricksWorkerSideOptions)
 
 export interface DatabricksIngressSideOptions {
   config: DatabricksConfig;
+  /** The configured callers: routes' write-back targets are checked against them at start, as in the worker. */
+  callers: readonly CallerConfig[];
   redis: Redis;
   keyPrefix: string;
   throttle: LoginThrottle;
@@ -68,6 +70,8 @@ export interface DatabricksIngressSideOptions {
 /** What ingress runs of Databricks: the webhook source, queueing doorbells in Redis; undefined without sources. */
 export function createDatabricksIngressSide(options: DatabricksIngressSideOptions) {
   if (options.config.webhookSources.length === 0) return undefined;
+  // A bad route stops ingress too, naming the field, rather than only the worker.
+  prepareSources(options.config.webhookSources, options.callers);
   const queue = new DatabricksDoorbellQueue({
     connection: options.redis,
     prefix: options.keyPrefix,
