@@ -169,6 +169,15 @@ describe('Databricks webhooks: refused before anything is queued', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect([...fetchesOf(run), ...fetchesOf(other)]).toEqual([]);
   });
+
+  it('a webhook naming another workspace than the source’s is a 202 skip', async () => {
+    const run = nightly(`elsewhere-${randomUUID().slice(0, 8)}`);
+    const answer = await fire({ ...sandbox.notificationPayload('jobs.on_success', run.runId), workspace_id: '999' });
+    expect(answer.status).toBe(202);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 'skipped' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fetchesOf(run)).toEqual([]);
+  });
 });
 
 describe('Databricks webhooks: a finished job becomes governed tool calls and Delta rows', () => {
