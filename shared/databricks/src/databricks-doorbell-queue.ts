@@ -43,10 +43,19 @@ export class DatabricksDoorbellQueue {
     this.#attempts = options.attempts ?? 8;
   }
 
-  /** `duplicate` when a job for the same event is already queued or done (a redelivery). */
+  /**
+   * `duplicate` when a job for the same event is already queued, running or done (a redelivery).
+   * One that failed for good (the core unreachable on its last attempt) is tried again: the
+   * redelivery is the workspace's second chance.
+   */
   async enqueue(job: DatabricksDoorbellJob): Promise<'queued' | 'duplicate'> {
     const jobId = doorbellJobId(job.source, job.webhook);
-    if (await this.#queue.getJob(jobId)) return 'duplicate';
+    const existing = await this.#queue.getJob(jobId);
+    if (existing) {
+      if (!(await existing.isFailed())) return 'duplicate';
+      await existing.retry('failed');
+      return 'queued';
+    }
     await this.#queue.add('doorbell', job, {
       jobId,
       attempts: this.#attempts,
