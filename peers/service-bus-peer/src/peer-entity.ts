@@ -57,7 +57,8 @@ export class PeerEntity {
     this.kind = options.kind;
     this.lockDurationMs = options.settings.lockDurationMs ?? 30_000;
     this.maxDeliveryCount = options.settings.maxDeliveryCount ?? 10;
-    this.requiresSession = options.settings.requiresSession ?? false;
+    // The dead-letter sub-queue of a session entity is read without sessions, as on the service.
+    this.requiresSession = options.kind !== 'dead-letter' && (options.settings.requiresSession ?? false);
     this.#nextSequence = options.nextSequence;
     this.#onAvailable = options.onAvailable;
     this.deadLetter =

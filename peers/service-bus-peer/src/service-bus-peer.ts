@@ -611,13 +611,14 @@ export class ServiceBusPeer {
     if (!sender) return;
     const link = [...this.#receiveLinks].find((candidate) => candidate.sender === sender);
     if (!link) return;
-    while (sender.sendable()) {
-      if (link.receiveAndDelete) {
-        const taken = link.entity.takeNext();
-        if (!taken) return;
-        sender.send(outgoing(taken, undefined));
-        continue;
-      }
+    // One message per turn: rhea spends the link's credit only when it writes the transfer out (on
+    // the next tick), so sending in a loop would lock more messages than the receiver asked for.
+    if (!sender.sendable()) return;
+    if (link.receiveAndDelete) {
+      const taken = link.entity.takeNext();
+      if (!taken) return;
+      sender.send(outgoing(taken, undefined));
+    } else {
       const next = link.entity.lockNext(
         Date.now(),
         link.session && { id: link.session.sessionId, until: link.session.until },
@@ -626,6 +627,7 @@ export class ServiceBusPeer {
       const delivery = sender.send(outgoing(next, next.lock.until), lockTokenTag(next.lock.token));
       this.#deliveryLocks.set(delivery, { entity: link.entity, token: next.lock.token });
     }
+    setImmediate(() => this.#pumpLink(sender));
   }
 
   #onSettlement(outcome: 'accepted' | 'rejected' | 'modified' | 'released', context: EventContext): void {

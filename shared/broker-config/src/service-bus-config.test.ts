@@ -99,6 +99,9 @@ describe('serviceBus configuration', () => {
     });
     expect(config.serviceBus.sources[0]).toMatchObject({
       maxConcurrentCalls: 4,
+      sessions: false,
+      maxConcurrentSessions: 4,
+      sessionIdleMs: 10_000,
       maxLockRenewalMs: 300_000,
     });
     expect(config.serviceBus.targets[0]).toMatchObject({ subjectPrefix: 'toolcall', inlineResultMaxBytes: 65_536 });

@@ -92,6 +92,15 @@ export const serviceBusSourceSchema = z
     idempotencyProperty: applicationPropertyName.optional(),
     /** Messages handled at once by this receiver (per replica). Default 4. */
     maxConcurrentCalls: z.number().int().min(1).max(100).default(4),
+    /**
+     * Session-enabled entity: each receiver locks one session at a time and handles its messages in
+     * order, one at a time. Default false.
+     */
+    sessions: z.boolean().default(false),
+    /** Sessions handled at once by this source (per replica) when `sessions` is on. Default 4. */
+    maxConcurrentSessions: z.number().int().min(1).max(100).default(4),
+    /** How long a session receiver waits for the session's next message before releasing it, in ms. Default 10,000. */
+    sessionIdleMs: z.number().int().min(100).max(600_000).default(10_000),
     /** How long the lock of a message whose accept is still running is renewed, in ms. Default 300,000. */
     maxLockRenewalMs: z.number().int().min(0).max(86_400_000).default(300_000),
   })

@@ -29,6 +29,8 @@ export interface ServiceBusConnectorOptions {
   clientOptions?: ServiceBusClientOptions;
   /** Wait before abandoning a message after a transient failure. Default 1 s doubling to 30 s. */
   abandonBackoff?: BackoffOptions;
+  /** Session sources: wait before asking again when no session is free. Default 1,000 ms. */
+  sessionPollMs?: number;
 }
 
 export class ServiceBusConnector {
@@ -63,6 +65,7 @@ export class ServiceBusConnector {
                 ...(options.abandonBackoff ? { abandonBackoff: options.abandonBackoff } : {}),
               }),
               logger,
+              ...(options.sessionPollMs === undefined ? {} : { sessionPollMs: options.sessionPollMs }),
             });
           });
   }

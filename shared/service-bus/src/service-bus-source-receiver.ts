@@ -7,6 +7,10 @@
  * Every worker replica runs every source: Service Bus hands each message to one receiver at a time
  * (competing consumers), so no lease is needed, unlike the Salesforce channels.
  *
+ * A session-enabled source (`sessions`) runs `maxConcurrentSessions` loops instead: each accepts
+ * the next free session, handles its messages one at a time in order, and releases the session
+ * when none comes for `sessionIdleMs`; the SDK renews the session lock meanwhile.
+ *
  * Errors the SDK reports while receiving (a refused credential, an unknown entity, a lost
  * connection) go to `processError`: they are logged, kept in `status().lastError`, and the SDK keeps
  * trying to receive; nothing is settled, so no message is lost.
@@ -14,12 +18,13 @@
 
 import {
   isServiceBusError,
-  type ProcessErrorArgs,
   type ServiceBusClient,
   type ServiceBusReceivedMessage,
   type ServiceBusReceiver,
+  type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
 import type { ServiceBusSource } from '@mcp-broker/broker-config';
+import { Backoff, type BackoffOptions } from '@mcp-broker/resilience';
 import type { MessageIntake, MessageOutcome } from './message-intake.ts';
 import { type ServiceBusLogger, silentLogger } from './service-bus-logger.ts';
 
@@ -40,12 +45,25 @@ export interface ServiceBusSourceStatus {
 export interface ServiceBusSourceReceiverOptions {
   source: Pick<
     ServiceBusSource,
-    'id' | 'caller' | 'queue' | 'topic' | 'subscription' | 'maxConcurrentCalls' | 'maxLockRenewalMs'
+    | 'id'
+    | 'caller'
+    | 'queue'
+    | 'topic'
+    | 'subscription'
+    | 'maxConcurrentCalls'
+    | 'maxLockRenewalMs'
+    | 'sessions'
+    | 'maxConcurrentSessions'
+    | 'sessionIdleMs'
   >;
   client: ServiceBusClient;
   intake: MessageIntake;
   logger?: ServiceBusLogger;
   now?: () => Date;
+  /** Wait before asking again when no session is free (the service itself waits up to a minute). Default 1,000 ms. */
+  sessionPollMs?: number;
+  /** Backoff after a failure to accept a session. Default 1 s doubling to 30 s. */
+  sessionBackoff?: BackoffOptions;
 }
 
 export class ServiceBusSourceReceiver {
@@ -57,6 +75,8 @@ export class ServiceBusSourceReceiver {
   #receiver: ServiceBusReceiver | undefined;
   #subscription: { close(): Promise<void> } | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  #sessionLoops: Promise<void>[] = [];
+  #abort = new AbortController();
   #status: ServiceBusSourceStatus;
 
   constructor(options: ServiceBusSourceReceiverOptions) {
@@ -81,19 +101,29 @@ export class ServiceBusSourceReceiver {
 
   /** Starts receiving (idempotent while running). */
   start(): void {
-    if (this.#receiver) return;
+    if (this.#receiver || this.#sessionLoops.length > 0) return;
     const { source, client } = this.#o;
+    this.#status.state = 'receiving';
+    if (source.sessions) {
+      this.#abort = new AbortController();
+      const signal = this.#abort.signal;
+      this.#sessionLoops = Array.from({ length: source.maxConcurrentSessions }, () => this.#sessionLoop(signal));
+      this.#logger.info(
+        { source: this.id, entity: this.#entity, sessions: source.maxConcurrentSessions },
+        'Service Bus: receiving sessions',
+      );
+      return;
+    }
     const options = { receiveMode: 'peekLock' as const, maxAutoLockRenewalDurationInMs: source.maxLockRenewalMs };
     const receiver =
       source.queue !== undefined
         ? client.createReceiver(source.queue, options)
         : client.createReceiver(source.topic ?? '', source.subscription ?? '', options);
     this.#receiver = receiver;
-    this.#status.state = 'receiving';
     this.#subscription = receiver.subscribe(
       {
         processMessage: (message) => this.#track(this.#handle(receiver, message)),
-        processError: async (args) => this.#onError(args),
+        processError: async (args) => this.#onError(args.error, args.errorSource),
       },
       { autoCompleteMessages: false, maxConcurrentCalls: source.maxConcurrentCalls },
     );
@@ -106,13 +136,60 @@ export class ServiceBusSourceReceiver {
     const receiver = this.#receiver;
     this.#subscription = undefined;
     this.#receiver = undefined;
-    await subscription?.close();
-    await Promise.allSettled([...this.#inFlight]);
-    await receiver?.close();
     this.#status.state = 'stopped';
+    this.#abort.abort();
+    await subscription?.close();
+    await Promise.allSettled([...this.#inFlight, ...this.#sessionLoops]);
+    this.#sessionLoops = [];
+    await receiver?.close();
   }
 
-  async #handle(receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): Promise<void> {
+  /** One session at a time: accept the next free one, its messages in order, release it when idle. */
+  async #sessionLoop(signal: AbortSignal): Promise<void> {
+    const { source, client } = this.#o;
+    const backoff = new Backoff(this.#o.sessionBackoff ?? { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'equal' });
+    const options = { maxAutoLockRenewalDurationInMs: source.maxLockRenewalMs, abortSignal: signal };
+    while (!signal.aborted) {
+      let session: ServiceBusSessionReceiver;
+      try {
+        session =
+          source.queue !== undefined
+            ? await client.acceptNextSession(source.queue, options)
+            : await client.acceptNextSession(source.topic ?? '', source.subscription ?? '', options);
+        backoff.reset();
+      } catch (error) {
+        if (signal.aborted) break;
+        const code = isServiceBusError(error) ? error.code : undefined;
+        // No free session right now: not a failure.
+        if (code === 'ServiceTimeout' || code === 'SessionCannotBeLocked') {
+          await pause(this.#o.sessionPollMs ?? 1_000, signal);
+        } else {
+          this.#onError(error as Error, 'receive');
+          await pause(backoff.next(), signal);
+        }
+        continue;
+      }
+      try {
+        while (!signal.aborted) {
+          const [message] = await session.receiveMessages(1, {
+            maxWaitTimeInMs: source.sessionIdleMs,
+            abortSignal: signal,
+          });
+          if (!message) break;
+          await this.#track(this.#handle(session, message));
+        }
+      } catch (error) {
+        if (!signal.aborted) this.#onError(error as Error, 'receive');
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async #handle(
+    receiver: ServiceBusReceiver | ServiceBusSessionReceiver,
+    message: ServiceBusReceivedMessage,
+  ): Promise<void> {
     this.#status.received += 1;
     this.#status.lastMessageAt = this.#now().toISOString();
     const outcome = await this.#o.intake.handle(message, {
@@ -133,14 +210,12 @@ export class ServiceBusSourceReceiver {
     }
   }
 
-  #onError(args: ProcessErrorArgs): void {
+  #onError(reported: Error, errorSource: string): void {
     // Closing the receiver cuts its initialisation short: that is not a receiving failure.
-    if (!this.#receiver) return;
+    if (this.#status.state === 'stopped') return;
     // The SDK's retries give up with an AggregateError of every attempt; the last one says why.
     const error =
-      args.error instanceof AggregateError && args.error.errors.length > 0
-        ? (args.error.errors.at(-1) as Error)
-        : args.error;
+      reported instanceof AggregateError && reported.errors.length > 0 ? (reported.errors.at(-1) as Error) : reported;
     const code = isServiceBusError(error) ? error.code : (error as { code?: unknown }).code;
     this.#status.lastError = {
       ...(typeof code === 'string' ? { code } : {}),
@@ -148,8 +223,20 @@ export class ServiceBusSourceReceiver {
       at: this.#now().toISOString(),
     };
     this.#logger.error(
-      { source: this.id, entity: this.#entity, errorSource: args.errorSource, err: { message: error.message, code } },
+      { source: this.id, entity: this.#entity, errorSource, err: { message: error.message, code } },
       'Service Bus: receiving failed; the SDK keeps retrying',
     );
   }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
