@@ -7,6 +7,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BulkQueryJobs } from './bulk-query-jobs.ts';
 import type { FaultInjector } from './fault-injection.ts';
 import { readBody, sendJson } from './http-helpers.ts';
 import { QueryLocators } from './query-routes.ts';
@@ -46,6 +47,7 @@ function route(services: RestServices, context: RestContext): RestResult {
 export function buildRestRoutes(options: RestRoutesOptions) {
   let apiUsage = 0;
   const queries = new QueryLocators({ now: options.now ?? (() => new Date()) });
+  const bulkQueries = new BulkQueryJobs({ now: options.now ?? (() => new Date()) });
 
   return async function handleRest(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const send = (result: RestResult, headers: Record<string, string> = {}) =>
@@ -92,6 +94,12 @@ export function buildRestRoutes(options: RestRoutesOptions) {
     const segments = (match?.[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
     const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
     const context = { method, segments, query: url.searchParams, body, apiVersion: version, session };
+    if (segments[0] === 'jobs' && segments[1] === 'query') {
+      bulkQueries.handle(options, context, response, {
+        'sforce-limit-info': `api-usage=${apiUsage}/${options.dailyApiRequests}`,
+      });
+      return;
+    }
     if (segments[0] === 'query') {
       send(queries.handle(options, context, request.headers['sforce-query-options']));
       return;

@@ -16,7 +16,11 @@ export function buildBatchSource(config: BatchSourceConfig, deps: { store: Store
         parameters: config.parameters,
       });
     case 'salesforce-soql':
-      return new SalesforceSoqlSource({ org: deps.orgs.get(config.org), query: config.query });
+      return new SalesforceSoqlSource({
+        org: deps.orgs.get(config.org),
+        query: config.query,
+        ...(config.bulkAbove === undefined ? {} : { bulkAbove: config.bulkAbove }),
+      });
     default:
       return config satisfies never;
   }

@@ -3,6 +3,7 @@ import { OrgConnection } from '@mcp-broker/salesforce';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchSourceError } from './batch-source.ts';
+import { BulkQuery } from './salesforce-bulk-query.ts';
 import { SalesforceSoqlSource } from './salesforce-soql-source.ts';
 
 let sandbox: SalesforceSandbox;
@@ -89,5 +90,45 @@ describe('Salesforce SOQL source', () => {
     } finally {
       clockOffsetMs = 0;
     }
+  });
+
+  it('reads a selection above bulkAbove from a Bulk API 2.0 query job, page by page by locator', async () => {
+    const q = new SalesforceSoqlSource({
+      org,
+      query: 'SELECT Id, Name FROM Account ORDER BY Name',
+      bulkAbove: 100,
+      bulk: { pollBaseMs: 10 },
+    });
+    const names: unknown[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await q.readPage(cursor, 200);
+      pages += 1;
+      if (pages === 1) expect(page.next?.startsWith('bulk:')).toBe(true);
+      for (const r of page.records) names.push(r.Name);
+      // The same cursor reads the same page again (a resumed run).
+      if (page.next && pages === 1)
+        expect((await q.readPage(page.next, 200)).records).toEqual((await q.readPage(page.next, 200)).records);
+      cursor = page.next;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(names).toHaveLength(450);
+    expect(names[0]).toBe('Account 000');
+    expect(new Set(names).size).toBe(450);
+  });
+
+  it("refuses a bulk job for a malformed query with Salesforce's code", async () => {
+    await expect(new BulkQuery({ org }).start('SELECT Id FORM Account')).rejects.toMatchObject({
+      code: 'SALESFORCE_MALFORMED_QUERY',
+      transient: false,
+    });
+  });
+
+  it('reports an unknown bulk job as final NOT_FOUND', async () => {
+    await expect(new BulkQuery({ org }).page('bulk:750SB0000009999:', 200)).rejects.toMatchObject({
+      code: 'SALESFORCE_NOT_FOUND',
+      transient: false,
+    });
   });
 });

@@ -33,6 +33,11 @@ export const soqlSourceSchema = z.strictObject({
   org: id,
   /** The SOQL query; its records must carry `Id` (or set `recordId`). */
   query: z.string().min(1).max(20_000),
+  /**
+   * Above this many records (the REST query's totalSize), read them from a Bulk API 2.0 query job
+   * instead (CSV results by locator: values arrive as strings). Default: always the REST query.
+   */
+  bulkAbove: z.number().int().min(1).optional(),
 });
 
 /** A Cosmos DB SQL query over one of the store's containers, page by page (continuation token). */
