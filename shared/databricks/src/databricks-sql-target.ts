@@ -41,7 +41,7 @@ export interface DatabricksSqlReceipt extends Record<string, unknown> {
 
 export interface DatabricksSqlOptions {
   workspaces: DatabricksWorkspaces | ((id: string) => DatabricksWorkspace | undefined);
-  /** How long the first request waits for the statement (0, or 5–50 s). Default 10. */
+  /** How long the first request waits for the statement (0, or 5–50 s). Default 5: it must leave an inline delivery attempt (10 s by default) room to poll. */
   waitTimeoutSeconds?: number;
   /** First poll interval. Default 100 ms. */
   pollIntervalMs?: number;

@@ -37,7 +37,7 @@ export interface ExecuteOptions {
   statement: string;
   parameters: StatementParameter[];
   signal: AbortSignal;
-  /** How long the first request waits for the statement (0, or 5–50 s). Default 10. */
+  /** How long the first request waits for the statement (0, or 5–50 s). Default 5: it must leave an inline delivery attempt (10 s by default) room to poll. */
   waitTimeoutSeconds?: number;
   /** First poll interval; doubles up to 2 s. Default 100 ms. */
   pollIntervalMs?: number;
@@ -83,7 +83,7 @@ export async function executeStatement(
           value: p.value,
           ...(p.type ? { type: p.type } : {}),
         })),
-        wait_timeout: `${options.waitTimeoutSeconds ?? 10}s`,
+        wait_timeout: `${options.waitTimeoutSeconds ?? 5}s`,
         on_wait_timeout: 'CONTINUE',
         format: 'JSON_ARRAY',
         disposition: 'INLINE',
