@@ -11,6 +11,7 @@ import { EventGridWebhookSource } from '@mcp-broker/event-grid';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
+import { registerMetricsRoute, type ServiceTelemetry } from '@mcp-broker/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildIngressApp } from './app.ts';
@@ -33,7 +34,13 @@ export async function startIngress(
   config: IngressConfig,
   file: BrokerConfig,
   logger: Logger,
-  overrides: { env: Record<string, string | undefined>; store?: Store; fetch?: typeof fetch },
+  overrides: {
+    env: Record<string, string | undefined>;
+    store?: Store;
+    fetch?: typeof fetch;
+    /** From startTelemetry: the trace carried into each job, `GET /metrics`. */
+    telemetry?: ServiceTelemetry;
+  },
 ): Promise<StartedIngress> {
   const { env } = overrides;
   const broker = applyDeprecatedSettingsEnv(file, config, (message) => logger.warn(message));
@@ -48,6 +55,7 @@ export async function startIngress(
     redis,
     catalog: upstream.catalog,
     env,
+    ...(overrides.telemetry?.bullmq ? { telemetry: overrides.telemetry.bullmq } : {}),
   });
   const service = new ToolCallService({
     repository: core.repository,
@@ -115,6 +123,7 @@ export async function startIngress(
       },
     },
   });
+  if (overrides.telemetry?.prometheus) registerMetricsRoute(app, overrides.telemetry.prometheus);
   const url = await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ url }, 'ingress listening');
   return {

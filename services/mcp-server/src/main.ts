@@ -1,8 +1,12 @@
 import { createLogger, installGracefulShutdown, loadConfig } from '@mcp-broker/runtime';
-import { mcpServerConfigSchema } from './config.ts';
-import { startMcpServer } from './start.ts';
+import { startTelemetry, telemetryConfigSchema } from '@mcp-broker/telemetry';
+
+// First: ioredis and node:http are instrumented when they load, so start.ts is imported after this.
+const telemetry = await startTelemetry(loadConfig(telemetryConfigSchema, process.env), { serviceName: 'mcp-server' });
+const { mcpServerConfigSchema } = await import('./config.ts');
+const { startMcpServer } = await import('./start.ts');
 
 const config = loadConfig(mcpServerConfigSchema, process.env);
 const logger = createLogger({ name: 'mcp-server', level: config.LOG_LEVEL });
-const started = await startMcpServer(config, logger);
-installGracefulShutdown([() => started.close()], { logger });
+const started = await startMcpServer(config, logger, { telemetry });
+installGracefulShutdown([() => started.close(), () => telemetry.shutdown()], { logger });

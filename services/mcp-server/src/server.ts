@@ -2,6 +2,7 @@ import { bearerChallenge, protectedResourceMetadata } from '@mcp-broker/auth';
 import { BrokerError, DEFAULT_MAX_JSON_DEPTH } from '@mcp-broker/contracts';
 import { buildHttpServer, type Logger } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
+import { brokerMeter, McpServerMetrics } from '@mcp-broker/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { AuditLog } from './governance/audit-log.ts';
@@ -76,6 +77,8 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     store: options.store,
     logger,
     ...(options.auditRetentionDays ? { retentionDays: options.auditRetentionDays } : {}),
+    // On the API's meter: a no-op unless startTelemetry registered the SDK.
+    metrics: new McpServerMetrics(brokerMeter(), { tools: options.tools.map((t) => t.name) }),
   });
   // The subscriber queues commands until connected: subscriptions must survive reconnects.
   const subscriber = options.redis.duplicate({

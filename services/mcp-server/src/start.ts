@@ -3,6 +3,7 @@ import { createTokenVerifier, entraIssuer, type IssuerConfig } from '@mcp-broker
 import type { Logger } from '@mcp-broker/runtime';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
+import { registerMetricsRoute, type ServiceTelemetry } from '@mcp-broker/telemetry';
 import { Redis } from 'ioredis';
 import type { McpServerConfig } from './config.ts';
 import { BlobDocumentStorage } from './documents/blob-document-storage.ts';
@@ -26,6 +27,8 @@ export interface StartOverrides {
   store?: Store;
   /** Extra trusted issuers (the dev launcher adds its OAuth server). */
   issuers?: IssuerConfig[];
+  /** From startTelemetry: `GET /metrics` when the Prometheus exporter is on. */
+  telemetry?: ServiceTelemetry;
 }
 
 /** Wires config into real dependencies and listens. `main.ts` and the dev launcher call this. */
@@ -93,6 +96,7 @@ export async function startMcpServer(
     auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     sseKeepAliveMs: config.SSE_KEEPALIVE_SECONDS * 1000,
   });
+  if (overrides.telemetry?.prometheus) registerMetricsRoute(server.app, overrides.telemetry.prometheus);
   const url = await server.app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ url, store: store.embedded ? 'embedded' : 'cosmos', issuers: issuers.length }, 'mcp-server listening');
   return {

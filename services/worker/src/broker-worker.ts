@@ -13,7 +13,8 @@ import {
 import type { CallerConfig } from '@mcp-broker/broker-config';
 import type { ToolCallJob, WriteBackJob } from '@mcp-broker/contracts';
 import { raceAbort } from '@mcp-broker/resilience';
-import { type Job, Worker, type WorkerOptions } from 'bullmq';
+import type { BrokerMetrics } from '@mcp-broker/telemetry';
+import { type Job, type Telemetry, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { toolCallProcessor } from './jobs/tool-call-job.ts';
@@ -42,6 +43,10 @@ export interface BrokerWorkerOptions {
   progressIntervalMs?: number;
   /** The sweep that queues again calls and deliveries whose jobs Redis lost; off when unset. */
   reconcile?: { intervalMs: number; graceMs: number };
+  /** BullMQ's telemetry option (bullmq-otel): each attempt is a span under the trace the job carries. */
+  telemetry?: Telemetry;
+  /** The broker's metrics (outcomes, latencies, retries, write-backs); none when unset. */
+  metrics?: BrokerMetrics;
 }
 
 /**
@@ -64,6 +69,7 @@ export class BrokerWorker {
       queues: options.queues,
       handlers: options.writeBackHandlers,
       logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.inlineWriteBackTimeoutMs === undefined ? {} : { inlineTimeoutMs: options.inlineWriteBackTimeoutMs }),
     });
     this.#subscriber = options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
@@ -94,6 +100,7 @@ export class BrokerWorker {
       stalledInterval: Math.max(500, Math.floor((this.#o.lockDurationMs ?? 30_000) / 2)),
       maxStalledCount: 3,
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, retry) },
+      ...(this.#o.telemetry ? { telemetry: this.#o.telemetry } : {}),
     };
     for (const caller of this.#o.callers) {
       const queue = this.#o.queues.toolCallQueue(caller.id);
@@ -108,6 +115,7 @@ export class BrokerWorker {
         delivery: this.#delivery,
         cancellations: this.cancellations,
         logger: this.#o.logger,
+        ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
         ...(this.#o.progressIntervalMs === undefined ? {} : { progressIntervalMs: this.#o.progressIntervalMs }),
       });
       worker = new Worker<ToolCallJob>(
@@ -156,7 +164,10 @@ export class BrokerWorker {
       const saved = await this.#o.repository.apply(caller, callId, (current, now) =>
         lifecycle.deadLetter(current, now, error, 'abandoned by the queue'),
       );
-      if (saved?.changed) await this.#o.queues.enqueueWriteBacksFor(saved.record);
+      if (saved?.changed) {
+        this.#o.metrics?.callFinished(saved.record);
+        await this.#o.queues.enqueueWriteBacksFor(saved.record);
+      }
     } catch (cause) {
       this.#o.logger.error({ err: cause, callId }, 'could not dead-letter an abandoned call');
     }

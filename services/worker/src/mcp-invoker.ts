@@ -1,6 +1,7 @@
 import type { EndpointConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
 import { type BrokerUpstream, callTool } from '@mcp-broker/mcp-client';
+import { activeTraceMeta } from '@mcp-broker/telemetry';
 import type { ProgressUpdate, ToolInvoker, ToolResult } from './tool-invoker.ts';
 
 /**
@@ -34,6 +35,9 @@ export class McpToolInvoker implements ToolInvoker {
         'mcp-broker/callId': record.id,
         'mcp-broker/requestId': record.correlation.requestId,
         ...(record.correlation.traceparent ? { traceparent: record.correlation.traceparent } : {}),
+        // SEP-414: the trace context of this attempt's span, when telemetry is on (it replaces the
+        // caller's, whose trace it continues), so the server's spans join the call's trace.
+        ...activeTraceMeta(),
       },
     });
     return result as ToolResult;

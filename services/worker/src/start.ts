@@ -21,6 +21,14 @@ import {
 import { type ChannelStatus, PlatformEventConnector } from '@mcp-broker/salesforce-events';
 import { ServiceBusConnector } from '@mcp-broker/service-bus';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
+import {
+  BrokerMetrics,
+  brokerMeter,
+  type QueueGauge,
+  registerMetricsRoute,
+  type ServiceTelemetry,
+} from '@mcp-broker/telemetry';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BrokerWorker } from './broker-worker.ts';
 import type { WorkerConfig } from './config.ts';
@@ -48,7 +56,7 @@ export async function startWorker(
   config: WorkerConfig,
   file: BrokerConfig,
   logger: Logger,
-  overrides: { env: Record<string, string | undefined>; store?: Store },
+  overrides: { env: Record<string, string | undefined>; store?: Store; telemetry?: ServiceTelemetry },
 ): Promise<StartedWorker> {
   const { env } = overrides;
   const broker = applyDeprecatedSettingsEnv(file, config, (message) => logger.warn(message));
@@ -70,7 +78,10 @@ export async function startWorker(
     catalog: upstream.catalog,
     env,
     onQueueError: (err) => logger.warn({ err: { message: err.message } }, 'queue connection error'),
+    ...(overrides.telemetry?.bullmq ? { telemetry: overrides.telemetry.bullmq } : {}),
   });
+  // The API's meter: a no-op unless startTelemetry registered the SDK's provider.
+  const metrics = new BrokerMetrics(brokerMeter(), { callers: broker.callers.map((c) => c.id) });
   const { repository, queues } = core;
   const callers = new Map(broker.callers.map((c) => [c.id, c]));
   const orgs = new OrgConnections({ orgs: broker.salesforce.orgs, env, logger });
@@ -134,6 +145,8 @@ export async function startWorker(
       serviceBus.targetHandler,
     ],
     logger,
+    metrics,
+    ...(overrides.telemetry?.bullmq ? { telemetry: overrides.telemetry.bullmq } : {}),
     lockDurationMs: config.JOB_LOCK_MS,
     writeBackConcurrency: config.WRITE_BACK_CONCURRENCY,
     inlineWriteBackTimeoutMs: config.INLINE_WRITE_BACK_TIMEOUT_MS,
@@ -212,6 +225,13 @@ export async function startWorker(
           readiness: { redis: redisCheck(redis), store: () => store.ping() },
           status,
         });
+  if (overrides.telemetry?.enabled) {
+    metrics.observeQueues(broker.callers.map((c) => queueGauge(queues.toolCallQueue(c.id), c.id)));
+    metrics.observeSalesforceChannels(() =>
+      (connector?.status() ?? []).map((c) => ({ ...c, leader: c.role === 'leader' })),
+    );
+  }
+  if (health && overrides.telemetry?.prometheus) registerMetricsRoute(health, overrides.telemetry.prometheus);
   const healthUrl = health ? await health.listen({ host: config.HOST, port: config.HEALTH_PORT }) : undefined;
   logger.info(
     { callers: broker.callers.length, salesforceChannels: connector?.status().length ?? 0, healthUrl },
@@ -238,6 +258,18 @@ export async function startWorker(
       await core.close();
       redis.disconnect();
       if (!overrides.store) await store.close();
+    },
+  };
+}
+
+/** Depth and oldest waiting job of one caller queue, read from Redis when metrics are collected. */
+function queueGauge(queue: Queue, caller: string): QueueGauge {
+  return {
+    caller,
+    depth: () => queue.getJobCountByTypes('waiting', 'delayed', 'prioritized'),
+    oldestWaitingAt: async () => {
+      const [oldest] = await queue.getJobs(['waiting', 'prioritized'], 0, 0, true);
+      return oldest?.timestamp;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { BrokerConfig, BrokerSettings } from '@mcp-broker/broker-config';
 import type { ToolCatalog } from '@mcp-broker/mcp-client';
 import type { Store } from '@mcp-broker/store';
+import type { Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createToolCallIntake, type ToolCallIntake } from './intake/tool-call-intake.ts';
 import { BrokerQueues } from './queues/broker-queues.ts';
@@ -21,6 +22,8 @@ export interface BrokerCoreOptions {
   /** Where secret references resolve; only main.ts reads process.env, so it is always passed. */
   env: Record<string, string | undefined>;
   onQueueError?: (err: Error) => void;
+  /** BullMQ's telemetry option (bullmq-otel), when telemetry is on: the trace travels in each job. */
+  telemetry?: Telemetry;
 }
 
 export interface BrokerCore {
@@ -47,6 +50,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
       writeBackAttempts: settings.writeBackAttempts,
     },
     ...(options.onQueueError ? { onError: options.onQueueError } : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   const intake = createToolCallIntake({
     repository,

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -54,6 +55,8 @@ export function createLogger(config: LoggerConfig): Logger {
     name: config.name,
     level: config.level ?? 'info',
     redact: { paths: redactedPaths, censor: '[REDACTED]' },
+    // Joins a line to its trace; with telemetry off there is no active span and nothing is added.
+    mixin: traceLogFields,
     hooks: {
       // Free-text messages can carry a token a library echoed; structured fields are covered by redact.
       logMethod(args, method) {
@@ -71,4 +74,13 @@ export function createLogger(config: LoggerConfig): Logger {
     },
   };
   return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+/** The active span's ids for a log line (`trace_id`, `span_id`), or nothing. */
+export function traceLogFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const context = span.spanContext();
+  if (!trace.isSpanContextValid(context)) return {};
+  return { trace_id: context.traceId, span_id: context.spanId };
 }

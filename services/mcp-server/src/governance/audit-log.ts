@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuditRecord, fingerprint, type Identity } from '@mcp-broker/contracts';
 import type { Store } from '@mcp-broker/store';
+import type { McpServerMetrics } from '@mcp-broker/telemetry';
 import type { Logger } from 'pino';
 
 export interface AuditLogOptions {
@@ -8,6 +9,8 @@ export interface AuditLogOptions {
   logger: Logger;
   /** Retention in days, written as the record's Cosmos TTL; default 90. */
   retentionDays?: number;
+  /** Per-agent, per-tool calls and latency, counted from the same entries as the audit. */
+  metrics?: McpServerMetrics;
 }
 
 export type AuditEntry = Omit<AuditRecord, 'id' | 'subject' | 'clientAppId' | 'issuer' | 'at' | 'ttl'> & {
@@ -29,6 +32,12 @@ export class AuditLog {
 
   record(entry: AuditEntry): void {
     const { identity, ...rest } = entry;
+    this.#options.metrics?.toolCall({
+      agent: identity.clientAppId ?? identity.subject,
+      tool: entry.tool,
+      status: entry.outcome,
+      durationMs: entry.durationMs,
+    });
     const record: AuditRecord = {
       id: randomUUID(),
       subject: identity.subject,

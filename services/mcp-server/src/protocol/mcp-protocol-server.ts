@@ -2,14 +2,19 @@ import { BrokerError, isBrokerError, isToolCallId } from '@mcp-broker/contracts'
 import { raceAbort } from '@mcp-broker/resilience';
 import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
+import { contextFromMeta, SpanKind, withSpan } from '@mcp-broker/telemetry';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  type CallToolRequest,
   CallToolRequestSchema,
   type CallToolResult,
   type InitializeRequest,
   InitializeRequestSchema,
   type InitializeResult,
   ListToolsRequestSchema,
+  type ServerNotification,
+  type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Logger } from 'pino';
@@ -19,6 +24,8 @@ import { ToolError } from '../tools/tool-definition.ts';
 import type { ToolRegistry } from '../tools/tool-registry.ts';
 import { toJsonRpcCode } from './json-rpc-errors.ts';
 import { fromAuthInfo, type RequestContext } from './request-context.ts';
+
+type CallToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface ProtocolServerDeps {
   registry: ToolRegistry;
@@ -63,7 +70,23 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     return { tools: deps.registry.listFor(context.identity).map((t) => deps.registry.describe(t)) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  // One span per tools/call (the OpenTelemetry MCP conventions' name and attributes), under the
+  // HTTP request's span, or under the trace context in _meta (SEP-414) when no header carried one.
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+    const name = request.params.name;
+    const known = deps.registry.get(name) !== undefined;
+    return withSpan(
+      `tools/call ${known ? name : 'unknown'}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'mcp.method.name': 'tools/call', ...(known ? { 'gen_ai.tool.name': name } : {}) },
+        parent: contextFromMeta(request.params._meta as Record<string, unknown> | undefined),
+      },
+      () => callTool(request, extra),
+    );
+  });
+
+  const callTool = async (request: CallToolRequest, extra: CallToolExtra): Promise<CallToolResult> => {
     const context = requireContext(extra.authInfo);
     const started = performance.now();
     const name = request.params.name;
@@ -194,7 +217,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
       }
       throw wireError(brokerError, context.requestId);
     }
-  });
+  };
 
   return server;
 }

@@ -8,6 +8,7 @@ import {
   type WriteBackDelivery,
 } from '@mcp-broker/broker';
 import type { ToolCallJob, ToolCallRecord } from '@mcp-broker/contracts';
+import type { BrokerMetrics } from '@mcp-broker/telemetry';
 import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
@@ -23,6 +24,8 @@ export interface ToolCallJobDeps {
   maxRateLimitWaits?: number;
   /** Shortest interval between progress writes to the record, in ms. Default 1000. */
   progressIntervalMs?: number;
+  /** Outcomes, latencies, retries and 429 waits (docs/observability.md); none when unset. */
+  metrics?: BrokerMetrics;
 }
 
 /**
@@ -65,6 +68,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       await deps.queues.enqueueWriteBacksFor(running);
       return running.status;
     }
+    deps.metrics?.callStarted(running);
     if (running.cancelRequested) {
       cancellation.release();
       return finish(deps, running, (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran'));
@@ -106,6 +110,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
           // The endpoint said when to come back: pause this caller's queue (all replicas) and put
           // the job back without spending one of its attempts.
           const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
+          deps.metrics?.rateLimitWait(fresh);
           await deps.repository.apply(caller, callId, (r, now) => lifecycle.rateLimitWait(r, now, waitMs), fresh);
           await worker().rateLimit(waitMs);
           throw new RateLimitError();
@@ -157,6 +162,7 @@ async function retryOrDeadLetter(
     (r, now) => lifecycle.requeueForRetry(r, now, error.code),
     record,
   );
+  deps.metrics?.retry(record, error.code);
   throw cause instanceof Error ? cause : new Error(error.message);
 }
 
@@ -179,7 +185,10 @@ async function finish(deps: ToolCallJobDeps, record: ToolCallRecord, end: Transi
   );
   // Only the run whose write made the call final makes the attempts that write claimed; a record
   // another writer made final is theirs to deliver (ingress queues a cancel's write-backs).
-  if (saved?.changed) await deps.delivery.afterOutcome(saved.record);
+  if (saved?.changed) {
+    deps.metrics?.callFinished(saved.record);
+    await deps.delivery.afterOutcome(saved.record);
+  }
   return saved?.record.status ?? 'missing';
 }
 

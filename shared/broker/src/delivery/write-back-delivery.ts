@@ -17,6 +17,13 @@ export interface WriteBackDeliveryOptions {
   inlineTimeoutMs?: number;
   /** Budget for one attempt in a write-back job at a target that sets no timeout, in ms. Default 60,000. */
   jobTimeoutMs?: number;
+  /** Counts each attempt (by target type and result) where metrics are kept. */
+  metrics?: WriteBackMetrics;
+}
+
+/** What the delivery reports to metrics: one call per attempt, wherever it was made. */
+export interface WriteBackMetrics {
+  writeBackAttempt(record: ToolCallRecord, targetType: string, result: AttemptOutcome['status']): void;
 }
 
 /** What one attempt did to one delivery. */
@@ -205,6 +212,7 @@ export class WriteBackDelivery {
   report(record: ToolCallRecord, outcomes: ReadonlyMap<number, AttemptOutcome>) {
     for (const [target, outcome] of outcomes) {
       const fields = { callId: record.id, caller: record.caller, target, type: record.deliveries[target]?.target.type };
+      this.#o.metrics?.writeBackAttempt(record, fields.type ?? 'unknown', outcome.status);
       if (outcome.status === 'delivered') this.#o.logger.info(fields, 'write-back delivered');
       else if (outcome.status === 'failed') {
         this.#o.logger.warn({ ...fields, code: outcome.error.code }, 'write-back failed for good');

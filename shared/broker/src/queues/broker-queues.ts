@@ -1,5 +1,5 @@
 import type { ToolCallJob, ToolCallRecord, WriteBackJob } from '@mcp-broker/contracts';
-import { Queue, type QueueOptions } from 'bullmq';
+import { Queue, type QueueOptions, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   MAINTENANCE_QUEUE,
@@ -17,6 +17,8 @@ export interface BrokerQueuesOptions {
   retry?: Partial<RetryPolicy>;
   /** Connection errors of the queues (a Redis outage); without it they are printed to stderr by BullMQ. */
   onError?: (err: Error) => void;
+  /** BullMQ's telemetry option (bullmq-otel): each add is a span whose context the job carries. */
+  telemetry?: Telemetry;
 }
 
 /** Enqueues the broker's jobs with ids derived from the call, so enqueueing twice is harmless. */
@@ -33,7 +35,11 @@ export class BrokerQueues {
   }
 
   get #queueOptions(): QueueOptions {
-    return { connection: this.#o.connection, prefix: bullPrefix(this.#o.prefix) };
+    return {
+      connection: this.#o.connection,
+      prefix: bullPrefix(this.#o.prefix),
+      ...(this.#o.telemetry ? { telemetry: this.#o.telemetry } : {}),
+    };
   }
 
   toolCallQueue(caller: string): Queue<ToolCallJob> {

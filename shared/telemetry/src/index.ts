@@ -1,0 +1,11 @@
+export { SpanKind } from '@opentelemetry/api';
+export { BoundedLabel } from './bounded-label.ts';
+export { brokerMeter } from './broker-meter.ts';
+export { BrokerMetrics, type CallFacts, type ChannelGauge, type QueueGauge } from './broker-metrics.ts';
+export { McpServerMetrics } from './mcp-server-metrics.ts';
+export { registerMetricsRoute } from './metrics-route.ts';
+export type { MetricsScrape } from './metrics-scrape.ts';
+export { type ServiceTelemetry, type StartTelemetryOptions, startTelemetry } from './start-telemetry.ts';
+export { type TelemetryConfig, type TelemetryPlan, telemetryConfigSchema, telemetryPlan } from './telemetry-config.ts';
+export { activeTraceMeta, contextFromMeta } from './trace-context.ts';
+export { withSpan } from './with-span.ts';
