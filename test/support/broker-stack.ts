@@ -8,6 +8,7 @@ import { ingressConfigSchema, type StartedIngress, startIngress } from '@mcp-bro
 import { buildMcpServer, type McpServer, type ToolDefinition } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { createStore, type Store } from '@mcp-broker/store';
+import type { ServiceTelemetry } from '@mcp-broker/telemetry';
 import { type StartedWorker, startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import { Redis } from 'ioredis';
 
@@ -93,8 +94,12 @@ export async function startBrokerStack(options: {
   databricks?: { section: unknown; env: Record<string, string> };
   /** The eventGrid section of the configuration (docs/event-grid.md) and the secrets it references. */
   eventGrid?: { section: unknown; env: Record<string, string> };
+  /** The serviceBus section of the configuration (docs/service-bus.md) and the secrets it references. */
+  serviceBus?: { section: unknown; env: Record<string, string> };
   /** Batch schedules (`schedules` in the broker configuration). */
   schedules?: unknown[];
+  /** From startTelemetry, handed to ingress and each worker replica as their main.ts does. */
+  telemetry?: ServiceTelemetry;
 }): Promise<BrokerStack> {
   const prefix = `e2e:${randomUUID()}:`;
   const logger = createLogger({ name: 'e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -159,6 +164,7 @@ export async function startBrokerStack(options: {
     endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
     databricks: options.databricks?.section,
     eventGrid: options.eventGrid?.section,
+    serviceBus: options.serviceBus?.section,
     callers: [
       caller('caller-a', 'broker-for-a', 'E2E_SECRET_A'),
       caller('caller-b', 'broker-for-b', 'E2E_SECRET_B'),
@@ -193,12 +199,14 @@ export async function startBrokerStack(options: {
     E2E_CALLBACK_SECRET: CALLBACK_SECRET,
     ...options.databricks?.env,
     ...options.eventGrid?.env,
+    ...options.serviceBus?.env,
     ...(options.salesforce ? { E2E_SALESFORCE_SECRET: options.salesforce.clientSecret } : {}),
   };
   const common = { BROKER_CONFIG: '(in memory)', REDIS_URL };
   const ingress = await startIngress(loadConfig(ingressConfigSchema, { ...common, PORT: '0' }), broker, logger, {
     store,
     env,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   const workerSettings = {
     RETRY_BASE_DELAY_MS: '20',
@@ -215,6 +223,7 @@ export async function startBrokerStack(options: {
       {
         store,
         env,
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       },
     );
     replicas.push(replica);
