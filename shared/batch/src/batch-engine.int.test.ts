@@ -111,4 +111,22 @@ describe('batch engine start', () => {
     expect(await without.queue.hasSchedule('nightly')).toBe(false);
     await without.close();
   });
+
+  it('queues again a run still going whose job Redis lost, at the next registration', async () => {
+    const e = engine({ catalog: catalog(async () => ({ name: 'next_best_action' }) as never) });
+    const { run } = await e.runs.create({
+      id: `br_${'0'.repeat(31)}1`,
+      schedule: 'nightly',
+      caller: 'acme',
+      startedBy: 'api',
+      startKey: 'lost-job',
+    });
+    expect(await e.queue.queue.getJobState(run.id)).toBe('unknown');
+    await e.checkTools();
+    // start() registers, which finds the run without a job; the worker then takes it.
+    await e.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await e.queue.queue.getJobState(run.id)).not.toBe('unknown');
+    await e.close();
+  });
 });

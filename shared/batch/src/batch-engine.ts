@@ -164,7 +164,11 @@ export class BatchEngine {
     }
   }
 
-  /** Registers the job scheduler of every enabled schedule that has none, and removes the others. */
+  /**
+   * Registers the job scheduler of every enabled schedule that has none, and removes the others.
+   * The run record is the source of truth here too: a run still queued or running whose job Redis
+   * lost is queued again (a no-op while its job lives), so it resumes from its checkpoint.
+   */
   async #register(): Promise<void> {
     const enabled = this.#o.schedules.filter((s) => s.enabled);
     for (const schedule of enabled) {
@@ -172,6 +176,11 @@ export class BatchEngine {
       if (!(await this.queue.hasSchedule(schedule.id))) await this.queue.upsertSchedule(schedule);
     }
     await this.queue.removeSchedulersExcept(new Set(enabled.map((s) => s.id)));
+    for (const schedule of this.#o.schedules) {
+      for (const run of await this.runs.active(schedule.caller, schedule.id)) {
+        await this.queue.enqueueRun({ runId: run.id, caller: run.caller });
+      }
+    }
   }
 
   async #process(job: Job<BatchJob>, token: string | undefined): Promise<void> {
