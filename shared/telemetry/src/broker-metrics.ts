@@ -79,8 +79,8 @@ export class BrokerMetrics {
     this.#calls = meter.createCounter('mcpb_tool_calls', {
       description: 'Tool calls that reached a final status, by caller, tool and outcome.',
     });
-    this.#queueWait = histogram('mcpb_call_queue_wait', 'From submission to the worker starting the call.');
-    this.#callDuration = histogram('mcpb_call_duration', 'From the worker starting the call to its outcome.');
+    this.#queueWait = histogram('mcpb_call_queue_wait_seconds', 'From submission to the worker starting the call.');
+    this.#callDuration = histogram('mcpb_call_duration_seconds', 'From the worker starting the call to its outcome.');
     this.#writtenBack = histogram(
       'mcpb_call_written_back',
       'From submission to a write-back target confirming delivery.',
@@ -168,7 +168,7 @@ export class BrokerMetrics {
     const depth = this.#meter.createObservableGauge('mcpb_queue_depth', {
       description: 'Jobs waiting in a caller queue (waiting, delayed, prioritized).',
     });
-    const oldest = this.#meter.createObservableGauge('mcpb_queue_oldest_waiting_age', {
+    const oldest = this.#meter.createObservableGauge('mcpb_queue_oldest_waiting_age_seconds', {
       description: 'Age of the oldest job waiting in a caller queue (0 when empty).',
       unit: 's',
     });
@@ -194,7 +194,7 @@ export class BrokerMetrics {
 
   /** Seconds since each led Salesforce channel last handled an event (its subscriber lag). */
   observeSalesforceChannels(channels: () => readonly ChannelGauge[], startedAtMs = Date.now()): void {
-    const lag = this.#meter.createObservableGauge('mcpb_salesforce_subscriber_lag', {
+    const lag = this.#meter.createObservableGauge('mcpb_salesforce_subscriber_lag_seconds', {
       description: 'Seconds since the channel subscriber (the leader replica) last handled an event.',
       unit: 's',
     });

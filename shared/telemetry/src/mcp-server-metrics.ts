@@ -20,7 +20,7 @@ export class McpServerMetrics {
     this.#calls = meter.createCounter('mcp_server_tool_calls', {
       description: 'tools/call requests by agent, tool and status (the audit outcome).',
     });
-    this.#duration = meter.createHistogram('mcp_server_tool_call_duration', {
+    this.#duration = meter.createHistogram('mcp_server_tool_call_duration_seconds', {
       description: 'tools/call latency by agent, tool and status.',
       unit: 's',
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
