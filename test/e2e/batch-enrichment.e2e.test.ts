@@ -56,6 +56,16 @@ beforeAll(async () => {
   sandbox = await startSalesforceSandbox({
     longPollTimeoutMs: 2_000,
     objects: {
+      MCP_Batch_Run__e: {
+        fields: {
+          Run_Id__c: { length: 64, required: true },
+          Schedule__c: { length: 64 },
+          Status__c: { length: 32 },
+          Counts__c: { type: 'textarea', length: 32000 },
+          Errors__c: { type: 'textarea', length: 32000 },
+          Duration_Ms__c: { type: 'double' },
+        },
+      },
       Account: {
         fields: {
           Name: { length: 255, required: true, label: 'Account Name' },
@@ -86,7 +96,11 @@ beforeAll(async () => {
       apiVersion: sandbox.apiVersion,
     },
     schedules: [
-      schedule('enrich-retail', 'Retail', { writeBack, pageSize: 200 }),
+      schedule('enrich-retail', 'Retail', {
+        writeBack,
+        pageSize: 200,
+        summaryEvent: { type: 'salesforce-event', org: 'org-a' },
+      }),
       schedule('bad-query', 'Retail', {
         source: { type: 'salesforce-soql', org: 'org-a', query: 'SELECT Id FORM Account' },
       }),
@@ -241,6 +255,13 @@ describe('batch runs: end to end', () => {
     expect(retail?.lastRun?.id).toBe(run.id);
     expect(Date.parse(retail?.nextRunAt ?? '')).toBeGreaterThan(Date.now());
     expect(schedules.some((s) => s.id === 'other')).toBe(false);
+    // The summary event, once.
+    const summaries = sandbox
+      .retainedEvents('/event/MCP_Batch_Run__e')
+      .filter((e) => e.data.payload.Run_Id__c === run.id);
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]?.data.payload).toMatchObject({ Schedule__c: 'enrich-retail', Status__c: 'succeeded' });
+    expect(JSON.parse(String(summaries[0]?.data.payload.Counts__c))).toMatchObject({ selected: 30, writtenBack: 27 });
   });
 });
 

@@ -1,7 +1,7 @@
 import type { CallerConfig, ScheduleConfig } from '@mcp-broker/broker-config';
 import { type BatchRunRecord, finalBatchRunStatuses } from '@mcp-broker/contracts';
 import { Backoff } from '@mcp-broker/resilience';
-import type { OrgConnection } from '@mcp-broker/salesforce';
+import { classifySalesforceError, type OrgConnection } from '@mcp-broker/salesforce';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchIntake } from './batch-intake.ts';
@@ -409,8 +409,10 @@ export class BatchRunner {
   }
 
   async #end(run: BatchRunRecord, status: BatchRunRecord['status'], error?: BatchRunRecord['error']): Promise<void> {
-    const saved = await this.#save(run, (r, now) =>
-      finalBatchRunStatuses.includes(r.status)
+    let ended = false;
+    const saved = await this.#save(run, (r, now) => {
+      ended = !finalBatchRunStatuses.includes(r.status);
+      return !ended
         ? undefined
         : {
             ...r,
@@ -419,10 +421,12 @@ export class BatchRunner {
             completedAt: now,
             ...(error ? { error } : {}),
             ...(error && status !== 'failed' ? { errorsByCode: { ...r.errorsByCode, [error.code]: 1 } } : {}),
-          },
-    );
+          };
+    });
+    if (!ended) return;
     const durationMs =
       saved.startedAt && saved.completedAt ? Date.parse(saved.completedAt) - Date.parse(saved.startedAt) : 0;
+    if (saved.status !== 'skipped') await this.#publishSummary(saved, durationMs);
     this.#o.logger.info(
       {
         run: saved.id,
@@ -435,6 +439,34 @@ export class BatchRunner {
       },
       'batch run finished',
     );
+  }
+
+  /**
+   * The optional summary event, published once, when the run becomes final. Best effort: a
+   * failure is logged and the run stays as it ended (its summary is on the run record anyway).
+   */
+  async #publishSummary(run: BatchRunRecord, durationMs: number): Promise<void> {
+    const target = this.#schedules.get(run.schedule)?.summaryEvent;
+    if (!target) return;
+    try {
+      await this.#o.org(target.org).withSession(async (conn) => {
+        const saved = await conn.sobject(target.event).create({
+          Run_Id__c: run.id,
+          Schedule__c: run.schedule,
+          Status__c: run.status,
+          Counts__c: JSON.stringify(run.counts),
+          Errors__c: JSON.stringify(run.errorsByCode),
+          Duration_Ms__c: durationMs,
+        });
+        if (!saved.success) throw classifySalesforceError(saved);
+      });
+    } catch (error) {
+      const failure = classifySalesforceError(error);
+      this.#o.logger.warn(
+        { run: run.id, code: failure.code, err: failure.message },
+        'batch summary event not published',
+      );
+    }
   }
 
   #window(schedule: ScheduleConfig): CallWindow {

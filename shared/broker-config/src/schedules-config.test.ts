@@ -112,6 +112,15 @@ describe('schedules in the broker configuration', () => {
     expect(message).toContain('(connected: acme-org)');
   });
 
+  it("refuses a summary event in another caller's org, and a name that is not a platform event", async () => {
+    expect(problems([schedule({ summaryEvent: { type: 'salesforce-event', org: 'other-org' } })])).toContain(
+      'schedules.0.summaryEvent.org: schedule "nightly-accounts": no Salesforce org "other-org"',
+    );
+    expect(
+      problems([schedule({ summaryEvent: { type: 'salesforce-event', org: 'acme-org', event: 'Account' } })]),
+    ).toContain('schedules.0.summaryEvent.event: a platform event API name');
+  });
+
   it("refuses a concurrency that would leave the caller's interactive calls no slot", () => {
     expect(problems([schedule({ concurrency: 4 })])).toContain(
       'schedules.0.concurrency: schedule "nightly-accounts": 4 must be below caller "acme"\'s concurrency (4)',

@@ -111,6 +111,21 @@ export const scheduleSchema = z
     /** The record's id (part of its idempotency key): JSONata over the record. Default `Id ? Id : id`. */
     recordId: expression.default('$exists(Id) ? Id : id'),
     writeBack: batchWriteBackSchema.optional(),
+    /**
+     * At the end of a run (not a skipped tick), publish a platform event with its summary:
+     * `Run_Id__c`, `Schedule__c`, `Status__c`, `Counts__c` and `Errors__c` (JSON), `Duration_Ms__c`.
+     */
+    summaryEvent: z
+      .strictObject({
+        type: z.literal('salesforce-event'),
+        org: id,
+        /** Platform event API name. Default `MCP_Batch_Run__e`. */
+        event: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_]*__e$/, 'a platform event API name such as MCP_Batch_Run__e')
+          .default('MCP_Batch_Run__e'),
+      })
+      .optional(),
     /** This schedule's calls running at once (below the caller's, which interactive calls share). Default 2. */
     concurrency: z.number().int().min(1).max(1000).default(2),
     /** This schedule's calls started per minute (never more than the caller's). Default 60. */
@@ -200,5 +215,6 @@ export function checkSchedules(config: ScheduleContext, ctx: z.RefinementCtx): v
     };
     if (schedule.source.type === 'salesforce-soql') orgOf(schedule.source.org, ['source', 'org']);
     if (schedule.writeBack) orgOf(schedule.writeBack.org, ['writeBack', 'org']);
+    if (schedule.summaryEvent) orgOf(schedule.summaryEvent.org, ['summaryEvent', 'org']);
   });
 }
