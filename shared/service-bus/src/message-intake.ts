@@ -33,8 +33,8 @@ export interface MessageIntakeOptions {
   logger?: ServiceBusLogger;
   /** Wait before abandoning after a transient failure, so redeliveries do not spend the entity's maxDeliveryCount in seconds. Default 1 s doubling to 30 s. */
   abandonBackoff?: BackoffOptions;
-  /** Injectable for tests. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Injectable for tests; resolves early when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Service Bus keeps application property strings short enough; a description past this is cut. */
@@ -44,16 +44,17 @@ export class MessageIntake {
   readonly #o: MessageIntakeOptions;
   readonly #logger: ServiceBusLogger;
   readonly #backoff: Backoff;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(options: MessageIntakeOptions) {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = new Backoff(options.abandonBackoff ?? { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'equal' });
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? abortableSleep;
   }
 
-  async handle(message: ReceivedRequestMessage, settle: Settlement): Promise<MessageOutcome> {
+  /** `signal`: the receiver is stopping; a backoff before abandoning is cut short so shutdown does not wait it out. */
+  async handle(message: ReceivedRequestMessage, settle: Settlement, signal?: AbortSignal): Promise<MessageOutcome> {
     const { request, refusal } = requestFromMessage(message, this.#o.source);
     const log = { source: this.#o.source.id, messageId: request.correlation.requestId, key: request.idempotencyKey };
     let acceptance: Awaited<ReturnType<ToolCallIntake['accept']>>;
@@ -65,7 +66,7 @@ export class MessageIntake {
         { ...log, err: errorDetails(error), retryInMs: delay },
         'Service Bus: accept failed; abandoning the message',
       );
-      await this.#sleep(delay);
+      await this.#sleep(delay, signal);
       await this.#settle(log, 'abandon', () => settle.abandon());
       return 'abandoned';
     }
@@ -103,4 +104,17 @@ function errorDetails(error: unknown): { message: string; code?: string } {
     message: typeof e?.message === 'string' ? e.message : String(error),
     ...(typeof e?.code === 'string' ? { code: e.code } : {}),
   };
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -104,8 +104,8 @@ export class ServiceBusSourceReceiver {
     if (this.#receiver || this.#sessionLoops.length > 0) return;
     const { source, client } = this.#o;
     this.#status.state = 'receiving';
+    this.#abort = new AbortController();
     if (source.sessions) {
-      this.#abort = new AbortController();
       const signal = this.#abort.signal;
       this.#sessionLoops = Array.from({ length: source.maxConcurrentSessions }, () => this.#sessionLoop(signal));
       this.#logger.info(
@@ -137,8 +137,10 @@ export class ServiceBusSourceReceiver {
     this.#subscription = undefined;
     this.#receiver = undefined;
     this.#status.state = 'stopped';
-    this.#abort.abort();
+    // No new credit first, then cut short what waits to abandon: an abandoned message must not be
+    // handed straight back to this closing receiver.
     await subscription?.close();
+    this.#abort.abort();
     await Promise.allSettled([...this.#inFlight, ...this.#sessionLoops]);
     this.#sessionLoops = [];
     await receiver?.close();
@@ -192,12 +194,16 @@ export class ServiceBusSourceReceiver {
   ): Promise<void> {
     this.#status.received += 1;
     this.#status.lastMessageAt = this.#now().toISOString();
-    const outcome = await this.#o.intake.handle(message, {
-      complete: () => receiver.completeMessage(message),
-      abandon: () => receiver.abandonMessage(message),
-      deadLetter: (deadLetterReason, deadLetterErrorDescription) =>
-        receiver.deadLetterMessage(message, { deadLetterReason, deadLetterErrorDescription }),
-    });
+    const outcome = await this.#o.intake.handle(
+      message,
+      {
+        complete: () => receiver.completeMessage(message),
+        abandon: () => receiver.abandonMessage(message),
+        deadLetter: (deadLetterReason, deadLetterErrorDescription) =>
+          receiver.deadLetterMessage(message, { deadLetterReason, deadLetterErrorDescription }),
+      },
+      this.#abort.signal,
+    );
     this.#status.outcomes[outcome] += 1;
   }
 

@@ -60,7 +60,12 @@ function brokerConfig(queue: string, over: Record<string, unknown> = {}): Broker
 
 function connect(
   queue: string,
-  options: { connectionString?: string; accept?: ToolCallIntake['accept']; source?: Record<string, unknown> } = {},
+  options: {
+    connectionString?: string;
+    accept?: ToolCallIntake['accept'];
+    source?: Record<string, unknown>;
+    abandonBackoffMs?: number;
+  } = {},
 ): ServiceBusConnector {
   const config = brokerConfig(queue, options.source);
   const connector = new ServiceBusConnector({
@@ -69,7 +74,7 @@ function connect(
     intake: { accept: options.accept ?? ((caller, request, opts) => intake.accept(caller, request, opts)) },
     env: { SB_CONN: options.connectionString ?? peer.connectionString() },
     clientOptions: { retryOptions: { maxRetries: 1, timeoutInMs: 5_000, retryDelayInMs: 200 } },
-    abandonBackoff: { baseDelayMs: 50, maxDelayMs: 100 },
+    abandonBackoff: { baseDelayMs: options.abandonBackoffMs ?? 50, maxDelayMs: options.abandonBackoffMs ?? 100 },
   });
   started.push(connector);
   connector.start();
@@ -118,7 +123,7 @@ async function deadLetters(queue: string) {
   return client.createReceiver(queue, { subQueueType: 'deadLetter' }).receiveMessages(10, { maxWaitTimeInMs: 1_000 });
 }
 
-const queues_ = ['malformed', 'refused', 'badkey', 'dupes', 'killed', 'slow', 'outage', 'happy', 'prop'];
+const queues_ = ['malformed', 'refused', 'badkey', 'dupes', 'killed', 'slow', 'outage', 'happy', 'prop', 'shutdown'];
 
 beforeAll(async () => {
   store = await createStore({ databaseId: `sb-source-${randomUUID()}` });
@@ -299,6 +304,32 @@ describe('Service Bus source: one call however often a request is delivered', ()
     expect(await recordsWithKey(`sb:requests:${messageId}`)).toHaveLength(1);
     expect(peer.entity('outage').messages()).toHaveLength(0);
     expect(await deadLetters('outage')).toHaveLength(0);
+  });
+});
+
+describe('Service Bus source: shutdown', () => {
+  it('stopping while a failed accept waits its backoff abandons the message at once', async () => {
+    let attempts = 0;
+    const connector = connect('shutdown', {
+      abandonBackoffMs: 20_000,
+      accept: async () => {
+        attempts += 1;
+        throw new Error('store unavailable');
+      },
+    });
+    await sender('shutdown').sendMessages({
+      body: { tool: 'generate_contract', arguments: {} },
+      messageId: randomUUID(),
+    });
+    await until('the failed accept', () => attempts === 1 || undefined);
+    const stopping = Date.now();
+    started.splice(started.indexOf(connector), 1);
+    await connector.close();
+    expect(Date.now() - stopping).toBeLessThan(5_000);
+    expect(connector.status()[0]?.outcomes.abandoned).toBe(1);
+    const [left] = peer.entity('shutdown').messages();
+    expect(left?.lock).toBeUndefined();
+    expect(left?.deliveryCount).toBe(1);
   });
 });
 
