@@ -28,6 +28,8 @@ const keyValues = z.string().transform((s, ctx) => {
   return out;
 });
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
 /**
  * The standard OpenTelemetry variables the broker honours, plus Application Insights. Every
  * service's `main.ts` parses them with this schema; the SDK never reads `process.env` itself.
@@ -41,9 +43,9 @@ export const telemetryConfigSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   OTEL_RESOURCE_ATTRIBUTES: keyValues.optional(),
   /** Base URL of an OTLP/HTTP receiver (a collector): `/v1/traces` and `/v1/metrics` are added. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpUrl.optional(),
   OTEL_EXPORTER_OTLP_HEADERS: keyValues.optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/protobuf').or(z.literal('http/json')).default('http/json'),
   /** `otlp` (the default when an endpoint is set), `console` or `none`. */
