@@ -28,6 +28,8 @@ const writeBack = {
     Description: 'structuredContent.action',
     Last_Enriched__c: 'call.completedAt',
   },
+  // Small chunks, so the write-back's checkpoint from chunk to chunk is exercised.
+  chunkSize: 7,
 };
 const schedule = (id: string, industry: string, over: Record<string, unknown> = {}) => ({
   id,

@@ -49,13 +49,15 @@ beforeAll(async () => {
         id: 'crash-run',
         cron: '0 0 1 1 *',
         caller: 'caller-a',
+        // Cosmos pages of 7, so the kill lands between page checkpoints and mid-page.
         source: {
-          type: 'salesforce-soql',
-          org: 'org-a',
-          query: "SELECT Id, Name FROM Account WHERE Industry = 'Crash' ORDER BY Name",
+          type: 'cosmos-query',
+          container: 'accounts',
+          query: "SELECT * FROM c WHERE c.customerId = 'batch-crash' ORDER BY c.name",
         },
+        recordId: 'sfId',
         tool: 'test_enrich',
-        arguments: '{ "account_id": Id, "name": Name, "delay_ms": 80 }',
+        arguments: '{ "account_id": sfId, "name": name, "delay_ms": 80 }',
         writeBack: {
           type: 'salesforce-record',
           org: 'org-a',
@@ -64,7 +66,7 @@ beforeAll(async () => {
         },
         concurrency: 2,
         callsPerMinute: 6000,
-        pageSize: 200,
+        pageSize: 7,
       },
     ],
   });
@@ -103,6 +105,17 @@ describe('a worker killed mid-run', () => {
     const ids = Array.from({ length: 60 }, (_, i) =>
       sandbox.insertRecord('Account', { Name: `Crash ${String(i).padStart(3, '0')}`, Industry: 'Crash' }),
     );
+    // The selection comes from the store; each item names its Salesforce account.
+    for (const [i, sfId] of ids.entries()) {
+      await stack.store
+        .container('accounts')
+        .items.create({
+          id: `crash-${i}`,
+          customerId: 'batch-crash',
+          sfId,
+          name: `Crash ${String(i).padStart(3, '0')}`,
+        });
+    }
     const first = startWorkerProcess();
     const res = await fetch(`${stack.ingressUrl}/v1/schedules/crash-run/runs`, {
       method: 'POST',
