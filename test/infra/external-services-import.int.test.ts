@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BatchQueue, BatchRunRepository, BatchRunService } from '@mcp-broker/batch';
 import { BrokerQueues, ToolCallIntake, ToolCallRepository, WriteBackPolicy } from '@mcp-broker/broker';
 import { buildIngressApp, ToolCallService } from '@mcp-broker/ingress';
 import { createLogger } from '@mcp-broker/runtime';
@@ -64,6 +65,12 @@ beforeAll(async () => {
         validator: { validate: async () => ({ kind: 'ok' }) },
         writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: {} }),
       }),
+    }),
+    // The batch API lands in the same document, so its schemas are held to the same rules.
+    batch: new BatchRunService({
+      schedules: [],
+      runs: new BatchRunRepository({ store }),
+      queue: new BatchQueue({ connection: redis, prefix }),
     }),
     authenticator: new CallerAuthenticator([]),
     publicUrl: 'https://broker.example.com',
