@@ -1,0 +1,1 @@
+export { type CliEnv, type CliIo, EXIT, runCli, USAGE } from './run-cli.ts';
