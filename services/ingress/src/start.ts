@@ -8,7 +8,7 @@ import {
 } from '@mcp-broker/broker-config';
 import { createDatabricksIngressSide } from '@mcp-broker/databricks';
 import { EventGridWebhookSource } from '@mcp-broker/event-grid';
-import { createBrokerUpstream } from '@mcp-broker/mcp-client';
+import { createBrokerUpstream, endpointReachabilityChecks } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import { createStore, type Store, storeOptionsFromEnv } from '@mcp-broker/store';
 import { registerMetricsRoute, type ServiceTelemetry } from '@mcp-broker/telemetry';
@@ -121,6 +121,7 @@ export async function startIngress(
       redis: async () => {
         await redis.ping();
       },
+      ...endpointReachabilityChecks(broker.endpoints, overrides.fetch ? { fetch: overrides.fetch } : {}),
     },
   });
   if (overrides.telemetry?.prometheus) registerMetricsRoute(app, overrides.telemetry.prometheus);

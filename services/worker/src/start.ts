@@ -9,7 +9,7 @@ import {
 } from '@mcp-broker/broker-config';
 import { createDatabricksWorkerSide } from '@mcp-broker/databricks';
 import { createEventGridWorkerSide } from '@mcp-broker/event-grid';
-import { createBrokerUpstream } from '@mcp-broker/mcp-client';
+import { createBrokerUpstream, endpointReachabilityChecks } from '@mcp-broker/mcp-client';
 import type { Logger } from '@mcp-broker/runtime';
 import {
   FieldLimits,
@@ -222,7 +222,11 @@ export async function startWorker(
       ? undefined
       : buildWorkerHealthApp({
           logger,
-          readiness: { redis: redisCheck(redis), store: () => store.ping() },
+          readiness: {
+            redis: redisCheck(redis),
+            store: () => store.ping(),
+            ...endpointReachabilityChecks(broker.endpoints),
+          },
           status,
         });
   if (overrides.telemetry?.enabled) {

@@ -11,6 +11,7 @@ export {
   type PoolStats,
   type PoolTarget,
 } from './client-pool.ts';
+export { type EndpointReachabilityOptions, endpointReachabilityChecks } from './endpoint-reachability.ts';
 export {
   isMcpCallError,
   McpCallError,
