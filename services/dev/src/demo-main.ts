@@ -1,12 +1,19 @@
-import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
-import { devConfigSchema } from './config.ts';
-import { runDatabricksDemo } from './databricks-demo.ts';
-import { runStartupDemoCall } from './demo-call.ts';
-import { readDemoPassword } from './dev-credentials.ts';
-import { freePort } from './free-port.ts';
-import { runSalesforceDemo } from './salesforce-demo.ts';
-import { startDevStack } from './start-dev.ts';
+import { startTelemetry, telemetryConfigSchema } from '@mcp-broker/telemetry';
+
+// First, as in each service's main.ts: modules patched at load time are imported after it.
+const telemetry = await startTelemetry(loadConfig(telemetryConfigSchema, process.env), {
+  serviceName: 'mcp-broker-demo',
+});
+const { mcpServerConfigSchema } = await import('@mcp-broker/mcp-server');
+const { devConfigSchema } = await import('./config.ts');
+const { runAzureDemo } = await import('./azure-demo.ts');
+const { runDatabricksDemo } = await import('./databricks-demo.ts');
+const { runStartupDemoCall } = await import('./demo-call.ts');
+const { readDemoPassword } = await import('./dev-credentials.ts');
+const { freePort } = await import('./free-port.ts');
+const { runSalesforceDemo } = await import('./salesforce-demo.ts');
+const { startDevStack } = await import('./start-dev.ts');
 
 // `npm run demo`: the whole broker on embedded defaults, the two Salesforce stories, then exit.
 // Ports default to free ones, so it runs beside `npm start`. Exit 0 only if every step worked.
@@ -23,7 +30,7 @@ const mcp = loadConfig(mcpServerConfigSchema, { LOG_LEVEL: 'warn', ...env });
 const logger = createLogger({ name: 'demo', level: mcp.LOG_LEVEL });
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-const stack = await startDevStack(dev, mcp, logger);
+const stack = await startDevStack(dev, mcp, logger, telemetry);
 let ok = false;
 try {
   print(
@@ -40,11 +47,14 @@ try {
     print,
   });
   steps.push(...(await runDatabricksDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
+  steps.push(...(await runAzureDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
   ok = call.status === 'succeeded' && steps.every((s) => s.ok);
   print(ok ? '\nDemo: every step worked.' : `\nDemo: ${steps.filter((s) => !s.ok).length} step(s) failed (✘ above).`);
 } catch (err) {
   print(`\nDemo failed: ${(err as Error).message}`);
 } finally {
   await stack.close();
+  // Spans still buffered are sent before the process exits.
+  await telemetry.shutdown();
 }
 process.exit(ok ? 0 : 1);

@@ -5,6 +5,7 @@ import { type Logger, loadConfig } from '@mcp-broker/runtime';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { generateSampleData, loadSampleData } from '@mcp-broker/sample-data';
 import { createStore, storeOptionsFromEnv } from '@mcp-broker/store';
+import type { ServiceTelemetry } from '@mcp-broker/telemetry';
 import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import type { DevConfig } from './config.ts';
 import {
@@ -32,7 +33,14 @@ export interface DevStack {
  * Everything on embedded defaults in one process: the Cosmos-compatible store seeded with sample
  * data, a development OAuth server, and the governed MCP server trusting it.
  */
-export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger: Logger): Promise<DevStack> {
+export async function startDevStack(
+  dev: DevConfig,
+  mcp: McpServerConfig,
+  logger: Logger,
+  /** From startTelemetry: one SDK for the whole stack, handed to each service as its main.ts does. */
+  telemetry?: ServiceTelemetry,
+): Promise<DevStack> {
+  const traced = telemetry ? { telemetry } : {};
   const allRoles = [...serverToolPermissions];
   const credentials = await loadOrCreateDevCredentials(dev.DEV_DATA_DIR, [
     { clientId: 'demo-app', roles: allRoles },
@@ -59,7 +67,7 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
       (c) => !['demo-caller-password', 'demo-callback-secret', 'salesforce-sandbox-secret'].includes(c.clientId),
     ),
   });
-  const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }] });
+  const server = await startMcpServer(mcp, logger, { store, issuers: [{ issuer: oauth.issuer }], ...traced });
   // A client that follows the server's RFC 9728 metadata asks for a token with `resource` set to it.
   for (const resource of server.server.resourceIndicators) oauth.acceptResource(resource);
   const salesforce = await startSalesforceSandbox({
@@ -90,9 +98,9 @@ export async function startDevStack(dev: DevConfig, mcp: McpServerConfig, logger
     loadConfig(ingressConfigSchema, { ...common, HOST: mcp.HOST, PORT: String(dev.DEV_INGRESS_PORT) }),
     broker,
     logger,
-    { store, env },
+    { store, env, ...traced },
   );
-  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
+  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env, ...traced });
   return {
     ingressUrl: ingress.url,
     mcpUrl: server.url,

@@ -1,7 +1,7 @@
 import { createLogger, installGracefulShutdown, loadConfig } from '@mcp-broker/runtime';
 import { startTelemetry, telemetryConfigSchema } from '@mcp-broker/telemetry';
 
-// First: ioredis and node:http are instrumented when they load, so start.ts is imported after this.
+// First: node:http is instrumented when it loads, so start.ts is imported after this.
 const telemetry = await startTelemetry(loadConfig(telemetryConfigSchema, process.env), { serviceName: 'worker' });
 const { loadBrokerConfigFile } = await import('@mcp-broker/broker-config');
 const { workerConfigSchema } = await import('./config.ts');

@@ -11,7 +11,6 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -43,8 +42,12 @@ export interface SdkExtras {
   diagLogger?: DiagLogger;
 }
 
-/** Modules patched at load time; everything else is left to the ESM loader untouched. */
-const PATCHED_MODULES = ['ioredis', 'http', 'https', 'node:http', 'node:https'];
+/**
+ * Modules patched at load time; everything else is left to the ESM loader untouched. Not ioredis:
+ * the instrumentation on this SDK line supports ioredis < 6 only (the broker runs 6), so Redis
+ * shows as BullMQ's spans, not one span per command (docs/observability.md).
+ */
+const PATCHED_MODULES = ['http', 'https', 'node:http', 'node:https'];
 
 function instrumentations(): Instrumentation[] {
   return [
@@ -55,7 +58,6 @@ function instrumentations(): Instrumentation[] {
     new UndiciInstrumentation(),
     // node:http clients (jsforce, Azure SDKs); incoming requests are Fastify's spans above.
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
   ];
 }
 
@@ -66,7 +68,7 @@ function isProbe(url: string | undefined): boolean {
 /** Starts the OpenTelemetry SDK for one process as the plan says. */
 export async function startSdk(plan: TelemetryPlan, extras: SdkExtras = {}): Promise<SdkHandles> {
   if (extras.diagLogger) diag.setLogger(extras.diagLogger, DiagLogLevel.WARN);
-  // ioredis and node:http are patched when they load: with ESM that takes a loader hook, in-thread
+  // node:http is patched when it loads: with ESM that takes a loader hook, in-thread
   // (module.registerHooks), registered before start.ts is imported (main.ts imports it afterwards).
   registerModuleHooks({ include: PATCHED_MODULES });
   const resource = defaultResource().merge(

@@ -42,8 +42,10 @@ export async function startTelemetry(
     metrics: { prometheus: false },
     samplingRatio: 1,
   };
-  const [{ startSdk }, { BullMQOtel }] = await Promise.all([import('./otel-sdk.ts'), import('bullmq-otel')]);
+  const { startSdk } = await import('./otel-sdk.ts');
   const handles = await startSdk(effective, options);
+  // After the SDK's module hook: bullmq-otel loads bullmq, and everything it loads, with it.
+  const { BullMQOtel } = await import('bullmq-otel');
   return {
     enabled: true,
     ...(handles.prometheus ? { prometheus: handles.prometheus } : {}),

@@ -47,7 +47,8 @@ export const telemetryConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpUrl.optional(),
   OTEL_EXPORTER_OTLP_HEADERS: keyValues.optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/protobuf').or(z.literal('http/json')).default('http/json'),
+  /** Only OTLP/HTTP with JSON bodies is sent (the exporters of @opentelemetry/exporter-*-otlp-http). */
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/json', { error: 'only http/json is supported' }).optional(),
   /** `otlp` (the default when an endpoint is set), `console` or `none`. */
   OTEL_TRACES_EXPORTER: list.pipe(z.array(z.enum(['otlp', 'console', 'none']))).optional(),
   /** Any of `otlp`, `prometheus` (serves `GET /metrics` on the service's own port), `none`. */
