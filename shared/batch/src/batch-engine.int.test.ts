@@ -105,6 +105,15 @@ describe('batch engine start', () => {
     expect(new Date(nightly?.next ?? 0).getTime()).toBeGreaterThan(Date.now());
     expect(await e.queue.hasSchedule('hourly-off')).toBe(false);
     await e.close();
+    // A changed cron replaces the scheduler at the next start.
+    const changed = engine({
+      schedules: [{ ...(broker.schedules[0] as (typeof broker.schedules)[0]), cron: '30 3 * * *' }],
+    });
+    await changed.start();
+    expect(await changed.queue.queue.getJobScheduler(scheduleSchedulerId('nightly'))).toMatchObject({
+      pattern: '30 3 * * *',
+    });
+    await changed.close();
     // A schedule left out of the configuration later loses its scheduler at the next start.
     const without = engine({ schedules: [] });
     await without.start();

@@ -172,8 +172,9 @@ export class BatchEngine {
   async #register(): Promise<void> {
     const enabled = this.#o.schedules.filter((s) => s.enabled);
     for (const schedule of enabled) {
-      // Upserting an existing one would move an interval's next tick; only a missing one is added.
-      if (!(await this.queue.hasSchedule(schedule.id))) await this.queue.upsertSchedule(schedule);
+      // Upserting an unchanged one would move an interval's next tick: only a missing one, or one
+      // whose cron, zone or interval the configuration changed, is written.
+      if (!(await this.queue.isScheduledAs(schedule))) await this.queue.upsertSchedule(schedule);
     }
     await this.queue.removeSchedulersExcept(new Set(enabled.map((s) => s.id)));
     for (const schedule of this.#o.schedules) {

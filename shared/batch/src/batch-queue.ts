@@ -74,13 +74,27 @@ export class BatchQueue {
       {
         name: 'tick',
         data: { schedule: schedule.id },
-        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+        // A tick that meets a store outage is tried again; the run id derives from the tick's job id.
+        opts: {
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { count: 100 },
+          removeOnFail: { count: 100 },
+        },
       },
     );
   }
 
   async hasSchedule(schedule: string): Promise<boolean> {
     return (await this.queue.getJobScheduler(scheduleSchedulerId(schedule))) !== undefined;
+  }
+
+  /** Whether the schedule's job scheduler exists and fires as the configuration says (cron, zone, interval). */
+  async isScheduledAs(schedule: ScheduleConfig): Promise<boolean> {
+    const existing = await this.queue.getJobScheduler(scheduleSchedulerId(schedule.id));
+    if (!existing) return false;
+    if (schedule.cron !== undefined) return existing.pattern === schedule.cron && existing.tz === schedule.timeZone;
+    return existing.pattern === undefined && Number(existing.every) === (schedule.everySeconds ?? 0) * 1000;
   }
 
   /** When the schedule fires next, or undefined when it has no scheduler (disabled). */
