@@ -81,8 +81,16 @@ export const toolCallRecordSchema = z.object({
 });
 export type ToolCallRecord = z.infer<typeof toolCallRecordSchema>;
 
-/** Job payloads on the queues: ids only; the record in Cosmos is the source of truth. */
-export const toolCallJobSchema = z.object({ callId: z.string(), caller: z.string() });
+/**
+ * Job payloads on the queues: ids; the record in Cosmos is the source of truth. A new call's job
+ * also carries the record as created with its ETag, so the worker's first write needs no read: the
+ * write is conditional on that ETag, so a record changed since (a cancel) fails it and is read.
+ */
+export const toolCallJobSchema = z.object({
+  callId: z.string(),
+  caller: z.string(),
+  created: z.object({ record: toolCallRecordSchema, etag: z.string() }).optional(),
+});
 export type ToolCallJob = z.infer<typeof toolCallJobSchema>;
 export const writeBackJobSchema = z.object({
   callId: z.string(),

@@ -41,7 +41,12 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
   return async (job: Job<ToolCallJob>, _token: string | undefined, worker: () => Worker): Promise<string> => {
     const { callId, caller } = job.data;
     const log = deps.logger.child({ callId, caller, jobId: job.id });
-    const record = await deps.repository.get(caller, callId);
+    // A job's first run starts from the record the job carries (the write is ETag-checked, so a
+    // record changed since is read then); a retried, stalled or rate-limited job reads it.
+    const carried = job.attemptsMade === 0 && job.attemptsStarted <= 1 ? job.data.created : undefined;
+    const record = carried
+      ? deps.repository.adopt(carried.record, carried.etag)
+      : await deps.repository.get(caller, callId);
     if (!record) {
       log.warn('job for an unknown tool call; dropped');
       return 'missing';

@@ -93,8 +93,14 @@ export class ToolCallIntake {
       // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
       // here, and the job id derived from the call makes a second enqueue a no-op.
       if (outcome.record.status === 'queued') {
+        // A new record goes with its job, so the worker's first write skips reading it back.
+        const etag = outcome.kind === 'created' ? this.#o.repository.etagOf(outcome.record) : undefined;
         await this.#o.queues.enqueueToolCall(
-          { callId: outcome.record.id, caller: caller.id },
+          {
+            callId: outcome.record.id,
+            caller: caller.id,
+            ...(etag ? { created: { record: outcome.record, etag } } : {}),
+          },
           outcome.record.replays ?? 0,
         );
       }
@@ -207,7 +213,13 @@ export function createToolCallIntake(options: {
     redis: options.redis,
     prefix: options.prefix,
     validator: new CatalogArgumentValidator(options.catalog),
-    writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: options.broker.salesforce.orgs, env: options.env }),
+    writeBackPolicy: new WriteBackPolicy({
+      salesforceOrgs: options.broker.salesforce.orgs,
+      databricksWorkspaces: options.broker.databricks.workspaces,
+      serviceBusTargets: options.broker.serviceBus.targets,
+      eventGridTopics: options.broker.eventGrid.topics,
+      env: options.env,
+    }),
   });
 }
 

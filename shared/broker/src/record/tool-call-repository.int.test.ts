@@ -78,6 +78,40 @@ describe('tool-call repository', () => {
     expect(done?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
   });
 
+  it("a record handed on with its ETag (a new call's job) is written from without a read", async () => {
+    const { record } = await create(request());
+    const etag = repo.etagOf(record);
+    expect(etag).toBeTruthy();
+    // Through Redis and into another process: plain JSON, another repository.
+    const worker = new ToolCallRepository({ store });
+    const carried = JSON.parse(JSON.stringify(record)) as typeof record;
+    // Marked, so the stored record shows whether the write started from the carried copy or a read.
+    const basis = worker.adopt({ ...carried, correlation: { requestId: 'from-the-job' } }, etag ?? '');
+    const running = await worker.apply(record.caller, record.id, start, basis);
+    expect(running?.record).toMatchObject({
+      status: 'running',
+      attempts: 1,
+      correlation: { requestId: 'from-the-job' },
+    });
+  });
+
+  it('a cancel flagged after the job was queued wins over the carried record (412, then a read)', async () => {
+    const { record } = await create(request());
+    const carried = JSON.parse(JSON.stringify(record)) as typeof record;
+    const etag = repo.etagOf(record) ?? '';
+    await repo.apply(record.caller, record.id, flagCancel, record);
+    const worker = new ToolCallRepository({ store });
+    const running = await worker.apply(record.caller, record.id, start, worker.adopt(carried, etag));
+    expect(running?.record).toMatchObject({ status: 'running', attempts: 1, cancelRequested: true });
+  });
+
+  it('a carried record that is no longer stored is no record (undefined), not an error', async () => {
+    const { record } = await create(request());
+    const etag = repo.etagOf(record) ?? '';
+    await store.container('toolCalls').item(record.id, record.caller).delete();
+    expect(await repo.apply(record.caller, record.id, start, repo.adopt(record, etag))).toBeUndefined();
+  });
+
   it('a basis for another record is ignored', async () => {
     const a = (await create(request())).record;
     const b = (await create(request())).record;

@@ -124,6 +124,22 @@ export class ToolCallRepository {
     return resource ? this.#versioned(resource) : undefined;
   }
 
+  /** The ETag a record this repository returned was read or written with (a job carries it on). */
+  etagOf(record: ToolCallRecord): string | undefined {
+    return this.#etags.get(record);
+  }
+
+  /**
+   * A record with the ETag another process stored it with (a new call's job carries both), as a
+   * basis for `apply`: its first write needs no read, and fails like any stale basis if the record
+   * changed since.
+   */
+  adopt(record: ToolCallRecord, etag: string): ToolCallRecord {
+    const adopted = { ...record };
+    this.#etags.set(adopted, etag);
+    return adopted;
+  }
+
   #versioned(resource: ToolCallRecord & { _etag?: string }): ToolCallRecord {
     const record = strip(resource);
     if (resource._etag) this.#etags.set(record, resource._etag);
@@ -169,7 +185,10 @@ export class ToolCallRepository {
           );
         return { record: this.#versioned(saved as ToolCallRecord), changed: true };
       } catch (err) {
-        if ((err as { code?: number }).code !== 412) throw err;
+        const code = (err as { code?: number }).code;
+        // Gone since it was read, or since the basis was written (a store that lost it): no record.
+        if (code === 404) return undefined;
+        if (code !== 412) throw err;
       }
     }
     throw new Error(`Tool call ${id} is being updated concurrently; gave up after 20 attempts.`);
