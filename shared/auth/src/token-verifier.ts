@@ -13,6 +13,7 @@ import { bearerChallenge } from './bearer-challenge.ts';
 import { identityFromClaims } from './identity-from-claims.ts';
 import type { IssuerConfig } from './issuer-config.ts';
 import { createTrustedIssuer, type TrustedIssuer } from './trusted-issuer.ts';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
 
 export interface TokenVerifierOptions {
   /** Issuers whose tokens are accepted; a token is matched to one by its exact `iss`. */
@@ -31,6 +32,12 @@ export interface TokenVerifierOptions {
   resourceMetadataUrl?: string;
   /** Fetch used for discovery and JWKS requests; default the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Tokens that passed every check are remembered by their SHA-256 until `exp` (at most
+   * `maxAgeSeconds`, default 300), so a token sent again skips the signature check; a new or altered
+   * token gets every check. At most `maxEntries` (default 10000; 0 turns the cache off).
+   */
+  cache?: { maxEntries?: number; maxAgeSeconds?: number };
 }
 
 /** Checks `Authorization` header values and returns who the caller is. */
@@ -114,6 +121,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }),
     );
   }
+
+  const cache = new VerifiedTokenCache({
+    maxEntries: Math.max(0, Math.floor(options.cache?.maxEntries ?? 10_000)),
+    maxAgeSeconds: Math.max(0, options.cache?.maxAgeSeconds ?? 300),
+  });
 
   function reject(reason: TokenRejectionReason, message: string): BrokerError {
     const missing = reason === 'missing' || reason === 'not_bearer';
@@ -227,6 +239,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   async function verify(authorization: string | undefined): Promise<Identity> {
     const token = bearerToken(authorization);
+    const cached = cache.get(token);
+    if (cached !== undefined) return cached;
     const { header, claims } = decode(token);
     if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
       throw reject(
@@ -264,13 +278,17 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000) + clockTolerance) {
       throw reject('issued_in_future', `token was issued at ${isoTime(payload.iat)}, which is in the future`);
     }
+    let identity: Identity;
     try {
-      return identityFromClaims(payload, trusted.issuer);
+      identity = identityFromClaims(payload, trusted.issuer);
     } catch (error) {
       throw error instanceof BrokerError && error.code === 'BROKER_TOKEN_INVALID'
         ? reject('no_subject', error.message)
         : error;
     }
+    // requiredClaims made jose check that `exp` is there and a number.
+    cache.set(token, identity, payload.exp as number);
+    return identity;
   }
 
   return { verify };
