@@ -138,7 +138,11 @@ describe('one trace per call', () => {
     // The MCP request that ran the tool (ingress's own tools/list lookups are in the trace too).
     const tool = spans.find((s) => s.name === 'tools/call test_echo');
     expect(tool, 'tool span').toBeDefined();
-    expect(tool!.attributes['gen_ai.tool.name']).toBe('test_echo');
+    expect(tool!.attributes).toMatchObject({
+      'gen_ai.tool.name': 'test_echo',
+      'mcp.agent.id': 'broker-for-a',
+      'mcp.tool.outcome': 'success',
+    });
     const mcpRequest = spans.filter(isServerRequest('/mcp')).find((r) => descendsFrom(tool!, r, spans));
     expect(mcpRequest, 'MCP server request span above the tool').toBeDefined();
     expect(descendsFrom(mcpRequest!, processed[0]!, spans)).toBe(true);

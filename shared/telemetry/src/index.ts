@@ -8,4 +8,4 @@ export type { MetricsScrape } from './metrics-scrape.ts';
 export { type ServiceTelemetry, type StartTelemetryOptions, startTelemetry } from './start-telemetry.ts';
 export { type TelemetryConfig, type TelemetryPlan, telemetryConfigSchema, telemetryPlan } from './telemetry-config.ts';
 export { activeTraceMeta, contextFromMeta } from './trace-context.ts';
-export { withSpan } from './with-span.ts';
+export { setSpanAttributes, withSpan } from './with-span.ts';

@@ -27,3 +27,8 @@ export async function withSpan<T>(
     span.end();
   }
 }
+
+/** Adds attributes to the active span (none when telemetry is off). */
+export function setSpanAttributes(attributes: Attributes): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}

@@ -2,7 +2,7 @@ import { BrokerError, isBrokerError, isToolCallId } from '@mcp-broker/contracts'
 import { raceAbort } from '@mcp-broker/resilience';
 import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
-import { contextFromMeta, SpanKind, withSpan } from '@mcp-broker/telemetry';
+import { contextFromMeta, SpanKind, setSpanAttributes, withSpan } from '@mcp-broker/telemetry';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -88,6 +88,8 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
 
   const callTool = async (request: CallToolRequest, extra: CallToolExtra): Promise<CallToolResult> => {
     const context = requireContext(extra.authInfo);
+    // The dimensions the dashboard query groups by (docs/observability.md).
+    setSpanAttributes({ 'mcp.agent.id': context.identity.clientAppId ?? context.identity.subject });
     const started = performance.now();
     const name = request.params.name;
     const args = request.params.arguments ?? {};
@@ -109,7 +111,8 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         context.requestId,
       );
     }
-    const audit = (outcome: Parameters<AuditLog['record']>[0]['outcome'], errorCode?: string) =>
+    const audit = (outcome: Parameters<AuditLog['record']>[0]['outcome'], errorCode?: string) => {
+      setSpanAttributes({ 'mcp.tool.outcome': outcome, ...(errorCode ? { 'error.type': errorCode } : {}) });
       deps.audit.record({
         identity: context.identity,
         requestId: context.requestId,
@@ -122,6 +125,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         ...(errorCode ? { errorCode } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       });
+    };
 
     const tool = deps.registry.get(name);
     try {
