@@ -8,6 +8,14 @@ export const DEV_CALLBACK_SECRET_ENV = 'DEV_BROKER_CALLBACK_SECRET';
 export const DEV_SALESFORCE_SECRET_ENV = 'DEV_SALESFORCE_CLIENT_SECRET';
 /** The sandbox org's id in the dev configuration (write-back targets name it). */
 export const DEV_SALESFORCE_ORG = 'demo-org';
+/** The env variable the Service Bus namespace's connection string is referenced by. */
+export const DEV_SERVICE_BUS_CONNECTION_ENV = 'DEV_SERVICE_BUS_CONNECTION_STRING';
+/** The env variable the Event Grid topic's access key is referenced by. */
+export const DEV_EVENT_GRID_KEY_ENV = 'DEV_EVENT_GRID_TOPIC_KEY';
+/** The queue the demo caller's tool-call requests arrive on. */
+export const DEV_SERVICE_BUS_QUEUE = 'tool-requests';
+/** The Event Grid topic (its id in the configuration and its name on the sandbox) outcomes are published to. */
+export const DEV_EVENT_GRID_TOPIC = 'tool-results';
 
 /**
  * The broker configuration the dev launcher uses: one caller, `demo`, authenticating to the broker
@@ -23,6 +31,12 @@ export async function devBrokerConfig(options: {
   salesforce?: { loginUrl: string; clientId: string; apiVersion: string };
   /** The MCP server's REDIS_KEY_PREFIX: the launcher runs everything against one Redis under one prefix. */
   keyPrefix?: string;
+  /**
+   * Azure: requests of the demo caller arrive on the `tool-requests` queue of a Service Bus namespace
+   * (connection string from DEV_SERVICE_BUS_CONNECTION_STRING), outcomes may be published to the
+   * Event Grid custom topic `tool-results` at this endpoint (key from DEV_EVENT_GRID_TOPIC_KEY).
+   */
+  azure?: { eventGridTopicEndpoint: string };
 }): Promise<BrokerConfig> {
   return brokerConfigSchema.parse({
     ...(options.keyPrefix ? { broker: { keyPrefix: options.keyPrefix } } : {}),
@@ -67,5 +81,32 @@ export async function devBrokerConfig(options: {
           ]
         : [],
     },
+    ...(options.azure ? azureSections(options.azure.eventGridTopicEndpoint) : {}),
   });
+}
+
+function azureSections(eventGridTopicEndpoint: string) {
+  return {
+    serviceBus: {
+      namespaces: [
+        {
+          id: 'local',
+          credential: { type: 'connection-string', connectionString: { fromEnv: DEV_SERVICE_BUS_CONNECTION_ENV } },
+        },
+      ],
+      sources: [{ id: 'requests', caller: 'demo', namespace: 'local', queue: DEV_SERVICE_BUS_QUEUE }],
+    },
+    eventGrid: {
+      topics: [
+        {
+          id: DEV_EVENT_GRID_TOPIC,
+          kind: 'topic',
+          endpoint: eventGridTopicEndpoint,
+          credential: { type: 'access-key', key: { fromEnv: DEV_EVENT_GRID_KEY_ENV } },
+          typePrefix: 'com.contoso.broker',
+          callers: ['demo'],
+        },
+      ],
+    },
+  };
 }
