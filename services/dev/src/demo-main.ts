@@ -26,7 +26,15 @@ const env = {
   ...process.env,
 };
 const dev = loadConfig(devConfigSchema, env);
-const mcp = loadConfig(mcpServerConfigSchema, { LOG_LEVEL: 'warn', ...env });
+const { DEFAULT_REDIS_URL, ensureLocalRedis } = await import('./local-redis.ts');
+const redis = await ensureLocalRedis({ url: env.REDIS_URL || DEFAULT_REDIS_URL, dataDir: dev.DEV_DATA_DIR });
+// Its own key prefix per run: a dev worker of `npm start` on the same Redis never takes the demo's jobs.
+const mcp = loadConfig(mcpServerConfigSchema, {
+  LOG_LEVEL: 'warn',
+  REDIS_KEY_PREFIX: `mcpb-demo-${crypto.randomUUID().slice(0, 8)}:`,
+  ...env,
+  REDIS_URL: redis.url,
+});
 const logger = createLogger({ name: 'demo', level: mcp.LOG_LEVEL });
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -57,4 +65,5 @@ try {
   // Spans still buffered are sent before the process exits.
   await telemetry.shutdown();
 }
+await redis.close();
 process.exit(ok ? 0 : 1);

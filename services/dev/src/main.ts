@@ -12,12 +12,17 @@ const { readDemoPassword } = await import('./dev-credentials.ts');
 const { startBanner, startDevStack } = await import('./start-dev.ts');
 
 const dev = loadConfig(devConfigSchema, process.env);
-const mcp = loadConfig(mcpServerConfigSchema, process.env);
-const logger = createLogger({ name: 'dev', level: mcp.LOG_LEVEL });
+const { DEFAULT_REDIS_URL, ensureLocalRedis } = await import('./local-redis.ts');
+const redis = await ensureLocalRedis({ url: process.env.REDIS_URL || DEFAULT_REDIS_URL, dataDir: dev.DEV_DATA_DIR });
+const mcp = loadConfig(mcpServerConfigSchema, { ...process.env, REDIS_URL: redis.url });
+const { openDevLogFile } = await import('./dev-log-file.ts');
+const log = openDevLogFile(dev.DEV_DATA_DIR);
+const logger = createLogger({ name: 'dev', level: mcp.LOG_LEVEL, destination: log.stream });
 const stack = await startDevStack(dev, mcp, logger, telemetry);
 process.stdout.write(startBanner(stack));
 if (dev.DEV_DEMO_CALL) {
   const { description } = await runStartupDemoCall(stack.ingressUrl, await readDemoPassword(stack.credentialsPath));
   process.stdout.write(description);
 }
-installGracefulShutdown([() => stack.close(), () => telemetry.shutdown()], { logger });
+process.stdout.write(`\nLogs: ${log.path} (LOG_LEVEL=${mcp.LOG_LEVEL})\nStop with Ctrl+C.\n`);
+installGracefulShutdown([() => stack.close(), () => redis.close(), () => telemetry.shutdown()], { logger });

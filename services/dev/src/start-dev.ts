@@ -167,7 +167,5 @@ export function startBanner(stack: DevStack): string {
     `    -H 'Content-Type: application/json' -d '{"Tool__c":"next_best_action","Arguments__c":"{\\"customer_id\\":\\"cus-000002\\"}","Write_Back__c":"[{\\"type\\":\\"salesforce-result\\"}]"}'`,
     `  curl -s -u "demo:$PASS" "${stack.ingressUrl}/v1/tool-calls?limit=1"      # the event's call, newest first`,
     '',
-    'Stop with Ctrl+C.',
-    '',
   ].join('\n');
 }
