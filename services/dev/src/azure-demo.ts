@@ -52,7 +52,7 @@ export async function runAzureDemo(options: AzureDemoOptions): Promise<DemoStep[
   const certificate = runtimeCertificate();
   if (!certificate) {
     options.print(
-      '\nAzure: skipped. The Event Grid sandbox speaks https (the SDK sends keys only over https) with a certificate made at run time by `openssl`, which is not on PATH; install it (Debian: apt-get install openssl) to see this story.',
+      '\nAzure: skipped. The Event Grid stand-in speaks https, as the service does, with a certificate made at run time by `openssl`, which is not on PATH; install it (Debian: apt-get install openssl) to see this story.',
     );
     return steps;
   }
