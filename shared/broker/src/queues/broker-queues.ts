@@ -74,8 +74,10 @@ export class BrokerQueues {
         jobId,
         attempts: this.retry.toolCallAttempts,
         backoff: { type: 'broker' },
-        // Completed jobs are not needed (the record is the truth); failed ones stay for inspection.
-        removeOnComplete: { count: 1000 },
+        // Completed jobs are not needed (the record is the truth), and deleting one at once costs
+        // fewer Redis commands per call than keeping the last 1,000 and trimming the rest; failed
+        // ones stay for inspection.
+        removeOnComplete: true,
         removeOnFail: { age: 7 * 86_400 },
       });
     });
