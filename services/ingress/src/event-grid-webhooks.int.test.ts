@@ -437,7 +437,7 @@ describe('Event Grid webhook: deliveries become tool calls', () => {
     } finally {
       await slow.close();
     }
-  });
+  }, 20_000);
 
   it('when the core cannot accept (Redis unreachable) the answer is 503 and Event Grid retries; nothing is recorded', async () => {
     const down = await startBroker({ redisUrl: 'redis://127.0.0.1:1' });

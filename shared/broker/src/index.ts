@@ -38,7 +38,7 @@ export {
   ToolCallIntake,
   type ToolCallIntakeOptions,
 } from './intake/tool-call-intake.ts';
-export { WriteBackPolicy } from './intake/write-back-policy.ts';
+export { type WriteBackDestinations, WriteBackPolicy } from './intake/write-back-policy.ts';
 export { BrokerQueues, type BrokerQueuesOptions, bullPrefix } from './queues/broker-queues.ts';
 export { CancellationListener, cancelChannel, publishCancel } from './queues/cancel-channel.ts';
 export {

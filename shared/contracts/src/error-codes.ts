@@ -63,7 +63,7 @@ export const errorCatalog = {
   BROKER_CALLBACK_NOT_ALLOWED: { status: 400, hint: "Use an https callback URL on this caller's allowlist." },
   BROKER_WRITE_BACK_NOT_ALLOWED: {
     status: 400,
-    hint: 'Name a Salesforce org connected for this caller (salesforce.orgs[].caller) in the write-back target.',
+    hint: 'Name a destination configured for this caller: salesforce.orgs[].caller, databricks.workspaces[].caller, serviceBus.targets[].callers or eventGrid.topics[].callers.',
   },
   BROKER_CALL_NOT_FOUND: { status: 404, hint: 'Check the id; callers see only their own calls.' },
   BROKER_CALL_FINAL: { status: 409, hint: 'The call has already finished; nothing to cancel.' },
@@ -72,7 +72,10 @@ export const errorCatalog = {
     status: 500,
     hint: 'The queue gave up on the call (its worker kept dying); replay it from the dead letters.',
   },
-  BROKER_SCHEDULE_NOT_FOUND: { status: 404, hint: 'Check the id; GET /v1/schedules lists the schedules this caller has.' },
+  BROKER_SCHEDULE_NOT_FOUND: {
+    status: 404,
+    hint: 'Check the id; GET /v1/schedules lists the schedules this caller has.',
+  },
   BROKER_SCHEDULE_DISABLED: { status: 409, hint: 'Enable the schedule in the broker configuration to start it.' },
   BROKER_SCHEDULE_BUSY: {
     status: 409,

@@ -52,7 +52,12 @@ export async function coreUnderTest(options: { tools?: string[] } = {}): Promise
     validator: {
       validate: async (_caller, tool) => (KNOWN_TOOLS.includes(tool) ? { kind: 'ok' } : { kind: 'unknown_tool' }),
     },
-    writeBackPolicy: new WriteBackPolicy({ salesforceOrgs: [], env: {} }),
+    // The topics the tests' targets name, open to the test caller, as eventGrid.topics would make them.
+    writeBackPolicy: new WriteBackPolicy({
+      salesforceOrgs: [],
+      env: {},
+      eventGridTopics: ['results', 'contract', 'requests'].map((id) => ({ id, callers: [caller.id] })),
+    }),
   });
   return {
     intake,
