@@ -1,7 +1,7 @@
 import type { EndpointConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
 import { type BrokerUpstream, callTool } from '@mcp-broker/mcp-client';
-import { activeTraceMeta } from '@mcp-broker/telemetry';
+import { activeTraceMeta, type BrokerMetrics } from '@mcp-broker/telemetry';
 import type { ProgressUpdate, ToolInvoker, ToolResult } from './tool-invoker.ts';
 
 /**
@@ -11,10 +11,12 @@ import type { ProgressUpdate, ToolInvoker, ToolResult } from './tool-invoker.ts'
 export class McpToolInvoker implements ToolInvoker {
   readonly #upstream: BrokerUpstream;
   readonly #endpoints: Record<string, EndpointConfig>;
+  readonly #metrics: BrokerMetrics | undefined;
 
-  constructor(upstream: BrokerUpstream, endpoints: Record<string, EndpointConfig>) {
+  constructor(upstream: BrokerUpstream, endpoints: Record<string, EndpointConfig>, metrics?: BrokerMetrics) {
     this.#upstream = upstream;
     this.#endpoints = endpoints;
+    this.#metrics = metrics;
   }
 
   async invoke(
@@ -22,7 +24,7 @@ export class McpToolInvoker implements ToolInvoker {
     options: { signal: AbortSignal; onProgress: (p: ProgressUpdate) => void },
   ): Promise<ToolResult> {
     const endpoint = this.#endpoints[record.endpoint];
-    const { result } = await callTool({
+    const { result, attempts } = await callTool({
       pool: this.#upstream.pool,
       key: { caller: record.caller, endpoint: record.endpoint },
       tool: record.tool,
@@ -40,6 +42,8 @@ export class McpToolInvoker implements ToolInvoker {
         ...activeTraceMeta(),
       },
     });
+    // Two requests: the endpoint refused the cached token, a new one was fetched and the call sent again.
+    if (attempts > 1) this.#metrics?.tokenRefresh(record.caller, record.endpoint);
     return result as ToolResult;
   }
 }

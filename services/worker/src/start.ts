@@ -124,7 +124,7 @@ export async function startWorker(
     prefix: core.settings.keyPrefix,
     repository,
     queues,
-    invoker: new McpToolInvoker(upstream, broker.endpoints),
+    invoker: new McpToolInvoker(upstream, broker.endpoints, metrics),
     writeBackHandlers: [
       new HttpCallbackHandler({
         policyFor: (caller) => {

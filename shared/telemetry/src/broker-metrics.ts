@@ -55,7 +55,8 @@ export class BrokerMetrics {
       'event-grid',
       'service-bus',
     ],
-    8,
+    // The target types of the contracts: a closed set, so nothing else is ever learned.
+    0,
   );
   readonly #calls;
   readonly #queueWait;
@@ -82,7 +83,7 @@ export class BrokerMetrics {
     this.#queueWait = histogram('mcpb_call_queue_wait_seconds', 'From submission to the worker starting the call.');
     this.#callDuration = histogram('mcpb_call_duration_seconds', 'From the worker starting the call to its outcome.');
     this.#writtenBack = histogram(
-      'mcpb_call_written_back',
+      'mcpb_call_written_back_seconds',
       'From submission to a write-back target confirming delivery.',
     );
     this.#retries = meter.createCounter('mcpb_tool_call_retries', {
@@ -127,11 +128,6 @@ export class BrokerMetrics {
       const duration = seconds(record.startedAt, end);
       if (duration !== undefined) this.#callDuration.record(duration, { ...labels, outcome });
     }
-  }
-
-  /** A refusal recorded as failed (the call never ran). */
-  callRefused(record: Pick<CallFacts, 'caller' | 'tool'>): void {
-    this.#calls.add(1, { ...this.#labels(record), outcome: 'refused' });
   }
 
   retry(record: Pick<CallFacts, 'caller' | 'tool'>, code: string): void {

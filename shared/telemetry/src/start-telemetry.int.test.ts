@@ -34,7 +34,8 @@ async function probeWith(env: Record<string, string>) {
   };
 }
 
-describe('startTelemetry', () => {
+// Each case starts a Node process that loads the SDK: slow on a busy machine.
+describe('startTelemetry', { timeout: 60_000 }, () => {
   it('with nothing configured loads no SDK, exporter or instrumentation and returns at once', async () => {
     const off = await probeWith({});
     expect(off).toMatchObject({ enabled: false, prometheus: false, bullmq: false, sdk: [] });
