@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '@mcp-broker/broker-config';
+import { RESULT_COLUMNS } from '@mcp-broker/databricks';
 import { type DatabricksSandbox, type Row, startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerStack, startBrokerStack } from '../support/broker-stack.ts';
@@ -12,18 +13,6 @@ import { brokerTestTools, invocations } from '../support/broker-test-tools.ts';
 // server on caller-a's identity, and the databricks-sql write-back MERGE.
 
 const TABLE = 'main.ops.tool_calls';
-const COLUMNS = [
-  'call_id',
-  'idempotency_key',
-  'caller',
-  'tool',
-  'status',
-  'result',
-  'error_code',
-  'error_message',
-  'source',
-  'completed_at',
-];
 const PASSWORD: string = randomUUID();
 let sandbox: DatabricksSandbox;
 let stack: BrokerStack;
@@ -45,7 +34,7 @@ const route = (jobName: string, over: Record<string, unknown> = {}) => ({
 
 beforeAll(async () => {
   sandbox = await startDatabricksSandbox({ outputLimitBytes: 4096 });
-  sandbox.createTable(TABLE, COLUMNS);
+  sandbox.createTable(TABLE, [...RESULT_COLUMNS]);
   stack = await startBrokerStack({
     tools: brokerTestTools,
     callbackHost: '127.0.0.1',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
+import { RESULT_COLUMNS } from '@mcp-broker/databricks';
 import { startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
 import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
@@ -18,18 +19,6 @@ export interface DatabricksDemoOptions {
 }
 
 const TABLE = 'main.ops.account_actions';
-const COLUMNS = [
-  'call_id',
-  'idempotency_key',
-  'caller',
-  'tool',
-  'status',
-  'result',
-  'error_code',
-  'error_message',
-  'source',
-  'completed_at',
-];
 
 /**
  * The Databricks story: a nightly job scored accounts and finished at 3 a.m.; its notification
@@ -50,7 +39,7 @@ export async function runDatabricksDemo(options: DatabricksDemoOptions): Promise
   const secrets = (JSON.parse(await readFile(stack.credentialsPath, 'utf8')) as { secrets: Record<string, string> })
     .secrets;
   const sandbox = await startDatabricksSandbox();
-  sandbox.createTable(TABLE, COLUMNS);
+  sandbox.createTable(TABLE, [...RESULT_COLUMNS]);
   const password = randomUUID();
   const prefix = `mcpb-databricks-demo:${randomUUID().slice(0, 8)}:`;
   const broker = brokerConfigSchema.parse({

@@ -3,7 +3,7 @@ import type { DatabricksWorkspaceConfig } from '@mcp-broker/broker-config';
 import type { DatabricksSqlTarget, ToolCallRecord } from '@mcp-broker/contracts';
 import { type DatabricksSandbox, startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DatabricksSqlHandler } from './databricks-sql-target.ts';
+import { DatabricksSqlHandler, RESULT_COLUMNS } from './databricks-sql-target.ts';
 import { DatabricksWorkspace } from './databricks-workspace.ts';
 import { DatabricksWorkspaces } from './databricks-workspaces.ts';
 import { getRun, getRunOutput } from './jobs-api.ts';
@@ -13,22 +13,10 @@ import { getRun, getRunOutput } from './jobs-api.ts';
 
 let sandbox: DatabricksSandbox;
 const TABLE = 'main.ops.tool_calls';
-const columns = [
-  'call_id',
-  'idempotency_key',
-  'caller',
-  'tool',
-  'status',
-  'result',
-  'error_code',
-  'error_message',
-  'source',
-  'completed_at',
-];
 
 beforeAll(async () => {
   sandbox = await startDatabricksSandbox({ outputLimitBytes: 2048 });
-  sandbox.createTable(TABLE, columns);
+  sandbox.createTable(TABLE, [...RESULT_COLUMNS]);
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -315,7 +303,7 @@ describe('databricks-sql target', () => {
   it('gives up a statement still running when the delivery runs out of time, unconfirmed', async () => {
     const slow = await startDatabricksSandbox({ statementTimings: { pendingMs: 2000, runningMs: 2000 } });
     try {
-      slow.createTable(TABLE, columns);
+      slow.createTable(TABLE, [...RESULT_COLUMNS]);
       const h = new DatabricksSqlHandler({
         workspaces: new DatabricksWorkspaces([oauthConfig({ host: slow.host })], {
           env: { DBX_SECRET: slow.clientSecret },

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hashPassword } from '@mcp-broker/broker-config';
+import { RESULT_COLUMNS } from '@mcp-broker/databricks';
 import { startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
 import { startBrokerStack } from '../../support/broker-stack.ts';
 import { brokerTestTools, invocations } from '../../support/broker-test-tools.ts';
@@ -24,21 +25,9 @@ const concurrency = envNumber(process.env, 'BENCH_DATABRICKS_CONCURRENCY', 32, 1
 const timeoutMs = envNumber(process.env, 'BENCH_DATABRICKS_TIMEOUT_S', 900, 1) * 1000;
 const out = process.env.BENCH_DATABRICKS_OUT ?? 'test/bench/results/databricks-latest.json';
 const TABLE = 'main.ops.tool_calls';
-const COLUMNS = [
-  'call_id',
-  'idempotency_key',
-  'caller',
-  'tool',
-  'status',
-  'result',
-  'error_code',
-  'error_message',
-  'source',
-  'completed_at',
-];
 
 const sandbox = await startDatabricksSandbox();
-sandbox.createTable(TABLE, COLUMNS);
+sandbox.createTable(TABLE, [...RESULT_COLUMNS]);
 const password = randomUUID();
 const target = { type: 'databricks-sql', workspace: 'lakehouse', warehouseId: sandbox.warehouseId, table: TABLE };
 const stack = await startBrokerStack({
