@@ -50,9 +50,9 @@ export async function runAzureDemo(options: AzureDemoOptions): Promise<DemoStep[
     return ok;
   };
   const certificate = runtimeCertificate();
-  if (!certificate) {
+  if ('missing' in certificate) {
     options.print(
-      '\nAzure: skipped. The Event Grid stand-in speaks https, as the service does, with a certificate made at run time by `openssl`, which is not on PATH; install it (Debian: apt-get install openssl) to see this story.',
+      `\nAzure: skipped. The Event Grid stand-in speaks https, as the service does, with a certificate made at run time by \`openssl\`, ${certificate.missing}; install it (Debian: apt-get install openssl) to see this story.`,
     );
     return steps;
   }
@@ -181,13 +181,15 @@ function toolAnswer(result: unknown): unknown {
   }
 }
 
-/** A certificate for the https sandbox, or undefined when `openssl` is missing. */
-function runtimeCertificate(): SelfSignedCertificate | undefined {
+/** A certificate for the https sandbox, or why `openssl` could not make one. */
+function runtimeCertificate(): SelfSignedCertificate | { missing: string } {
   try {
     return createSelfSignedCertificate();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      missing: code === 'ENOENT' ? 'which is not on PATH' : `which failed (${(err as Error).message.split('\n')[0]})`,
+    };
   }
 }
 
