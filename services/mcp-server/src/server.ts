@@ -5,7 +5,7 @@ import type { Store } from '@mcp-broker/store';
 import { brokerMeter, McpServerMetrics } from '@mcp-broker/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { AuditLog } from './governance/audit-log.ts';
+import { AuditLog, type AuditLogOptions } from './governance/audit-log.ts';
 import { registerGovernance, type TokenVerifier } from './governance/governance-pipeline.ts';
 import { type RateLimitRule, RateLimits } from './governance/rate-limits.ts';
 import { createProtocolServer } from './protocol/mcp-protocol-server.ts';
@@ -42,6 +42,8 @@ export interface McpServerOptions {
   redisKeyPrefix: string;
   rateLimit: { perIdentity: RateLimitRule; perTool?: Record<string, RateLimitRule>; failMode?: 'closed' | 'open' };
   auditRetentionDays?: number;
+  /** How audit records are buffered before they are written (defaults in AuditLog). */
+  auditBuffer?: Pick<AuditLogOptions, 'batchSize' | 'flushIntervalMs' | 'maxBufferedRecords'>;
   /** Default 15 s. */
   sseKeepAliveMs?: number;
   /** Announced in `initialize`. */
@@ -77,6 +79,7 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     store: options.store,
     logger,
     ...(options.auditRetentionDays ? { retentionDays: options.auditRetentionDays } : {}),
+    ...options.auditBuffer,
     // On the API's meter: a no-op unless startTelemetry registered the SDK.
     metrics: new McpServerMetrics(brokerMeter(), { tools: options.tools.map((t) => t.name) }),
   });

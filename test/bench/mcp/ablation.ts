@@ -33,7 +33,7 @@ const allVariants: Record<string, string | null> = {
   'no-logs': 'logs',
   'no-audit': 'audit',
   'no-token': 'token',
-  'token-cache': 'token-cache',
+  'no-token-cache': 'token-cache',
   'no-ratelimit': 'ratelimit',
   'no-governance': 'logs,audit,token,ratelimit',
 };

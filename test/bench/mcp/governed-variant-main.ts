@@ -5,11 +5,10 @@
  *   logs        log level warn instead of info (no per-request "request completed" line)
  *   audit       audit records are built but not written to Cosmos
  *   token       no JWT verification: a fixed identity for every request
- *   token-cache JWT verified once per distinct token, then served from a cache until `exp`
+ *   token-cache no verified-token cache: every request's JWT is verified in full
  *   ratelimit   no per-identity Redis round trip
  * Other env as for governed-main.ts, plus BENCH_TOOL (see bench-tool.ts).
  */
-import { createHash } from 'node:crypto';
 import { createTokenVerifier } from '@mcp-broker/auth';
 import type { Identity } from '@mcp-broker/contracts';
 import { buildMcpServer } from '@mcp-broker/mcp-server';
@@ -41,7 +40,12 @@ const realStore = await createStore({
   key: requiredEnv('BENCH_COSMOS_KEY'),
   databaseId: requiredEnv('BENCH_DATABASE'),
 });
-const noAuditWrites = { items: { create: async () => ({}) } } as unknown as ReturnType<Store['container']>;
+const noAuditWrites = {
+  items: {
+    create: async () => ({}),
+    batch: async (operations: unknown[]) => ({ result: operations.map(() => ({ statusCode: 201 })) }),
+  },
+} as unknown as ReturnType<Store['container']>;
 const store: Store = ablate.has('audit')
   ? { ...realStore, container: (name) => (name === 'audit' ? noAuditWrites : realStore.container(name)) }
   : realStore;
@@ -56,7 +60,11 @@ await redis.connect();
 
 if (ablate.has('ratelimit')) RateLimits.prototype.consumeIdentity = async () => undefined;
 
-const jwtVerifier = createTokenVerifier({ issuers: [{ issuer }], audience: resource });
+const jwtVerifier = createTokenVerifier({
+  issuers: [{ issuer }],
+  audience: resource,
+  ...(ablate.has('token-cache') ? { cache: { maxEntries: 0 } } : {}),
+});
 const fixedIdentity: Identity = {
   subject: 'bench-app',
   clientAppId: 'bench-client',
@@ -64,25 +72,7 @@ const fixedIdentity: Identity = {
   tokenKind: 'app',
   permissions: ['Customers.Read'],
 };
-const cache = new Map<string, { identity: Identity; expiresAt: number }>();
-const verifier = ablate.has('token')
-  ? { verify: async () => fixedIdentity }
-  : ablate.has('token-cache')
-    ? {
-        // What a verified-token cache could look like: keyed by the token's hash, bounded by `exp`.
-        async verify(authorization: string | undefined) {
-          const key = createHash('sha256')
-            .update(authorization ?? '')
-            .digest('base64url');
-          const hit = cache.get(key);
-          if (hit && hit.expiresAt > Date.now()) return hit.identity;
-          const identity = await jwtVerifier.verify(authorization);
-          const exp = JSON.parse(Buffer.from((authorization ?? '').split('.')[1] ?? '', 'base64url').toString()).exp;
-          cache.set(key, { identity, expiresAt: Number(exp) * 1000 });
-          return identity;
-        },
-      }
-    : jwtVerifier;
+const verifier = ablate.has('token') ? { verify: async () => fixedIdentity } : jwtVerifier;
 
 const server = buildMcpServer({
   logger,
