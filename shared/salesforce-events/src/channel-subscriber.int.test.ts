@@ -368,6 +368,91 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
     ]);
   });
 
+  function batchedSubscriber(every: { events: number; ms: number }, saves: number[]): ChannelSubscriber {
+    const counting = {
+      get: (o: string, c: string) => checkpoints.get(o, c),
+      save: async (o: string, c: string, replayId: number) => {
+        saves.push(replayId);
+        await checkpoints.save(o, c, replayId);
+      },
+    };
+    const s = new ChannelSubscriber({
+      org,
+      channel: { channel: REQUEST_CHANNEL },
+      connections,
+      checkpoints: counting,
+      sink,
+      processingBackoff: fast,
+      checkpointEvery: every,
+    });
+    subscribers.push(s);
+    s.start();
+    return s;
+  }
+
+  it('with checkpointEvery, a burst is checkpointed every N events and the rest within the delay; every event once', async () => {
+    const saves: number[] = [];
+    const s = batchedSubscriber({ events: 5, ms: 200 }, saves);
+    await subscribed(s);
+    const published = Array.from({ length: 12 }, (_, i) => publish({ Tool__c: `tool_${i}` }));
+    await waitFor('every event', () => s.status().lastReplayId === published.at(-1));
+    await waitFor('the last checkpoint', async () => (await checkpoint()) === published.at(-1));
+    expect(saves).toEqual([published[4], published[9], published[11]]);
+    expect(sink.submittedReplayIds()).toEqual(published);
+  });
+
+  it('with checkpointEvery, stop() writes the checkpoint of every event handled, and a restart repeats none', async () => {
+    const saves: number[] = [];
+    const first = batchedSubscriber({ events: 1000, ms: 600_000 }, saves);
+    await subscribed(first);
+    const published = Array.from({ length: 3 }, (_, i) => publish({ Tool__c: `tool_${i}` }));
+    await waitFor('every event', () => first.status().lastReplayId === published.at(-1));
+    expect(await checkpoint()).toBeUndefined();
+    await first.stop();
+    expect(await checkpoint()).toBe(published.at(-1));
+    published.push(publish({ Tool__c: 'after_restart' }));
+    const second = batchedSubscriber({ events: 1000, ms: 600_000 }, saves);
+    await waitFor('the next event', () => second.status().lastReplayId === published.at(-1));
+    expect(sink.submittedReplayIds()).toEqual(published);
+    expect(sink.submitted.every((c) => c.created)).toBe(true);
+  });
+
+  it('with checkpointEvery, a crash (no stop) replays what was not checkpointed, and the idempotency keys absorb it', async () => {
+    let crashed = false;
+    const dying = {
+      get: (o: string, c: string) => checkpoints.get(o, c),
+      // After the "crash" nothing this subscriber would still write reaches the store.
+      save: async (o: string, c: string, replayId: number) => (crashed ? undefined : checkpoints.save(o, c, replayId)),
+    };
+    const first = new ChannelSubscriber({
+      org,
+      channel: { channel: REQUEST_CHANNEL },
+      connections,
+      checkpoints: dying,
+      sink,
+      processingBackoff: fast,
+      checkpointEvery: { events: 1000, ms: 600_000 },
+    });
+    subscribers.push(first);
+    first.start();
+    await subscribed(first);
+    const one = publish({ Tool__c: 'one', Request_Id__c: 'req-crash-1' });
+    await waitFor('the event', () => first.status().lastReplayId === one);
+    crashed = true;
+    await first.stop();
+    expect(await checkpoint()).toBeUndefined();
+
+    const second = subscriber({ initialReplay: 'all-retained' });
+    await waitFor('the replayed event', () => second.status().lastReplayId === one);
+    const two = publish({ Tool__c: 'two', Request_Id__c: 'req-crash-2' });
+    await handled(second, two);
+    expect(sink.submitted.map((c) => [c.context.replayId, c.created])).toEqual([
+      [one, true],
+      [one, false],
+      [two, true],
+    ]);
+  });
+
   it('stop() returns while the login still hangs', async () => {
     const s = new ChannelSubscriber({
       org,

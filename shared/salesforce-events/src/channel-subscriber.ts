@@ -80,6 +80,13 @@ export interface ChannelSubscriberOptions {
   processingBackoff?: BackoffOptions;
   /** The clock for status and alert times. Default the system clock. */
   now?: () => Date;
+  /**
+   * How often the checkpoint is written: after `events` handled events or `ms` after the first
+   * one not yet written, whichever comes first, and when a session ends or the subscriber stops.
+   * Default every event. A crash replays at most that many events; their idempotency keys absorb
+   * the repeats (each event is still one call).
+   */
+  checkpointEvery?: { events: number; ms: number };
 }
 
 export type ChannelSubscriberState = 'idle' | 'connecting' | 'subscribed' | 'backing-off' | 'stopped';
@@ -130,6 +137,9 @@ export class ChannelSubscriber {
   /** The current session's start: its replay id, and the events below `skipBelow` it must drop. */
   #start: { replayFrom: number; skipBelow?: number } = { replayFrom: REPLAY_NEW };
   #status: ChannelSubscriberStatus;
+  /** The replay id handled but not yet written to the checkpoint, and how many events that covers. */
+  #unsaved: { replayId: number; events: number } | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ChannelSubscriberOptions) {
     this.#o = options;
@@ -167,6 +177,7 @@ export class ChannelSubscriber {
     this.#session?.end({ kind: 'stopped' });
     await this.#running;
     this.#running = undefined;
+    await this.#flushQuietly();
     this.#status.state = 'stopped';
   }
 
@@ -257,6 +268,7 @@ export class ChannelSubscriber {
     const end = await session.ended;
     await session.close();
     this.#session = undefined;
+    await this.#flushQuietly();
     return { end, subscribed };
   }
 
@@ -309,7 +321,7 @@ export class ChannelSubscriber {
       );
     }
     const rejected = acceptance.outcome === 'refused';
-    await this.#o.checkpoints.save(this.org, this.channel, replayId);
+    await this.#checkpoint(replayId);
     if (this.#position === undefined || replayId > this.#position) this.#position = replayId;
     this.#fallback = undefined;
     this.#floor = undefined;
@@ -317,6 +329,52 @@ export class ChannelSubscriber {
     this.#status.eventsProcessed += 1;
     if (rejected) this.#status.eventsRejected += 1;
     this.#status.lastEventAt = this.#now().toISOString();
+  }
+
+  /** Writes the checkpoint when `checkpointEvery` says so; otherwise a timer writes it later. */
+  async #checkpoint(replayId: number): Promise<void> {
+    const every = this.#o.checkpointEvery ?? { events: 1, ms: 0 };
+    const events = (this.#unsaved?.events ?? 0) + 1;
+    this.#unsaved = { replayId: Math.max(replayId, this.#unsaved?.replayId ?? replayId), events };
+    if (events >= every.events || every.ms <= 0) {
+      // A failure throws and ends the session, as an unwritten checkpoint did before batching.
+      await this.#flush();
+      return;
+    }
+    this.#saveTimer ??= setTimeout(() => {
+      this.#saveTimer = undefined;
+      void this.#flushQuietly();
+    }, every.ms);
+    this.#saveTimer.unref?.();
+  }
+
+  async #flush(): Promise<void> {
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    const unsaved = this.#unsaved;
+    if (!unsaved) return;
+    this.#unsaved = undefined;
+    try {
+      await this.#o.checkpoints.save(this.org, this.channel, unsaved.replayId);
+    } catch (error) {
+      // Kept to be written again (the store only moves forward, so a later id covers it).
+      const later = this.#unsaved as { replayId: number; events: number } | undefined;
+      this.#unsaved = {
+        replayId: Math.max(unsaved.replayId, later?.replayId ?? unsaved.replayId),
+        events: unsaved.events + (later?.events ?? 0),
+      };
+      throw error;
+    }
+  }
+
+  /** A flush outside an event (timer, session end, stop): a failure is logged; the next write or a replay covers it. */
+  async #flushQuietly(): Promise<void> {
+    try {
+      await this.#flush();
+    } catch (error) {
+      this.#logger.error({ ...this.#log, err: error }, 'Salesforce events: writing the checkpoint failed');
+      this.#setError('checkpoint', error);
+    }
   }
 
   async #fallBack(end: Extract<SessionEnd, { kind: 'replay-refused' }>): Promise<void> {

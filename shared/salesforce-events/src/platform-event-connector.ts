@@ -56,6 +56,8 @@ export interface PlatformEventConnectorOptions {
   connectBackoff?: BackoffOptions;
   /** Backoff after a sink or checkpoint failure. Default 1 s doubling to 30 s. */
   processingBackoff?: BackoffOptions;
+  /** How often each channel writes its checkpoint (`ChannelSubscriberOptions.checkpointEvery`). Default every event. */
+  checkpointEvery?: { events: number; ms: number };
   /** The clock for status and stored times. Default the system clock. */
   now?: () => Date;
 }
@@ -293,6 +295,7 @@ export class PlatformEventConnector {
       onAlert: (alert) => this.#alert(alert),
       ...(this.#o.connectBackoff ? { connectBackoff: this.#o.connectBackoff } : {}),
       ...(this.#o.processingBackoff ? { processingBackoff: this.#o.processingBackoff } : {}),
+      ...(this.#o.checkpointEvery ? { checkpointEvery: this.#o.checkpointEvery } : {}),
       now: this.#now,
     });
   }
