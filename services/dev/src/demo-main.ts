@@ -27,7 +27,7 @@ const env = {
 };
 const dev = loadConfig(devConfigSchema, env);
 const { DEFAULT_REDIS_URL, ensureLocalRedis } = await import('./local-redis.ts');
-const redis = await ensureLocalRedis({ url: env.REDIS_URL || DEFAULT_REDIS_URL, dataDir: dev.DEV_DATA_DIR });
+const redis = await ensureLocalRedis({ url: process.env.REDIS_URL || DEFAULT_REDIS_URL, dataDir: dev.DEV_DATA_DIR });
 // Its own key prefix per run: a dev worker of `npm start` on the same Redis never takes the demo's jobs.
 const mcp = loadConfig(mcpServerConfigSchema, {
   LOG_LEVEL: 'warn',
