@@ -203,11 +203,16 @@ function samples(text: string, name: string): { labels: Record<string, string>; 
 }
 
 describe('Prometheus /metrics', () => {
-  it('ingress and the worker health app serve the broker’s series after a call, by caller, tool and outcome', async () => {
+  it('ingress, the worker health app and the MCP server serve the series after a call, by caller, tool and outcome', async () => {
     const { id } = await submit({ tool: 'test_echo', arguments: { message: `m-${randomUUID()}` } }, callerTrace());
     expect((await settled(id)).status).toBe('succeeded');
 
-    for (const url of [`${stack.ingressUrl}/metrics`, `${stack.worker!.healthUrl}/metrics`]) {
+    // One process, one meter provider: each service's endpoint serves every series recorded here.
+    for (const url of [
+      `${stack.ingressUrl}/metrics`,
+      `${stack.worker!.healthUrl}/metrics`,
+      `${stack.mcpUrl}/metrics`,
+    ]) {
       const res = await fetch(url);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');

@@ -8,7 +8,7 @@ import { ingressConfigSchema, type StartedIngress, startIngress } from '@mcp-bro
 import { buildMcpServer, type McpServer, type ToolDefinition } from '@mcp-broker/mcp-server';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { createStore, type Store } from '@mcp-broker/store';
-import type { ServiceTelemetry } from '@mcp-broker/telemetry';
+import { registerMetricsRoute, type ServiceTelemetry } from '@mcp-broker/telemetry';
 import { type StartedWorker, startWorker, workerConfigSchema } from '@mcp-broker/worker';
 import { Redis } from 'ioredis';
 
@@ -136,6 +136,8 @@ export async function startBrokerStack(options: {
       ...(options.perTool ? { perTool: options.perTool } : {}),
     },
   });
+  // As startMcpServer does: GET /metrics when the Prometheus exporter is on.
+  if (options.telemetry?.prometheus) registerMetricsRoute(mcp.app, options.telemetry.prometheus);
   const mcpUrl = await mcp.app.listen({ host: '127.0.0.1', port: 0 });
 
   const caller = (id: keyof typeof passwords, client: string, secretEnv: string, admin = false) => ({
