@@ -21,6 +21,8 @@ export interface DevOAuthServerOptions {
   port?: number;
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
+  /** The issuer (`iss`) when clients reach the server by another name than host:port (a Compose service name). */
+  issuer?: string;
   /** Resource server identifier put in every token's `aud`, e.g. `api://mcp-broker`. */
   audience: string;
   /**
@@ -144,7 +146,7 @@ export async function startDevOAuthServer(options: DevOAuthServerOptions): Promi
     server.listen(options.port ?? 0, host, () => resolve());
   });
   // The issuer must name the bound port, which an ephemeral listen only reveals afterwards.
-  const issuer = `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
+  const issuer = options.issuer ?? `http://${urlHost(host)}:${(server.address() as AddressInfo).port}`;
 
   const closeServer = () =>
     new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+export { type DevOAuthEnv, devOAuthEnvSchema } from './dev-oauth-env.ts';
 export {
   type DevOAuthClient,
   type DevOAuthServer,
