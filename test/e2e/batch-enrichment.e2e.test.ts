@@ -103,6 +103,7 @@ beforeAll(async () => {
         pageSize: 200,
         summaryEvent: { type: 'salesforce-event', org: 'org-a' },
       }),
+      schedule('enrich-wholesale-bulk', 'Wholesale', { writeBack: { ...writeBack, bulkAbove: 5, bulkJobSize: 8 } }),
       schedule('bad-query', 'Retail', {
         source: { type: 'salesforce-soql', org: 'org-a', query: 'SELECT Id FORM Account' },
       }),
@@ -264,6 +265,25 @@ describe('batch runs: end to end', () => {
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.data.payload).toMatchObject({ Schedule__c: 'enrich-retail', Status__c: 'succeeded' });
     expect(JSON.parse(String(summaries[0]?.data.payload.Counts__c))).toMatchObject({ selected: 30, writtenBack: 27 });
+  });
+});
+
+describe('batch runs: Bulk API 2.0 write-back', () => {
+  it('writes a run above bulkAbove back with ingest jobs, recording the rows Salesforce refused', async () => {
+    const accepted = seed('Wholesale', 10);
+    const rejected = seed('Wholesale', 2, (i) => `Reject wholesale ${i}`);
+    const run = await runEnds(await startRun('enrich-wholesale-bulk'));
+    expect(run.status).toBe('succeeded');
+    expect(run.counts).toMatchObject({ selected: 12, succeeded: 12, writtenBack: 10, writeBackFailed: 2 });
+    expect(run.errorsByCode).toEqual([{ code: 'SALESFORCE_FIELD_CUSTOM_VALIDATION_EXCEPTION', count: 2 }]);
+    expect(run.writeBackFailures.map((f) => f.recordId).sort()).toEqual([...rejected].sort());
+    expect(run.writeBackFailures[0]?.message).toContain('Rejected accounts cannot be scored');
+    const byId = new Map(sandbox.records('Account').map((r) => [r.Id, r]));
+    for (const id of accepted) {
+      const record = byId.get(id) as Record<string, unknown>;
+      expect(record.Description).toBe(`Call ${record.Name} about renewal`);
+      expect(record.Score__c).toBe(String(record.Name).length % 10);
+    }
   });
 });
 

@@ -7,6 +7,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BulkIngestJobs } from './bulk-ingest-jobs.ts';
 import { BulkQueryJobs } from './bulk-query-jobs.ts';
 import type { FaultInjector } from './fault-injection.ts';
 import { readBody, sendJson } from './http-helpers.ts';
@@ -48,6 +49,7 @@ export function buildRestRoutes(options: RestRoutesOptions) {
   let apiUsage = 0;
   const queries = new QueryLocators({ now: options.now ?? (() => new Date()) });
   const bulkQueries = new BulkQueryJobs({ now: options.now ?? (() => new Date()) });
+  const bulkIngest = new BulkIngestJobs({ now: options.now ?? (() => new Date()) });
 
   return async function handleRest(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const send = (result: RestResult, headers: Record<string, string> = {}) =>
@@ -82,8 +84,10 @@ export function buildRestRoutes(options: RestRoutesOptions) {
       return;
     }
     const text = await readBody(request);
-    let body: unknown;
-    if (text.trim() !== '') {
+    // Bulk API 2.0 uploads are CSV: the body is handed over as text.
+    const csv = String(request.headers['content-type'] ?? '').startsWith('text/csv');
+    let body: unknown = csv ? text : undefined;
+    if (text.trim() !== '' && !csv) {
       try {
         body = JSON.parse(text);
       } catch (error) {
@@ -94,6 +98,12 @@ export function buildRestRoutes(options: RestRoutesOptions) {
     const segments = (match?.[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
     const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
     const context = { method, segments, query: url.searchParams, body, apiVersion: version, session };
+    if (segments[0] === 'jobs' && segments[1] === 'ingest') {
+      bulkIngest.handle(options, context, response, {
+        'sforce-limit-info': `api-usage=${apiUsage}/${options.dailyApiRequests}`,
+      });
+      return;
+    }
     if (segments[0] === 'jobs' && segments[1] === 'query') {
       bulkQueries.handle(options, context, response, {
         'sforce-limit-info': `api-usage=${apiUsage}/${options.dailyApiRequests}`,

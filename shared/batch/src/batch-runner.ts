@@ -8,9 +8,10 @@ import type { BatchIntake } from './batch-intake.ts';
 import { batchCallKey, recordIdOfCallKey } from './batch-run-id.ts';
 import type { BatchRunRepository } from './batch-run-repository.ts';
 import { type BatchSource, BatchSourceError, type SourcePage } from './batch-source.ts';
+import { type BulkIngestOptions, BulkIngestWriteBack } from './bulk-ingest-write-back.ts';
 import { abortableSleep, CallPacer } from './call-pacer.ts';
 import { CallWindow } from './call-window.ts';
-import { type ChunkItem, CollectionWriteBack } from './collection-write-back.ts';
+import { type ChunkItem, type ChunkOutcome, CollectionWriteBack } from './collection-write-back.ts';
 import { RecordMapping, RecordMappingError } from './record-mapping.ts';
 import type { RunCalls } from './run-calls.ts';
 
@@ -40,6 +41,8 @@ export interface BatchRunnerOptions {
   /** Fastest and slowest poll of the run's unfinished calls, in ms. Defaults 20 and 500. */
   minPollMs?: number;
   maxPollMs?: number;
+  /** Polling of Bulk API 2.0 ingest jobs (tests). */
+  bulkIngest?: Pick<BulkIngestOptions, 'pollBaseMs' | 'completionTimeoutMs'>;
 }
 
 /** The run was cancelled while it went on: stop selecting, cancel what has not started. */
@@ -327,14 +330,20 @@ export class BatchRunner {
     let run = initial;
     const config = schedule.writeBack;
     if (!config) return this.#save(run, (r) => ({ ...r, phase: 'done' }));
-    const writer = new CollectionWriteBack(config);
+    const collections = new CollectionWriteBack(config);
+    // A large write-back goes through Bulk API 2.0 ingest jobs: far fewer API calls than 200 a request.
+    const bulk = config.bulkAbove !== undefined && run.counts.succeeded > config.bulkAbove;
+    const writer = bulk
+      ? new BulkIngestWriteBack({ mapping: collections, sobject: config.sobject, ...this.#o.bulkIngest })
+      : collections;
+    const slice = bulk ? config.bulkJobSize : config.chunkSize;
     const org = this.#o.org(config.org);
     for (;;) {
       const current = await this.#o.runs.get(run.caller, run.id);
       if (current?.cancelRequested) throw new RunCancelled();
       const calls = await this.#o.calls.finalPage(run.caller, run.id, {
         after: run.writeBackAfter,
-        limit: config.chunkSize,
+        limit: slice,
         includeFailed: config.includeFailed,
       });
       if (calls.length === 0) return this.#save(run, (r) => ({ ...r, phase: 'done' }));
@@ -342,7 +351,7 @@ export class BatchRunner {
         const recordId = recordIdOfCallKey(call.idempotencyKey, schedule.id, run.id);
         return recordId ? [{ recordId, call }] : [];
       });
-      let outcome: Awaited<ReturnType<CollectionWriteBack['write']>>;
+      let outcome: ChunkOutcome;
       try {
         outcome = await writer.write(org, items);
       } catch (error) {

@@ -22,6 +22,15 @@ export interface ChunkOutcome {
   unchanged: number;
 }
 
+/** A chunk with its mapping evaluated: what to send, and what already failed or has nothing to write. */
+export interface PreparedChunk {
+  outcome: ChunkOutcome;
+  /** `{ attributes: { type }, id, ...fields }` per record to write. */
+  records: Record<string, unknown>[];
+  /** The source record id of each of `records`, in the same order. */
+  sent: string[];
+}
+
 /** One SObject Collections result item. */
 interface SaveResult {
   id?: string | null;
@@ -48,7 +57,11 @@ export class CollectionWriteBack {
     this.#recordId = jsonata(config.recordId, { timeout: 1_000, stack: 500 } as never);
   }
 
-  async write(org: OrgConnection, items: readonly ChunkItem[]): Promise<ChunkOutcome> {
+  /**
+   * Evaluates the mapping of each item: the records to send (`attributes`, `id`, the fields), the
+   * source record id of each, and the items that failed to map or have nothing to write.
+   */
+  async prepare(items: readonly ChunkItem[]): Promise<PreparedChunk> {
     const outcome: ChunkOutcome = { written: 0, failures: [], unchanged: 0 };
     const records: Record<string, unknown>[] = [];
     const sent: string[] = [];
@@ -74,6 +87,11 @@ export class CollectionWriteBack {
         });
       }
     }
+    return { outcome, records, sent };
+  }
+
+  async write(org: OrgConnection, items: readonly ChunkItem[]): Promise<ChunkOutcome> {
+    const { outcome, records, sent } = await this.prepare(items);
     if (records.length === 0) return outcome;
     let results: SaveResult[];
     try {

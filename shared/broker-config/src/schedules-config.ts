@@ -74,6 +74,13 @@ export const batchWriteBackSchema = z.strictObject({
   chunkSize: z.number().int().min(1).max(200).default(200),
   /** Write back failed calls too (the mapping sees `status` and `error`). Default false: only succeeded ones. */
   includeFailed: z.boolean().default(false),
+  /**
+   * Above this many records to write, use Bulk API 2.0 ingest jobs (`update` by Id) of `bulkJobSize`
+   * records instead of SObject Collections. Default: always SObject Collections.
+   */
+  bulkAbove: z.number().int().min(1).optional(),
+  /** Records per Bulk API 2.0 ingest job. Default 10,000. */
+  bulkJobSize: z.number().int().min(1).max(150_000).default(10_000),
 });
 export type BatchWriteBackConfig = z.infer<typeof batchWriteBackSchema>;
 
