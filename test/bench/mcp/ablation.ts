@@ -34,6 +34,9 @@ const allVariants: Record<string, string | null> = {
   'no-audit': 'audit',
   'no-token': 'token',
   'no-token-cache': 'token-cache',
+  'no-audit-batch': 'audit-batch',
+  // The pipeline as it was before the audit batches and the token cache (issue 14).
+  unbatched: 'audit-batch,token-cache',
   'no-ratelimit': 'ratelimit',
   'no-governance': 'logs,audit,token,ratelimit',
 };

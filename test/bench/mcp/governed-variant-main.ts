@@ -6,6 +6,7 @@
  *   audit       audit records are built but not written to Cosmos
  *   token       no JWT verification: a fixed identity for every request
  *   token-cache no verified-token cache: every request's JWT is verified in full
+ *   audit-batch no audit buffering: one Cosmos create per record, started when the call ends
  *   ratelimit   no per-identity Redis round trip
  * Other env as for governed-main.ts, plus BENCH_TOOL (see bench-tool.ts).
  */
@@ -26,7 +27,7 @@ const ablate = new Set(
     .map((s) => s.trim())
     .filter(Boolean),
 );
-const known = ['logs', 'audit', 'token', 'token-cache', 'ratelimit'];
+const known = ['logs', 'audit', 'audit-batch', 'token', 'token-cache', 'ratelimit'];
 for (const a of ablate) if (!known.includes(a)) throw new Error(`BENCH_ABLATE: unknown step "${a}"`);
 
 const issuer = requiredEnv('BENCH_ISSUER');
@@ -85,6 +86,7 @@ const server = buildMcpServer({
   authorizationServers: [issuer],
   redisKeyPrefix: requiredEnv('BENCH_REDIS_PREFIX'),
   rateLimit: { perIdentity: { points: 1_000_000_000, windowSeconds: 60 } },
+  ...(ablate.has('audit-batch') ? { auditBuffer: { batchSize: 1 } } : {}),
 });
 const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 
