@@ -107,14 +107,12 @@ describe('a worker killed mid-run', () => {
     );
     // The selection comes from the store; each item names its Salesforce account.
     for (const [i, sfId] of ids.entries()) {
-      await stack.store
-        .container('accounts')
-        .items.create({
-          id: `crash-${i}`,
-          customerId: 'batch-crash',
-          sfId,
-          name: `Crash ${String(i).padStart(3, '0')}`,
-        });
+      await stack.store.container('accounts').items.create({
+        id: `crash-${i}`,
+        customerId: 'batch-crash',
+        sfId,
+        name: `Crash ${String(i).padStart(3, '0')}`,
+      });
     }
     const first = startWorkerProcess();
     const res = await fetch(`${stack.ingressUrl}/v1/schedules/crash-run/runs`, {
