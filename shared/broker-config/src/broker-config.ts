@@ -4,8 +4,8 @@ import { checkDatabricks, databricksConfigSchema } from './databricks-config.ts'
 import { checkEventGrid, eventGridConfigSchema } from './event-grid-config.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
 import { checkSchedules, schedulesSchema } from './schedules-config.ts';
-import { checkServiceBus, serviceBusConfigSchema } from './service-bus-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
+import { checkServiceBus, serviceBusConfigSchema } from './service-bus-config.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 const host = z
