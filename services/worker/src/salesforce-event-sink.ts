@@ -2,6 +2,7 @@ import type { ToolCallIntake } from '@mcp-broker/broker';
 import type { CallerConfig, SalesforceOrgConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { EventAcceptance, EventPosition, EventRefusal, ToolCallSink } from '@mcp-broker/salesforce-events';
+import { SpanKind, withSpan } from '@mcp-broker/telemetry';
 
 /**
  * Platform events enter the one path here: each event's request is handed to the same
@@ -29,7 +30,25 @@ export class SalesforceEventSink implements ToolCallSink {
     };
   }
 
-  async accept(request: ToolCallRequest, position: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
+  accept(request: ToolCallRequest, position: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
+    // The root of the call's trace (no request came in): the queue's add span and everything after
+    // it hang under the event (docs/observability.md).
+    return withSpan(
+      `receive ${position.channel}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'salesforce',
+          'messaging.destination.name': position.channel,
+          'salesforce.org': position.org,
+          'salesforce.replay_id': position.replayId,
+        },
+      },
+      () => this.#accept(request, position, refusal),
+    );
+  }
+
+  async #accept(request: ToolCallRequest, position: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
     const acceptance = await this.#intake.accept(this.#callerOf(position.org), request, refusal ? { refusal } : {});
     if (acceptance.outcome !== 'refused') return { outcome: acceptance.outcome, id: acceptance.record.id };
     // The record keeps the mapping's own code; the broker's reason stands for its own refusals.
