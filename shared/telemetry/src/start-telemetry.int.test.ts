@@ -36,10 +36,10 @@ async function probeWith(env: Record<string, string>) {
 
 // Each case starts a Node process that loads the SDK: slow on a busy machine.
 describe('startTelemetry', { timeout: 60_000 }, () => {
-  it('with nothing configured loads no SDK, exporter or instrumentation and returns at once', async () => {
+  it('with nothing configured loads no SDK, exporter or instrumentation', async () => {
     const off = await probeWith({});
+    // What it loads is the proof; its time is the bench's business (test/bench/telemetry-overhead.ts).
     expect(off).toMatchObject({ enabled: false, prometheus: false, bullmq: false, sdk: [] });
-    expect(off.startMs).toBeLessThan(50);
   });
 
   it('with OTEL_SDK_DISABLED=true loads nothing even when an endpoint is set', async () => {
