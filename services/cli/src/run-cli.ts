@@ -152,36 +152,29 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
           allow(['status', 'tool', 'limit'], 2);
           if (values.status && !toolCallStatusSchema.safeParse(values.status).success)
             throw new UsageError(`--status must be one of ${toolCallStatusSchema.options.join(', ')}.`);
-          return await callsList(api(), printer, {
-            status: values.status,
-            tool: values.tool,
-            limit: count(values.limit, '--limit', 20, 100),
-          });
+          const limit = count(values.limit, '--limit', 20, 100);
+          return await callsList(api(), printer, { status: values.status, tool: values.tool, limit });
         }
         if (sub === 'show') {
           allow([], 3);
           return await callsShow(api(), printer, required(rest[0], 'ID (mcp-broker calls show ID)'));
         }
         throw new UsageError('Did you mean: mcp-broker calls list | calls show ID?');
-      case 'dead-letters':
+      case 'dead-letters': {
         if (sub !== 'list') throw new UsageError('Did you mean: mcp-broker dead-letters list?');
         allow(['caller', 'limit'], 2);
-        return await deadLettersList(api(), printer, {
-          caller: values.caller,
-          limit: count(values.limit, '--limit', 50, 10_000),
-        });
+        const limit = count(values.limit, '--limit', 50, 10_000);
+        return await deadLettersList(api(), printer, { caller: values.caller, limit });
+      }
       case 'replay':
         if (values.all) {
           allow(['all', 'caller', 'max'], 1);
-          return await replayAll(
-            api(),
-            printer,
-            required(values.caller, '--caller X (replay --all replays one caller at a time)'),
-            count(values.max, '--max', 1000, 100_000),
-          );
+          const caller = required(values.caller, '--caller X (replay --all replays one caller at a time)');
+          const max = count(values.max, '--max', 1000, 100_000);
+          return await replayAll(api(), printer, caller, max);
         }
-        allow([], 2);
         if (values.caller) throw new UsageError('--caller goes with --all: mcp-broker replay --all --caller X.');
+        allow([], 2);
         return await replayOne(api(), printer, required(sub, 'ID or --all --caller X'));
       case 'schedules':
         if (sub === 'list') {
