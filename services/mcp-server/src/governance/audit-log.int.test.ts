@@ -69,15 +69,16 @@ function capturingLogger() {
 }
 
 describe('AuditLog buffering', () => {
-  it('writes every buffered record, of every partition, on flush', async () => {
-    const audit = new AuditLog({ store, logger: silent, batchSize: 100, flushIntervalMs: 60_000 });
+  it('writes every buffered record, of every partition, on flush, in batches Cosmos accepts', async () => {
+    const { logger, lines } = capturingLogger();
+    const audit = new AuditLog({ store, logger, batchSize: 50, flushIntervalMs: 60_000 });
     const subjects = [`s-${randomUUID()}`, `s-${randomUUID()}`, `s-${randomUUID()}`];
     const requestIds = new Map<string, string[]>();
     for (let i = 0; i < 250; i++) {
       const subject = subjects[i % 3] as string;
       const requestId = `req-${i}`;
       requestIds.set(subject, [...(requestIds.get(subject) ?? []), requestId]);
-      // 250 records over 3 partitions: batches of 100 while recording, the rest only on flush.
+      // 250 records over 3 partitions (83-84 each): a batch of 50 each while recording, the rest on flush.
       audit.record(entry(subject, requestId));
     }
     await audit.flush();
@@ -92,6 +93,8 @@ describe('AuditLog buffering', () => {
         tool: 'test_echo',
       });
     }
+    // Written as batches, not through the one-at-a-time fallback.
+    expect(lines.filter((l) => String(l.msg).startsWith('audit'))).toEqual([]);
   });
 
   it('keeps records buffered until a bound is reached: nothing is written early', async () => {
