@@ -8,6 +8,7 @@ const telemetry = await startTelemetry(loadConfig(telemetryConfigSchema, process
 const { mcpServerConfigSchema } = await import('@mcp-broker/mcp-server');
 const { devConfigSchema } = await import('./config.ts');
 const { runAzureDemo } = await import('./azure-demo.ts');
+const { runBatchDemo } = await import('./batch-demo.ts');
 const { runDatabricksDemo } = await import('./databricks-demo.ts');
 const { runStartupDemoCall } = await import('./demo-call.ts');
 const { readDemoPassword } = await import('./dev-credentials.ts');
@@ -56,6 +57,7 @@ try {
   });
   steps.push(...(await runDatabricksDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
   steps.push(...(await runAzureDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
+  steps.push(...(await runBatchDemo({ stack, redisUrl: mcp.REDIS_URL, print })));
   ok = call.status === 'succeeded' && steps.every((s) => s.ok);
   print(ok ? '\nDemo: every step worked.' : `\nDemo: ${steps.filter((s) => !s.ok).length} step(s) failed (✘ above).`);
 } catch (err) {

@@ -37,6 +37,8 @@ export async function devBrokerConfig(options: {
    * Event Grid custom topic `tool-results` at this endpoint (key from DEV_EVENT_GRID_TOPIC_KEY).
    */
   azure?: { eventGridTopicEndpoint: string };
+  /** Batch schedules of the demo caller (`devEnrichmentSchedule`); none by default. */
+  schedules?: ReadonlyArray<Record<string, unknown>>;
 }): Promise<BrokerConfig> {
   return brokerConfigSchema.parse({
     ...(options.keyPrefix ? { broker: { keyPrefix: options.keyPrefix } } : {}),
@@ -82,7 +84,49 @@ export async function devBrokerConfig(options: {
         : [],
     },
     ...(options.azure ? azureSections(options.azure.eventGridTopicEndpoint) : {}),
+    ...(options.schedules ? { schedules: options.schedules } : {}),
   });
+}
+
+/** The demo's enrichment schedule's id (`POST /v1/schedules/enrich-accounts/runs`). */
+export const DEV_ENRICHMENT_SCHEDULE = 'enrich-accounts';
+
+/**
+ * The demo's scheduled enrichment: every night at 02:00 Paris time, each Account of `demo-org`
+ * with a sample-data customer id and no enrichment in the last seven days gets `next_best_action`
+ * as the demo caller, and its top action, score and rationale written back in SObject Collections
+ * chunks. Concurrency 3 stays below the caller's 4, so an interactive call always has a slot.
+ */
+export function devEnrichmentSchedule(): Record<string, unknown> {
+  return {
+    id: DEV_ENRICHMENT_SCHEDULE,
+    cron: '0 2 * * *',
+    timeZone: 'Europe/Paris',
+    caller: 'demo',
+    source: {
+      type: 'salesforce-soql',
+      org: DEV_SALESFORCE_ORG,
+      query:
+        'SELECT Id, Name, Customer_Id__c FROM Account WHERE Customer_Id__c != null ' +
+        'AND (Last_Enriched__c = null OR Last_Enriched__c < LAST_N_DAYS:7) ORDER BY Name',
+    },
+    tool: 'next_best_action',
+    arguments: '{ "customer_id": Customer_Id__c, "context": "nightly enrichment of " & Name }',
+    writeBack: {
+      type: 'salesforce-record',
+      org: DEV_SALESFORCE_ORG,
+      sobject: 'Account',
+      fields: {
+        Next_Best_Action__c: 'structuredContent.actions[0].action',
+        Action_Score__c: 'structuredContent.actions[0].score',
+        Description: 'structuredContent.actions[0].rationale',
+        Last_Enriched__c: 'call.completedAt',
+      },
+    },
+    concurrency: 3,
+    callsPerMinute: 600,
+    maxRecords: 1000,
+  };
 }
 
 function azureSections(eventGridTopicEndpoint: string) {
