@@ -1,0 +1,261 @@
+/**
+ * `node test/bench/batch/main.ts`: the scheduled batch enrichment benchmark (docs/batch-enrichment.md).
+ * N Accounts in the Salesforce sandbox, selected by SOQL and enriched through the governed MCP
+ * server by a schedule run (started through `POST /v1/schedules/{id}/runs`) in a worker child
+ * process, written back with SObject Collections; against the same N calls made directly with the
+ * broker's pooled MCP clients at the schedule's concurrency, in the same run on the same stack.
+ * Reports records per second on both paths and their ratio, the worker's peak RSS (VmHWM) on a
+ * run of 1,000 records and on one of N (each in a fresh worker process), and the start delay
+ * (startedAt − createdAt) of interactive calls submitted one after another while the N-record run goes on.
+ * Knobs (env), defaults in brackets:
+ *   BENCH_BATCH_RECORDS [10000], BENCH_BATCH_SMALL [1000], BENCH_BATCH_CONCURRENCY [3, below the caller's 4],
+ *   BENCH_BATCH_INTERACTIVE_GAP_MS [250], BENCH_BATCH_TIMEOUT_S [1800],
+ *   BENCH_BATCH_OUT [test/bench/results/batch-latest.json], REDIS_URL [redis://127.0.0.1:6379].
+ * Exit code 0 when both runs succeeded with every record called once and written back, 1 otherwise.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type BatchRunView, batchRunViewSchema } from '@mcp-broker/contracts';
+import { callTool, createTokenProvider, McpClientPool } from '@mcp-broker/mcp-client';
+import { startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
+import { enrichment, enrichTool } from '../../support/batch-test-tools.ts';
+import { startBrokerStack } from '../../support/broker-stack.ts';
+import { percentiles } from '../broker/load.ts';
+import { envNumber } from '../env-number.ts';
+
+const records = envNumber(process.env, 'BENCH_BATCH_RECORDS', 10_000, 1);
+const small = Math.min(records, envNumber(process.env, 'BENCH_BATCH_SMALL', 1000, 1));
+const concurrency = envNumber(process.env, 'BENCH_BATCH_CONCURRENCY', 3, 1);
+const gapMs = envNumber(process.env, 'BENCH_BATCH_INTERACTIVE_GAP_MS', 250, 0);
+const timeoutMs = envNumber(process.env, 'BENCH_BATCH_TIMEOUT_S', 1800, 1) * 1000;
+const out = process.env.BENCH_BATCH_OUT ?? 'test/bench/results/batch-latest.json';
+const r2 = (n: number) => Math.round(n * 100) / 100;
+const loadAtStart = loadavg().map(r2);
+
+const sandbox = await startSalesforceSandbox({
+  objects: {
+    Account: {
+      fields: {
+        Name: { length: 255, required: true, label: 'Account Name' },
+        Industry: { type: 'picklist', length: 255 },
+        Description: { type: 'textarea', length: 32000 },
+        Score__c: { type: 'int' },
+      },
+    },
+  },
+});
+const schedule = (id: string, maxRecords: number) => ({
+  id,
+  cron: '0 0 1 1 *',
+  caller: 'caller-a',
+  source: { type: 'salesforce-soql', org: 'org-a', query: "SELECT Id, Name FROM Account WHERE Industry = 'Bench'" },
+  tool: 'test_enrich',
+  arguments: '{ "account_id": Id, "name": Name }',
+  writeBack: {
+    type: 'salesforce-record',
+    org: 'org-a',
+    sobject: 'Account',
+    fields: { Score__c: 'structuredContent.score', Description: 'structuredContent.action' },
+  },
+  concurrency,
+  // The caller's own rate (broker-stack: 10,000 a minute): the window, not the pacer, is what paces.
+  callsPerMinute: 10_000,
+  maxRecords,
+  pageSize: 2000,
+});
+const stack = await startBrokerStack({
+  tools: [enrichTool],
+  callbackHost: '127.0.0.1',
+  roles: ['Test.Echo'],
+  inProcessWorker: false,
+  workerEnv: { SALESFORCE_EVENTS: 'false' },
+  salesforce: {
+    loginUrl: sandbox.loginUrl,
+    clientId: sandbox.clientId,
+    clientSecret: sandbox.clientSecret,
+    apiVersion: sandbox.apiVersion,
+  },
+  schedules: [schedule('bench-small', small), schedule('bench-large', records)],
+});
+const configPath = join(await mkdtemp(join(tmpdir(), 'mcpb-bench-batch-')), 'broker.json');
+await writeFile(configPath, JSON.stringify(stack.broker));
+for (let i = 0; i < records; i++)
+  sandbox.insertRecord('Account', { Name: `Bench ${String(i).padStart(6, '0')}`, Industry: 'Bench' });
+
+const workers: ChildProcess[] = [];
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['services/worker/src/main.ts'], {
+    cwd: join(import.meta.dirname, '../../..'),
+    env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  workers.push(child);
+  return child;
+}
+async function stopWorker(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+/** The process's peak resident set so far (VmHWM), in MiB. */
+async function peakRssMiB(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  return r2(kib / 1024);
+}
+
+async function startRun(id: string): Promise<string> {
+  const res = await fetch(`${stack.ingressUrl}/v1/schedules/${id}/runs`, {
+    method: 'POST',
+    headers: { authorization: stack.auth('caller-a'), 'idempotency-key': randomUUID() },
+  });
+  if (res.status !== 202) throw new Error(`starting ${id}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+async function runView(id: string): Promise<BatchRunView> {
+  const res = await fetch(`${stack.ingressUrl}/v1/batch-runs/${id}`, {
+    headers: { authorization: stack.auth('caller-a') },
+  });
+  return batchRunViewSchema.parse(await res.json());
+}
+const isFinal = (v: BatchRunView) => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(v.status);
+/** Polls the run until it is final; `during` runs instead of the pause while the run is running. */
+async function runEnds(id: string, during?: () => Promise<void>): Promise<BatchRunView> {
+  const deadline = Date.now() + timeoutMs;
+  let view = await runView(id);
+  while (!isFinal(view) && Date.now() < deadline) {
+    // Not before the run has started: a call made while the fresh worker still starts measures its start.
+    await (during && view.status === 'running' ? during() : new Promise((r) => setTimeout(r, 250)));
+    view = await runView(id);
+  }
+  return view;
+}
+
+/** One interactive call through the API; its start delay (startedAt − createdAt) in ms. */
+async function interactiveDelay(): Promise<number | undefined> {
+  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
+    method: 'POST',
+    headers: {
+      authorization: stack.auth('caller-a'),
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify({ tool: 'test_enrich', arguments: { account_id: 'interactive', name: 'Interactive call' } }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  const done = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=30`, {
+    headers: { authorization: stack.auth('caller-a') },
+  });
+  const call = (await done.json()) as { createdAt?: string; startedAt?: string };
+  if (!call.createdAt || !call.startedAt) return undefined;
+  return Date.parse(call.startedAt) - Date.parse(call.createdAt);
+}
+
+const summary = (v: BatchRunView, peak: number) => ({
+  status: v.status,
+  counts: v.counts,
+  durationMs: v.durationMs ?? null,
+  recordsPerSecond: v.durationMs ? r2((v.counts.selected / v.durationMs) * 1000) : null,
+  peakWorkerRssMiB: peak,
+  errorsByCode: v.errorsByCode,
+});
+
+// Run 1: the small run, in a fresh worker.
+let worker = startWorkerProcess();
+const smallView = await runEnds(await startRun('bench-small'));
+const smallPeak = await peakRssMiB(worker.pid);
+await stopWorker(worker);
+
+// Run 2: N records in a fresh worker, interactive calls one after another while it goes on.
+worker = startWorkerProcess();
+const delays: number[] = [];
+const largeView = await runEnds(await startRun('bench-large'), async () => {
+  const delay = await interactiveDelay();
+  if (delay !== undefined) delays.push(delay);
+  await new Promise((r) => setTimeout(r, gapMs));
+});
+const largePeak = await peakRssMiB(worker.pid);
+await stopWorker(worker);
+
+// The same N calls directly, with the broker's pooled MCP clients at the schedule's concurrency.
+const tokens = createTokenProvider(
+  {
+    type: 'client-credentials',
+    tokenUrl: stack.oauth.tokenEndpoint,
+    clientId: 'broker-for-a',
+    clientSecret: { fromEnv: 'E2E_SECRET_A' },
+    scope: 'Test.Echo',
+  },
+  { env: stack.env },
+);
+const pool = new McpClientPool({
+  env: {},
+  maxPerKey: concurrency,
+  resolve: () => ({
+    endpoint: {
+      url: `${stack.mcpUrl}/mcp`,
+      transport: 'streamable-http',
+      callTimeoutMs: 60_000,
+      connectTimeoutMs: 10_000,
+    },
+    tokenProvider: tokens,
+  }),
+});
+let directErrors = 0;
+let next = 0;
+const directStart = performance.now();
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < records) {
+      const i = next++;
+      try {
+        await callTool({
+          pool,
+          key: { caller: 'caller-a', endpoint: 'local' },
+          tool: 'test_enrich',
+          arguments: { account_id: `direct-${i}`, name: `Bench ${String(i).padStart(6, '0')}` },
+        });
+      } catch {
+        directErrors++;
+      }
+    }
+  }),
+);
+const directSeconds = (performance.now() - directStart) / 1000;
+await pool.close();
+
+const repeated = [...enrichment.invocations.entries()].filter(
+  ([k, n]) => !k.startsWith('direct-') && k !== 'interactive' && n > 2,
+).length;
+const large = summary(largeView, largePeak);
+const directPerSecond = r2(records / directSeconds);
+const report = {
+  records,
+  small,
+  concurrency,
+  loadAverageAtStart: loadAtStart,
+  loadAverageAtEnd: loadavg().map(r2),
+  cores: (await import('node:os')).availableParallelism(),
+  smallRun: summary(smallView, smallPeak),
+  largeRun: large,
+  direct: { calls: records, errors: directErrors, seconds: r2(directSeconds), recordsPerSecond: directPerSecond },
+  batchOverDirect: large.recordsPerSecond ? r2(large.recordsPerSecond / directPerSecond) : null,
+  interactiveStartDelayMs: { calls: delays.length, ...percentiles(delays) },
+  // Each record is in both runs, so a record invoked more than twice was called again by a run.
+  recordsCalledAgain: repeated,
+};
+const done = (v: BatchRunView, n: number) =>
+  v.status === 'succeeded' && v.counts.selected === n && v.counts.succeeded === n && v.counts.writtenBack === n;
+const ok = done(smallView, small) && done(largeView, records) && directErrors === 0 && repeated === 0;
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, `${JSON.stringify({ ...report, ok, at: new Date().toISOString() }, null, 2)}\n`);
+console.log(JSON.stringify(report, null, 2));
+console.log(ok ? 'ok: both runs called and wrote back every record once' : 'NOT ok: see the counts above');
+for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+await stack.close();
+await sandbox.close();
+process.exit(ok ? 0 : 1);
