@@ -128,7 +128,13 @@ export class BrokerWorker {
       );
       this.#watch(worker);
       worker.on('failed', (job, err) => {
-        if (job) void this.#deadLetterIfAbandoned(job, err);
+        if (!job) return;
+        void this.#deadLetterIfAbandoned(job, err);
+        // The record copy a new call's job carries is only for its first attempt; a failed job is
+        // kept for days, so it keeps ids only (best effort: a later attempt ignores the copy anyway).
+        if (job.data.created) {
+          job.updateData({ callId: job.data.callId, caller: job.data.caller }).catch(() => {});
+        }
       });
       this.#workers.push(worker);
     }

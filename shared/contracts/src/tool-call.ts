@@ -85,6 +85,8 @@ export type ToolCallRecord = z.infer<typeof toolCallRecordSchema>;
  * Job payloads on the queues: ids; the record in Cosmos is the source of truth. A new call's job
  * also carries the record as created with its ETag, so the worker's first write needs no read: the
  * write is conditional on that ETag, so a record changed since (a cancel) fails it and is read.
+ * Only records up to 16 KiB of JSON travel so (`MAX_CARRIED_RECORD_CHARS`), and a failed job drops
+ * the copy, so Redis never keeps large arguments nor keeps any for the days failed jobs are kept.
  */
 export const toolCallJobSchema = z.object({
   callId: z.string(),

@@ -161,6 +161,17 @@ describe('tool-call intake: accept', () => {
     expect(stored?.history.map((h) => h.status)).toEqual(['queued']);
   });
 
+  it('a new small call carries its record to the worker; one with large arguments carries ids only', async () => {
+    const small = await intake.accept(acme, request());
+    const large = await intake.accept(acme, request({ arguments: { opportunity_id: 'x'.repeat(64 * 1024) } }));
+    const jobs = await toolCallJobs();
+    const smallJob = jobs.find((j) => j.callId === small.record?.id);
+    const largeJob = jobs.find((j) => j.callId === large.record?.id);
+    expect(smallJob?.created?.record.id).toBe(small.record?.id);
+    expect(smallJob?.created?.etag).toEqual(expect.any(String));
+    expect(largeJob).toEqual({ callId: large.record?.id, caller: 'acme' });
+  });
+
   it('stores a refusal failed in its one write: the record never exists queued', async () => {
     const refused = request({ tool: 'drop_tables' });
     const first = await intake.accept(acme, refused);

@@ -17,6 +17,12 @@ import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
 import { IdempotencyLocks } from './idempotency-lock.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';
 
+/**
+ * The largest record (as JSON) a new call's job carries to the worker to save it a read; above
+ * it the worker reads the record, so a queue never holds large arguments.
+ */
+export const MAX_CARRIED_RECORD_CHARS = 16 * 1024;
+
 /** What became of a request handed to `accept`. */
 export type Acceptance =
   /** A new call: recorded and enqueued. */
@@ -93,8 +99,12 @@ export class ToolCallIntake {
       // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
       // here, and the job id derived from the call makes a second enqueue a no-op.
       if (outcome.record.status === 'queued') {
-        // A new record goes with its job, so the worker's first write skips reading it back.
-        const etag = outcome.kind === 'created' ? this.#o.repository.etagOf(outcome.record) : undefined;
+        // A new, small record goes with its job, so the worker's first write skips reading it back.
+        // Large ones (arguments up to the body limit) are read instead: Redis holds ids, not payloads.
+        const etag =
+          outcome.kind === 'created' && JSON.stringify(outcome.record).length <= MAX_CARRIED_RECORD_CHARS
+            ? this.#o.repository.etagOf(outcome.record)
+            : undefined;
         await this.#o.queues.enqueueToolCall(
           {
             callId: outcome.record.id,
