@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokerSettingsSchema, defaultBrokerSettings } from './broker-settings.ts';
+import { configIdSchema } from './config-id.ts';
 import { checkDatabricks, databricksConfigSchema } from './databricks-config.ts';
 import { checkEventGrid, eventGridConfigSchema } from './event-grid-config.ts';
 import { salesforceConfigSchema } from './salesforce-config.ts';
@@ -7,7 +8,7 @@ import { checkSchedules, schedulesSchema } from './schedules-config.ts';
 import { secretRefSchema } from './secret-ref.ts';
 import { checkServiceBus, serviceBusConfigSchema } from './service-bus-config.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const id = configIdSchema;
 const host = z
   .string()
   .regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i, 'a host name, optionally with a port or a leading "*."');

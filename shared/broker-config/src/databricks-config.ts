@@ -1,25 +1,11 @@
-import jsonata from 'jsonata';
 import { z } from 'zod';
+import { configIdSchema } from './config-id.ts';
+import { jsonataExpressionSchema } from './jsonata-expression.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const id = configIdSchema;
 
-/** A JSONata expression, compiled at start so a syntax error stops the start naming the field. */
-const expression = z
-  .string()
-  .min(1)
-  .max(4000)
-  .superRefine((text, ctx) => {
-    try {
-      jsonata(text);
-    } catch (error) {
-      const e = error as { message?: string; position?: number };
-      ctx.addIssue({
-        code: 'custom',
-        message: `not a valid JSONata expression: ${e.message ?? String(error)}${typeof e.position === 'number' ? ` (at position ${e.position})` : ''}`,
-      });
-    }
-  });
+const expression = jsonataExpressionSchema;
 
 /** How the broker authenticates to a workspace's REST APIs. */
 export const databricksAuthSchema = z.discriminatedUnion('type', [

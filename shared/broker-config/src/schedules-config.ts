@@ -1,30 +1,13 @@
 import { CronExpressionParser } from 'cron-parser';
-import jsonata from 'jsonata';
 import { z } from 'zod';
+import { configIdSchema } from './config-id.ts';
+import { jsonataExpressionSchema } from './jsonata-expression.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const id = configIdSchema;
 const sobjectName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'an sObject API name');
 const fieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'a field API name');
 
-/**
- * A JSONata expression, compiled at start: a syntax error stops the start naming the schedule and
- * the field, instead of failing every record of the first run.
- */
-const expression = z
-  .string()
-  .min(1)
-  .max(4000)
-  .superRefine((text, ctx) => {
-    try {
-      jsonata(text);
-    } catch (error) {
-      const e = error as { message?: string; position?: number };
-      ctx.addIssue({
-        code: 'custom',
-        message: `not a valid JSONata expression: ${e.message ?? String(error)}${typeof e.position === 'number' ? ` (at position ${e.position})` : ''}`,
-      });
-    }
-  });
+const expression = jsonataExpressionSchema;
 
 /** Salesforce SOQL through the org connection, page by page (`nextRecordsUrl`). */
 export const soqlSourceSchema = z.strictObject({

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { configIdSchema } from './config-id.ts';
 import { secretRefSchema } from './secret-ref.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const id = configIdSchema;
 
 /** Queue and topic names: letters, digits, `.`, `-`, `_`, `/` (the service's rule), up to 260 characters. */
 const entityName = z
