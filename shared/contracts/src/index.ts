@@ -124,4 +124,5 @@ export {
   serviceBusTargetSchema,
   type WriteBackTarget,
   writeBackTargetSchema,
+  writeBackTargetTypes,
 } from './write-back-target.ts';

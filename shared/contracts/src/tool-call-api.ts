@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { toolCallStatusSchema } from './tool-call.ts';
+import { writeBackTargetTypes } from './write-back-target.ts';
 
 // These schemas generate the OpenAPI 3.0 document Salesforce External Services imports: plain
 // objects and enums only (External Services rejects oneOf in request bodies), names that stay Apex
@@ -15,15 +16,7 @@ export function wireOnly<T extends z.ZodType>(schema: T): T {
 /** An ISO 8601 timestamp, typed `format: date-time` so External Services maps it to Datetime. */
 const timestamp = () => z.string().meta({ format: 'date-time' });
 
-const writeBackKinds = [
-  'http-callback',
-  'salesforce-record',
-  'salesforce-result',
-  'salesforce-event',
-  'databricks-sql',
-  'event-grid',
-  'service-bus',
-] as const;
+const writeBackKinds = writeBackTargetTypes;
 
 // One flat object for every kind of target (External Services rejects oneOf): the fields a kind
 // needs are checked against its own schema (write-back-target.ts) at submission.

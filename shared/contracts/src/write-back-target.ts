@@ -127,6 +127,12 @@ export const writeBackTargetSchema = z.discriminatedUnion('type', [
   serviceBusTargetSchema,
 ]);
 export type WriteBackTarget = z.infer<typeof writeBackTargetSchema>;
+
+/** Every kind of write-back target, read off the union so a new kind is listed wherever this is used. */
+export const writeBackTargetTypes = writeBackTargetSchema.options.map((o) => o.shape.type.value) as [
+  WriteBackTarget['type'],
+  ...WriteBackTarget['type'][],
+];
 export type EventGridTarget = z.infer<typeof eventGridTargetSchema>;
 export type HttpCallbackTarget = z.infer<typeof httpCallbackTargetSchema>;
 export type SalesforceRecordTarget = z.infer<typeof salesforceRecordTargetSchema>;

@@ -1,3 +1,4 @@
+import { writeBackTargetTypes } from '@mcp-broker/contracts';
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import { BoundedLabel } from './bounded-label.ts';
 
@@ -45,19 +46,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class BrokerMetrics {
   readonly #callers: BoundedLabel;
   readonly #tools: BoundedLabel;
-  readonly #targets = new BoundedLabel(
-    [
-      'http-callback',
-      'salesforce-record',
-      'salesforce-result',
-      'salesforce-event',
-      'databricks-sql',
-      'event-grid',
-      'service-bus',
-    ],
-    // The target types of the contracts: a closed set, so nothing else is ever learned.
-    0,
-  );
+  // The target types of the contracts: a closed set, so nothing else is ever learned.
+  readonly #targets = new BoundedLabel(writeBackTargetTypes, 0);
   readonly #calls;
   readonly #queueWait;
   readonly #callDuration;
