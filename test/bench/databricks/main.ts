@@ -93,6 +93,12 @@ async function rowsSeen(keys: Map<string, number>, keyOf: (row: Record<string, u
 
 const tag = randomUUID().slice(0, 8);
 let errors = 0;
+// Non-202 answers by status, so a failed run says what it was refused with.
+const refusals: Record<string, number> = {};
+const refused = (status: number) => {
+  errors++;
+  refusals[status] = (refusals[status] ?? 0) + 1;
+};
 
 // Webhooks: each run notified twice, the second right after the first answered.
 const webhookRuns = Array.from({ length: runs }, (_, i) =>
@@ -115,7 +121,7 @@ await pool(runs, async (i) => {
   for (let delivery = 0; delivery < 2; delivery++) {
     const answer = await sandbox.fireWebhook(hookUrl, body, credentials);
     if (answer.status === 202) accepted++;
-    else errors++;
+    else refused(answer.status);
   }
 });
 const hookSeconds = (performance.now() - hookStart) / 1000;
@@ -139,7 +145,7 @@ await pool(runs, async (i) => {
       ],
     }),
   });
-  if (res.status !== 202) errors++;
+  if (res.status !== 202) refused(res.status);
   await res.arrayBuffer();
 });
 const apiSeconds = (performance.now() - apiStart) / 1000;
@@ -169,6 +175,7 @@ const report = {
     submitToRowMs: latency(submitted, apiRows),
   },
   errors,
+  refusals,
 };
 const ok =
   errors === 0 &&
