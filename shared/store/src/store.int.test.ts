@@ -17,6 +17,7 @@ describe('store on the embedded Cosmos-compatible server', () => {
     expect(resources.map((r) => r.id).sort()).toEqual(
       [
         'accounts',
+        'batchRuns',
         'audit',
         'cases',
         'checkpoints',
