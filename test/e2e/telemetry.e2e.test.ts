@@ -117,8 +117,12 @@ describe('one trace per call', () => {
       caller,
     );
     expect((await settled(id)).status).toBe('succeeded');
-    const spans = await traceSpans(caller.traceId, (all) =>
-      all.some((s) => s.name.startsWith('POST') && String(s.attributes['url.full'] ?? '').includes('/traced')),
+    // The process span ends last (after the write-back inside it), so wait for both.
+    const spans = await traceSpans(
+      caller.traceId,
+      (all) =>
+        all.some((s) => s.name.startsWith('POST') && String(s.attributes['url.full'] ?? '').includes('/traced')) &&
+        all.some((s) => s.name.startsWith('process ') && s.name.includes('tool-calls.caller-a')),
     );
 
     const ingress = spans.find(isServerRequest('/v1/tool-calls'));
@@ -175,7 +179,10 @@ describe('one trace per call', () => {
     expect(done).toMatchObject({ status: 'succeeded', attempts: 3 });
     const spans = await traceSpans(
       caller.traceId,
-      (all) => all.filter((s) => s.name === 'tools/call test_flaky').length >= 3,
+      // The last attempt's process span ends after its tool span, so wait for both.
+      (all) =>
+        all.filter((s) => s.name === 'tools/call test_flaky').length >= 3 &&
+        all.filter((s) => s.name.startsWith('process ') && s.name.includes('tool-calls.caller-a')).length >= 3,
     );
     const processed = spans.filter((s) => s.name.startsWith('process ') && s.name.includes('tool-calls.caller-a'));
     expect(processed).toHaveLength(3);

@@ -130,9 +130,10 @@ describe('Jobs API errors', () => {
   });
 
   it('a slow answer past the request budget is a transient DATABRICKS_TIMEOUT', async () => {
-    const client = workspace({ requestTimeoutMs: 300 });
+    // Budgets wide enough for a loaded CI machine's warm-up call, still far below the slow answer.
+    const client = workspace({ requestTimeoutMs: 1500 });
     await getRun(client, String(sandbox.addRun({ tasks: [{ taskKey: 'a' }] }).runId));
-    sandbox.faults.slow({ path: 'runs/get', delayMs: 1000 });
+    sandbox.faults.slow({ path: 'runs/get', delayMs: 5000 });
     expect(await failure(getRun(client, '1'))).toMatchObject({ kind: 'transient', code: 'DATABRICKS_TIMEOUT' });
   });
 
@@ -301,7 +302,7 @@ describe('databricks-sql target', () => {
   });
 
   it('gives up a statement still running when the delivery runs out of time, unconfirmed', async () => {
-    const slow = await startDatabricksSandbox({ statementTimings: { pendingMs: 2000, runningMs: 2000 } });
+    const slow = await startDatabricksSandbox({ statementTimings: { pendingMs: 4000, runningMs: 4000 } });
     try {
       slow.createTable(TABLE, [...RESULT_COLUMNS]);
       const h = new DatabricksSqlHandler({
@@ -312,7 +313,7 @@ describe('databricks-sql target', () => {
         pollIntervalMs: 20,
       });
       const error = await failure(
-        h.deliver(target(), { record: record(), targetIndex: 0, signal: AbortSignal.timeout(300) }),
+        h.deliver(target(), { record: record(), targetIndex: 0, signal: AbortSignal.timeout(1500) }),
       );
       expect(error).toMatchObject({ kind: 'transient', code: 'DATABRICKS_TIMEOUT', unconfirmed: true });
     } finally {
