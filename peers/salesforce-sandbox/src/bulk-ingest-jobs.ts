@@ -3,11 +3,19 @@
  * `upsert` (by `externalIdFieldName`), CSV only:
  *
  * - `POST jobs/ingest` `{ object, operation, externalIdFieldName?, contentType: 'CSV' }` opens a
- *   job (`state: Open`); an unknown object is 400 `INVALIDJOB`, as is another operation.
+ *   job (`state: Open`); an unknown object is 400 `INVALIDJOB`, as is another operation, an upsert
+ *   without `externalIdFieldName`, or one naming a field that is neither an external id nor `Id`.
  * - `PUT jobs/ingest/<id>/batches` (`Content-Type: text/csv`) uploads the data, once (a second
  *   upload, or one to a job not open, is 400 `INVALIDJOB`).
  * - `PATCH jobs/ingest/<id>` `{ state: 'UploadComplete' }` closes it; the rows are then saved one
  *   by one with the REST save rules (a failing row does not stop the others); `Aborted` aborts it.
+ *   A header naming a field the object does not have fails the whole job (`Failed`,
+ *   `errorMessage: 'InvalidBatch : Field name not found : <name>'`), as Salesforce does.
+ * - An upsert matches each row on the external id column: no record → created (`sf__Created`
+ *   true), one → updated (false), several (a non-unique external id) → the row fails with
+ *   `DUPLICATE_EXTERNAL_ID`; a row with no value there fails with `MISSING_ARGUMENT`, and rows of
+ *   one 200-row chunk sharing a value all fail with `DUPLICATE_VALUE` (Salesforce saves a job 200
+ *   rows at a time and refuses one value twice in a save).
  * - `GET jobs/ingest/<id>` answers `InProgress` on the first look after closing, `JobComplete`
  *   after, with `numberRecordsProcessed` and `numberRecordsFailed`.
  * - `GET jobs/ingest/<id>/successfulResults/` and `failedResults/` answer CSV: `sf__Id`,
@@ -27,7 +35,9 @@ interface IngestJob {
   object: string;
   operation: 'update' | 'upsert';
   externalIdFieldName?: string;
-  state: 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Aborted';
+  state: 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Aborted' | 'Failed';
+  /** Why a job `Failed`. */
+  errorMessage?: string;
   csv?: string;
   polls: number;
   createdAt: Date;
@@ -112,11 +122,19 @@ export class BulkIngestJobs {
       if (!type || type.isEvent) return invalid(`Unable to find object: ${String(body.object)}`);
       if (body.operation !== 'update' && body.operation !== 'upsert')
         return invalid(`Invalid operation: ${String(body.operation)}`);
-      if (
-        body.operation === 'upsert' &&
-        (typeof body.externalIdFieldName !== 'string' || !type.field(body.externalIdFieldName)?.externalId)
-      ) {
-        return invalid(`Invalid external id field: ${String(body.externalIdFieldName)}`);
+      const externalId = body.externalIdFieldName;
+      const byId = typeof externalId === 'string' && externalId.toLowerCase() === 'id';
+      if (body.operation === 'upsert') {
+        if (typeof externalId !== 'string' || externalId === '') {
+          return invalid(
+            `InvalidJob : External ID was blank for ${type.name}. An External ID must be specified for upsert.`,
+          );
+        }
+        if (!byId && !type.field(externalId)?.externalId) {
+          return invalid(
+            `InvalidJob : Field name provided, ${externalId} does not match an External ID, Salesforce Id, or indexed field for ${type.name}`,
+          );
+        }
       }
       this.#issued += 1;
       const job: IngestJob = {
@@ -124,7 +142,7 @@ export class BulkIngestJobs {
         object: type.name,
         operation: body.operation,
         ...(body.operation === 'upsert'
-          ? { externalIdFieldName: type.fieldName(body.externalIdFieldName as string) as string }
+          ? { externalIdFieldName: byId ? 'Id' : (type.fieldName(externalId as string) as string) }
           : {}),
         state: 'Open',
         polls: 0,
@@ -162,7 +180,7 @@ export class BulkIngestJobs {
       return { json: this.#info(job) };
     }
     if (job.state === 'UploadComplete') job.state = 'InProgress';
-    else if (job.state === 'InProgress') job.state = 'JobComplete';
+    else if (job.state === 'InProgress') job.state = job.errorMessage === undefined ? 'JobComplete' : 'Failed';
     return { json: this.#info(job) };
   }
 
@@ -172,7 +190,15 @@ export class BulkIngestJobs {
     if (!type) return;
     const [header = [], ...rows] = splitCsv(job.csv ?? '');
     job.columns = header;
-    for (const row of rows) {
+    const unknown = header.find((column) => column.toLowerCase() !== 'id' && type.fieldName(column) === undefined);
+    if (unknown !== undefined) {
+      job.errorMessage = `InvalidBatch : Field name not found : ${unknown}`;
+      return;
+    }
+    const key = job.externalIdFieldName;
+    const keyAt = key === undefined ? -1 : header.findIndex((c) => c.toLowerCase() === key.toLowerCase());
+    const keyOf = (row: string[]) => (keyAt < 0 ? '' : (row[keyAt] ?? ''));
+    rows.forEach((row, index) => {
       const fields: Record<string, unknown> = {};
       let id: string | undefined;
       header.forEach((column, i) => {
@@ -186,22 +212,34 @@ export class BulkIngestJobs {
       if (!parsed.ok) {
         const e = parsed.failure.errors[0];
         fail(e?.errorCode ?? 'UNKNOWN_EXCEPTION', e?.message ?? 'refused', e?.fields ?? []);
-        continue;
+        return;
       }
       let outcome: ReturnType<typeof services.store.update>;
-      if (job.operation === 'upsert') {
-        const key = job.externalIdFieldName as string;
-        const value = row[header.indexOf(key)] ?? '';
+      if (key === 'Id') {
+        outcome = id
+          ? services.store.update(type, id, parsed.fields, userId)
+          : services.store.create(type, parsed.fields, userId);
+      } else if (key !== undefined) {
+        const value = keyOf(row);
+        if (value === '' || value === '#N/A') {
+          fail('MISSING_ARGUMENT', `${key} not specified`, [key]);
+          return;
+        }
+        const chunk = rows.slice(index - (index % 200), index - (index % 200) + 200);
+        if (chunk.filter((other) => keyOf(other) === value).length > 1) {
+          fail('DUPLICATE_VALUE', `Duplicate external id specified: ${value}`, [key]);
+          return;
+        }
         outcome = services.store.upsert(type, key, value, parsed.fields, userId);
       } else if (id) {
         outcome = services.store.update(type, id, parsed.fields, userId);
       } else {
         fail('MISSING_ARGUMENT', 'Id not specified in an update call');
-        continue;
+        return;
       }
       if (outcome.ok) job.successes.push([outcome.id, String(outcome.created), ...row]);
       else fail(outcome.error.errorCode, outcome.error.message, outcome.error.fields ?? []);
-    }
+    });
   }
 
   #info(job: IngestJob) {
@@ -212,6 +250,7 @@ export class BulkIngestJobs {
       ...(job.externalIdFieldName ? { externalIdFieldName: job.externalIdFieldName } : {}),
       createdDate: formatDateTime(job.createdAt),
       state: job.state,
+      ...(job.state === 'Failed' ? { errorMessage: job.errorMessage } : {}),
       contentType: 'CSV',
       lineEnding: 'LF',
       columnDelimiter: 'COMMA',

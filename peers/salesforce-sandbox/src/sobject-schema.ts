@@ -29,8 +29,14 @@ export interface FieldDefinition {
   length?: number;
   /** Required on create and never nullable (`REQUIRED_FIELD_MISSING`). Default false. */
   required?: boolean;
-  /** An external id usable for upserts (and unique, `DUPLICATE_VALUE`). Default false. */
+  /** An external id usable for upserts. Default false. */
   externalId?: boolean;
+  /**
+   * Two records may not share a value (`DUPLICATE_VALUE`). Default: true for an external id (set
+   * false for a non-unique one, which an upsert matching several records refuses with
+   * `DUPLICATE_EXTERNAL_ID`), else false.
+   */
+  unique?: boolean;
   /** Label used in messages such as `STRING_TOO_LONG`. Default: the field name. */
   label?: string;
 }

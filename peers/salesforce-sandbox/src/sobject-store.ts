@@ -209,6 +209,19 @@ export class SObjectStore {
     const matches = this.findByExternalId(type, field, value);
     const match = matches[0];
     if (match === undefined) return this.create(type, { ...fields, [field]: value }, userId);
+    if (matches.length > 1) {
+      // A non-unique external id shared by several records: Salesforce cannot tell which to update.
+      const label = type.definition.fields[field]?.label ?? field;
+      return {
+        ok: false,
+        status: 300,
+        error: sfError(
+          'DUPLICATE_EXTERNAL_ID',
+          `${label}: more than one record found for external id field: [${matches.map((m) => m.Id).join(', ')}]`,
+          [field],
+        ),
+      };
+    }
     return this.update(type, match.Id, fields, userId);
   }
 
@@ -289,7 +302,7 @@ export class SObjectStore {
     if (!type.isEvent) {
       for (const [name, def] of Object.entries(type.definition.fields)) {
         const value = changed[name];
-        if (!def.externalId || isBlank(value)) continue;
+        if (!(def.unique ?? def.externalId) || isBlank(value)) continue;
         const other = this.records(type).find((r) => r[name] === value && r.Id !== id);
         if (other) {
           return sfError(
