@@ -628,7 +628,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
 }
 
 /** Deletes every key under the run's prefix; returns how many are left (0 unless something still writes). */
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
   let left = 0;
   for (const pass of ['delete', 'count'] as const) {

@@ -224,12 +224,13 @@ export interface BrokerCallValue {
   completedEpoch: number | undefined;
 }
 
-interface HttpAnswer {
+export interface HttpAnswer {
   status: number;
   body: string;
 }
 
-function send(agent: Agent, url: URL, method: string, headers: Record<string, string>, body?: string) {
+/** One HTTP request on a keep-alive agent; resolves with the status and the body as text. */
+export function send(agent: Agent, url: URL, method: string, headers: Record<string, string>, body?: string) {
   return new Promise<HttpAnswer>((resolve, reject) => {
     const req = request(
       {
