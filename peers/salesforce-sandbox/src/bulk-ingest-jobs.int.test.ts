@@ -71,7 +71,9 @@ describe('sandbox Bulk API 2.0 ingest jobs', () => {
         message: 'InvalidJob : External ID was blank for Account. An External ID must be specified for upsert.',
       },
     ]);
-    expect(await (await open({ object: 'Account', operation: 'upsert', externalIdFieldName: 'Nope__c' })).json()).toEqual([
+    expect(
+      await (await open({ object: 'Account', operation: 'upsert', externalIdFieldName: 'Nope__c' })).json(),
+    ).toEqual([
       {
         errorCode: 'INVALIDJOB',
         message:
@@ -79,7 +81,9 @@ describe('sandbox Bulk API 2.0 ingest jobs', () => {
       },
     ]);
     // A field that exists but is no external id is refused the same way.
-    expect((await open({ object: 'Account', operation: 'upsert', externalIdFieldName: 'Description' })).status).toBe(400);
+    expect((await open({ object: 'Account', operation: 'upsert', externalIdFieldName: 'Description' })).status).toBe(
+      400,
+    );
   });
 
   it('fails the whole job on a column the object does not have, saving nothing', async () => {

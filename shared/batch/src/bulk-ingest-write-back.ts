@@ -41,7 +41,10 @@ async function httpError(response: Response): Promise<Error> {
 const failureOf = (error: unknown) => classifySalesforceError(error);
 
 /**
- * Writes a slice of a run's outcomes with one Bulk API 2.0 ingest job (`update` by Id): open the
+ * Writes a slice of a run's outcomes with one Bulk API 2.0 ingest job: `update` by Id, or with the
+ * mapping's `externalIdField` `upsert` by that field (`externalIdFieldName`; Salesforce creates a
+ * record where none matches, updates the one that does, and refuses a row whose value several
+ * records share, `DUPLICATE_EXTERNAL_ID`). Open the
  * job, upload the CSV, close it, wait until it completes, then read `failedResults` for the
  * records Salesforce refused (each with its code and message; the others are saved). For runs
  * above the write-back's `bulkAbove`, where 200 records a request would spend too many API calls.
@@ -58,14 +61,22 @@ export class BulkIngestWriteBack {
   async write(org: OrgConnection, items: readonly ChunkItem[]): Promise<ChunkOutcome> {
     const { outcome, records, sent } = await this.#o.mapping.prepare(items);
     if (records.length === 0) return outcome;
-    const columns = [
-      ...new Set(records.flatMap((r) => Object.keys(r).filter((k) => k !== 'attributes' && k !== 'id'))),
-    ];
+    const externalId = this.#o.mapping.externalIdField;
+    // The key column: Id for an update, the external id field for an upsert (prepare put the value there).
+    const key = externalId ?? 'id';
+    const columns = [...new Set(records.flatMap((r) => Object.keys(r).filter((k) => k !== 'attributes' && k !== key)))];
     const lines = [
-      ['Id', ...columns].join(','),
-      ...records.map((r) => [csvValue(r.id), ...columns.map((c) => (c in r ? csvValue(r[c]) : ''))].join(',')),
+      [externalId ?? 'Id', ...columns].join(','),
+      ...records.map((r) => [csvValue(r[key]), ...columns.map((c) => (c in r ? csvValue(r[c]) : ''))].join(',')),
     ];
-    const byTarget = new Map(records.map((r, i) => [String(r.id), sent[i] as string]));
+    // Key value → the source records sent with it, in order: two outcomes may name one target
+    // (both rows then fail, DUPLICATE_VALUE), and each failed row must go back to its own record.
+    const byTarget = new Map<string, string[]>();
+    records.forEach((r, i) => {
+      const queue = byTarget.get(String(r[key])) ?? [];
+      queue.push(sent[i] as string);
+      byTarget.set(String(r[key]), queue);
+    });
     try {
       await org.withSession(async (conn) => {
         const base = `/services/data/v${conn.version}/jobs/ingest`;
@@ -74,7 +85,14 @@ export class BulkIngestWriteBack {
         let job = await conn.request<IngestJobInfo>({
           method: 'POST',
           url: base,
-          body: JSON.stringify({ object: this.#o.sobject, operation: 'update', contentType: 'CSV', lineEnding: 'LF' }),
+          body: JSON.stringify({
+            object: this.#o.sobject,
+            ...(externalId === undefined
+              ? { operation: 'update' }
+              : { operation: 'upsert', externalIdFieldName: externalId }),
+            contentType: 'CSV',
+            lineEnding: 'LF',
+          }),
           headers: json(),
         });
         // CSV in and out goes through fetch (jsforce's request is made for JSON bodies and answers).
@@ -122,7 +140,7 @@ export class BulkIngestWriteBack {
           const code = `SALESFORCE_${match?.[1] ?? 'UNKNOWN'}`;
           const fields = match?.[3] ? ` (fields: ${match[3]})` : '';
           outcome.failures.push({
-            recordId: byTarget.get(row.Id ?? row.sf__Id ?? '') ?? row.sf__Id ?? '(unknown)',
+            recordId: byTarget.get(row[externalId ?? 'Id'] ?? row.sf__Id ?? '')?.shift() ?? row.sf__Id ?? '(unknown)',
             code,
             message: `${match?.[2] ?? row.sf__Error ?? 'refused'}${fields}`.slice(0, 1000),
           });

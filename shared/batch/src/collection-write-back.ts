@@ -25,7 +25,7 @@ export interface ChunkOutcome {
 /** A chunk with its mapping evaluated: what to send, and what already failed or has nothing to write. */
 export interface PreparedChunk {
   outcome: ChunkOutcome;
-  /** `{ attributes: { type }, id, ...fields }` per record to write. */
+  /** `{ attributes: { type }, id, ...fields }` per record to write (`[externalIdField]` instead of `id` for an upsert). */
   records: Record<string, unknown>[];
   /** The source record id of each of `records`, in the same order. */
   sent: string[];
@@ -42,7 +42,9 @@ const SALESFORCE_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
 /**
  * Writes a chunk of a run's outcomes to Salesforce records with one SObject Collections update
- * (`PATCH composite/sobjects`, up to 200 records, `allOrNone: false`): a record Salesforce refuses
+ * (`PATCH composite/sobjects`, up to 200 records, `allOrNone: false`), or with `externalIdField`
+ * one upsert by that field (`PATCH composite/sobjects/<sobject>/<field>`: a record is created where
+ * none matches, so the value must identify the record for good): a record Salesforce refuses
  * is reported with its error and the chunk's other records are still saved. A whole-chunk failure
  * throws the classified `DeliveryError` (transient ones are retried by the run job from its
  * checkpoint, without calling any tool again). Updating a record with the same values twice
@@ -57,6 +59,11 @@ export class CollectionWriteBack {
     this.#recordId = jsonata(config.recordId, { timeout: 1_000, stack: 500 } as never);
   }
 
+  /** The external id field records are upserted by; undefined: updated by Id. */
+  get externalIdField(): string | undefined {
+    return this.#config.externalIdField;
+  }
+
   /**
    * Evaluates the mapping of each item: the records to send (`attributes`, `id`, the fields), the
    * source record id of each, and the items that failed to map or have nothing to write.
@@ -68,16 +75,25 @@ export class CollectionWriteBack {
     for (const item of items) {
       try {
         const context = outcomeContext(item.call);
-        const target = await this.#recordId.evaluate(context, { recordId: item.recordId });
-        if (typeof target !== 'string' || !SALESFORCE_ID.test(target)) {
+        const target: unknown = await this.#recordId.evaluate(context, { recordId: item.recordId });
+        const key = this.#config.externalIdField;
+        if (key === undefined && (typeof target !== 'string' || !SALESFORCE_ID.test(target))) {
           throw new Error(`recordId gave ${JSON.stringify(target) ?? 'nothing'}, not a Salesforce id`);
+        }
+        // An external id is text (or a number, written as its digits); an empty one matches nothing.
+        if (key !== undefined && !((typeof target === 'string' && target !== '') || Number.isFinite(target))) {
+          throw new Error(`recordId gave ${JSON.stringify(target) ?? 'nothing'}, not a value for ${key}`);
         }
         const values = await evaluateFieldMapping(this.#config.fields, context);
         if (Object.keys(values).length === 0) {
           outcome.unchanged += 1;
           continue;
         }
-        records.push({ attributes: { type: this.#config.sobject }, id: target, ...values });
+        records.push({
+          attributes: { type: this.#config.sobject },
+          ...(key === undefined ? { id: target } : { [key]: String(target) }),
+          ...values,
+        });
         sent.push(item.recordId);
       } catch (error) {
         outcome.failures.push({
@@ -98,7 +114,9 @@ export class CollectionWriteBack {
       results = await org.withSession(async (conn) => {
         const answer = await conn.request<SaveResult[]>({
           method: 'PATCH',
-          url: `/services/data/v${conn.version}/composite/sobjects`,
+          url: `/services/data/v${conn.version}/composite/sobjects${
+            this.#config.externalIdField === undefined ? '' : `/${this.#config.sobject}/${this.#config.externalIdField}`
+          }`,
           body: JSON.stringify({ allOrNone: false, records }),
           headers: { 'content-type': 'application/json' },
         });

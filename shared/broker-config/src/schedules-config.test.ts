@@ -128,6 +128,42 @@ describe('schedules in the broker configuration', () => {
     expect(problems([schedule({ callsPerMinute: 601 })])).toContain('exceeds caller "acme"\'s callsPerMinute (600)');
   });
 
+  it('refuses Id or a mapped field as the write-back external id field, naming the schedule and the field', () => {
+    const writeBack = (over: Record<string, unknown>) => ({ writeBack: { ...schedule().writeBack, ...over } });
+    expect(problems([schedule(writeBack({ externalIdField: 'ID' }))])).toContain(
+      'schedules.0.writeBack.externalIdField: schedule "nightly-accounts": Id is no external id field',
+    );
+    expect(
+      problems([
+        schedule(
+          writeBack({
+            externalIdField: 'Customer_Key__c',
+            fields: { customer_key__c: 'text', Score__c: 'structuredContent.score' },
+          }),
+        ),
+      ]),
+    ).toContain(
+      'schedules.0.writeBack.fields.customer_key__c: schedule "nightly-accounts": "customer_key__c" is the external id field',
+    );
+    expect(problems([schedule(writeBack({ externalIdField: 'Customer Key' }))])).toContain(
+      'schedules.0.writeBack.externalIdField: a field API name',
+    );
+  });
+
+  it('accepts an external id field for the write-back (upsert)', () => {
+    const parsed = parseBrokerConfig(
+      config([
+        schedule({
+          writeBack: { ...schedule().writeBack, externalIdField: 'Customer_Key__c', recordId: 'call.arguments.key' },
+        }),
+      ]),
+    );
+    expect(parsed.schedules[0]?.writeBack).toMatchObject({
+      externalIdField: 'Customer_Key__c',
+      recordId: 'call.arguments.key',
+    });
+  });
+
   it('refuses duplicate schedule ids', () => {
     expect(problems([schedule(), schedule()])).toContain('schedules.1.id: schedule "nightly-accounts": duplicate');
   });
@@ -144,6 +180,7 @@ describe('schedules in the broker configuration', () => {
       recordId: '$exists(Id) ? Id : id',
       writeBack: { chunkSize: 200, recordId: '$recordId', includeFailed: false },
     });
+    expect(parsed.schedules[0]?.writeBack?.externalIdField).toBeUndefined();
     expect(parseBrokerConfig(config([])).schedules).toEqual([]);
   });
 

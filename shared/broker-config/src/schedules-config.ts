@@ -39,16 +39,25 @@ export type BatchSourceConfig = z.infer<typeof batchSourceConfigSchema>;
 /**
  * Write the results back to Salesforce records in chunks (SObject Collections, `allOrNone: false`):
  * one record's failure is recorded with Salesforce's error and does not fail the chunk's others.
+ * By Id (an update), or with `externalIdField` by that external id (an upsert: a record is created
+ * where none matches).
  */
 export const batchWriteBackSchema = z.strictObject({
   type: z.literal('salesforce-record'),
   org: id,
   sobject: sobjectName,
   /**
-   * The record to update, JSONata over the outcome (as `fields`) with `$recordId` bound to the
-   * source record's id. Default `$recordId`.
+   * The record to write, JSONata over the outcome (as `fields`) with `$recordId` bound to the
+   * source record's id: its Salesforce Id, or with `externalIdField` the value of that field.
+   * Default `$recordId`.
    */
   recordId: expression.default('$recordId'),
+  /**
+   * An external id field of `sobject` (e.g. `Customer_Key__c`): upsert by it instead of updating
+   * by Id. SObject Collections upsert and Bulk API 2.0 `upsert` jobs (`externalIdFieldName`); the
+   * value is `recordId`'s. Default: update by Id.
+   */
+  externalIdField: fieldName.optional(),
   /** Field API name → JSONata over `{ status, tool, result, structuredContent, text, error, call }`. */
   fields: z
     .record(fieldName, expression)
@@ -58,7 +67,8 @@ export const batchWriteBackSchema = z.strictObject({
   /** Write back failed calls too (the mapping sees `status` and `error`). Default false: only succeeded ones. */
   includeFailed: z.boolean().default(false),
   /**
-   * Above this many records to write, use Bulk API 2.0 ingest jobs (`update` by Id) of `bulkJobSize`
+   * Above this many records to write, use Bulk API 2.0 ingest jobs (`update`, or `upsert` with
+   * `externalIdField`) of `bulkJobSize`
    * records instead of SObject Collections. Default: always SObject Collections.
    */
   bulkAbove: z.number().int().min(1).optional(),
@@ -204,7 +214,26 @@ export function checkSchedules(config: ScheduleContext, ctx: z.RefinementCtx): v
       }
     };
     if (schedule.source.type === 'salesforce-soql') orgOf(schedule.source.org, ['source', 'org']);
-    if (schedule.writeBack) orgOf(schedule.writeBack.org, ['writeBack', 'org']);
+    if (schedule.writeBack) {
+      const { externalIdField, fields } = schedule.writeBack;
+      orgOf(schedule.writeBack.org, ['writeBack', 'org']);
+      if (externalIdField?.toLowerCase() === 'id') {
+        issue(
+          ['writeBack', 'externalIdField'],
+          'Id is no external id field; leave externalIdField out to update by Id',
+        );
+      } else if (externalIdField !== undefined) {
+        // The match key comes from recordId alone: a second value for it in fields would be
+        // ambiguous (which one decides the record?).
+        const clash = Object.keys(fields).find((f) => f.toLowerCase() === externalIdField.toLowerCase());
+        if (clash !== undefined) {
+          issue(
+            ['writeBack', 'fields', clash],
+            `"${clash}" is the external id field (writeBack.externalIdField): its value comes from writeBack.recordId, not fields`,
+          );
+        }
+      }
+    }
     if (schedule.summaryEvent) orgOf(schedule.summaryEvent.org, ['summaryEvent', 'org']);
   });
 }
