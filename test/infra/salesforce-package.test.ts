@@ -294,8 +294,11 @@ const productionClassNames = classNames.filter((name) => !testClassNames.include
 // The broker's contract for the org's objects (docs/salesforce.md; the connector reads and writes these).
 
 interface FieldContract {
-  type: 'Text' | 'LongTextArea' | 'Picklist' | 'DateTime' | 'Url';
+  type: 'Text' | 'LongTextArea' | 'Picklist' | 'DateTime' | 'Url' | 'Number';
   length?: number;
+  /** Number fields: digits in all, and after the point. */
+  precision?: number;
+  scale?: number;
   required?: boolean;
   externalId?: boolean;
   unique?: boolean;
@@ -316,6 +319,16 @@ const contract: Record<string, Record<string, FieldContract>> = {
     Result__c: { type: 'LongTextArea', length: 131072 },
     Error__c: { type: 'LongTextArea', length: 32768 },
     Record_Id__c: { type: 'Text', length: 18 },
+  },
+  // The batch summary the run publishes (shared/batch batch-runner.ts #publishSummary): run ids are
+  // `br_` + 32 hex, schedule ids at most 63 characters, statuses a word.
+  MCP_Batch_Run__e: {
+    Run_Id__c: { type: 'Text', length: 64, required: true },
+    Schedule__c: { type: 'Text', length: 64 },
+    Status__c: { type: 'Text', length: 32 },
+    Counts__c: { type: 'LongTextArea', length: 32768 },
+    Errors__c: { type: 'LongTextArea', length: 32768 },
+    Duration_Ms__c: { type: 'Number', precision: 18, scale: 0 },
   },
   MCP_Result__c: {
     Request_Id__c: { type: 'Text', length: 255, externalId: true, unique: true },
@@ -434,7 +447,7 @@ describe('metadata XML', () => {
 });
 
 describe('objects and fields', () => {
-  it.each(['MCP_Tool_Request__e', 'MCP_Tool_Result__e'])(
+  it.each(['MCP_Tool_Request__e', 'MCP_Tool_Result__e', 'MCP_Batch_Run__e'])(
     '%s is a high-volume platform event published after commit',
     (name) => {
       const event = metadata(`objects/${name}/${name}.object-meta.xml`);
@@ -443,6 +456,15 @@ describe('objects and fields', () => {
       expect(textOf(event, 'deploymentStatus')).toBe('Deployed');
     },
   );
+
+  it('MCP_Batch_Run__e has exactly the fields the batch run publishes in its summary event', () => {
+    // The summary is built in one place, BatchRunner's #publishSummary: `conn.sobject(target.event).create({ … })`.
+    const runner = read(fileURLToPath(new URL('../../shared/batch/src/batch-runner.ts', import.meta.url)));
+    const published = /sobject\(target\.event\)\.create\(\{([^}]*)\}\)/.exec(runner)?.[1];
+    expect(published, 'the summary event publish in batch-runner.ts').toBeDefined();
+    const keys = [...published!.matchAll(/(\w+__c):/g)].map((m) => m[1]);
+    expect(keys.sort()).toEqual(Object.keys(contract.MCP_Batch_Run__e!).sort());
+  });
 
   it('defines exactly the custom fields of the contract, on each object', () => {
     expect(Object.keys(fieldsByObject).sort()).toEqual(Object.keys(contract).sort());
@@ -459,6 +481,8 @@ describe('objects and fields', () => {
     expect(textOf(definition, 'fullName')).toBe(name);
     expect(textOf(definition, 'type')).toBe(spec.type);
     expect(textOf(definition, 'length')).toBe(spec.length === undefined ? undefined : String(spec.length));
+    expect(textOf(definition, 'precision')).toBe(spec.precision === undefined ? undefined : String(spec.precision));
+    expect(textOf(definition, 'scale')).toBe(spec.scale === undefined ? undefined : String(spec.scale));
     expect(textOf(definition, 'required') === 'true').toBe(spec.required ?? false);
     expect(textOf(definition, 'externalId') === 'true').toBe(spec.externalId ?? false);
     expect(textOf(definition, 'unique') === 'true').toBe(spec.unique ?? false);
@@ -496,6 +520,7 @@ describe('objects and fields', () => {
     Picklist: 'picklist',
     DateTime: 'datetime',
     Url: 'url',
+    Number: 'double',
   };
   it.each(Object.keys(contract))('%s matches the Salesforce sandbox the broker is tested against', (object) => {
     const sandbox = DEFAULT_SOBJECTS[object];
@@ -549,6 +574,7 @@ describe('permission sets', () => {
     expect(objectAccess(integration)).toEqual({
       Account: ['read'],
       MCP_Result__c: ['read', 'create', 'edit'],
+      MCP_Batch_Run__e: ['create'],
       MCP_Tool_Request__e: ['read'],
       MCP_Tool_Result__e: ['create'],
       Opportunity: ['read', 'edit'],
@@ -561,6 +587,7 @@ describe('permission sets', () => {
 
   it("lets users call the broker through the Named Credential's principal, run the classes and read results", () => {
     expect(objectAccess(user)).toEqual({
+      MCP_Batch_Run__e: ['read'],
       MCP_Result__c: ['read'],
       MCP_Tool_Request__e: ['create'],
       MCP_Tool_Result__e: ['read'],
@@ -903,7 +930,7 @@ describe('offline conversion with @salesforce/source-deploy-retrieve', () => {
         .sort(),
       CustomLabel: ['MCP_Broker_Org'],
       CustomLabels: ['CustomLabels'],
-      CustomObject: ['MCP_Result__c', 'MCP_Tool_Request__e', 'MCP_Tool_Result__e'],
+      CustomObject: ['MCP_Batch_Run__e', 'MCP_Result__c', 'MCP_Tool_Request__e', 'MCP_Tool_Result__e'],
       ExternalCredential: ['MCP_Broker'],
       Flow: ['MCP_Generate_Contract_On_Closed_Won'],
       NamedCredential: ['MCP_Broker'],
