@@ -108,6 +108,23 @@ describe('failed Basic logins', () => {
     ).toHaveLength(36);
   });
 
+  it('do not count a caller sending its right password on many requests at once: one check, none throttled', async () => {
+    const { runs, verify } = counting();
+    const auth = new CallerAuthenticator([caller], {
+      verifyPassword: verify,
+      basicLoginLimits: { perUsername: 4, perAddress: 4, total: 4 },
+    });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, () =>
+        auth.authenticate(basic('apex', 'right-password'), { clientAddress: '10.0.0.1' }),
+      ),
+    );
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.id : (o.reason as { code: string }).code))).toEqual(
+      Array(40).fill('apex'),
+    );
+    expect(runs.count).toBe(1);
+  });
+
   it('do not lock out a caller whose credentials were verified before the guessing started', async () => {
     const { runs, verify } = counting();
     const auth = new CallerAuthenticator([caller], {

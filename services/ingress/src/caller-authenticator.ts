@@ -106,25 +106,26 @@ export class CallerAuthenticator {
     const colon = decoded.indexOf(':');
     const username = colon >= 0 ? decoded.slice(0, colon) : '';
     const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-    const admission = this.#throttle.admit(username, clientAddress);
-    if (!admission.admitted) {
+    // Concurrent requests with the same header share one check; one verified before is never throttled.
+    const result = await this.#throttle.check({ username, address: clientAddress, credential: cacheKey }, () =>
+      this.#check(username, password),
+    );
+    if (result.outcome === 'throttled') {
       throw new BrokerError(
         'BROKER_AUTH_THROTTLED',
-        `Too many failed logins; retry in ${admission.retryAfterSeconds} s.`,
-        { headers: { 'retry-after': String(admission.retryAfterSeconds) }, details: { reason: 'too_many_failures' } },
+        `Too many failed logins; retry in ${result.retryAfterSeconds} s.`,
+        {
+          headers: { 'retry-after': String(result.retryAfterSeconds) },
+          details: { reason: 'too_many_failures' },
+        },
       );
     }
-    let caller: CallerConfig | undefined;
-    try {
-      caller = await this.#check(username, password);
-    } finally {
-      admission.settle(caller ? 'success' : 'failure');
-    }
-    if (!caller) {
+    if (result.outcome === 'rejected') {
       throw new BrokerError('BROKER_CREDENTIALS_INVALID', 'Unknown username or wrong password.', {
         details: { reason: 'bad_credentials' },
       });
     }
+    const caller = result.value;
     this.#verifiedBasic.set(cacheKey, caller);
     return caller;
   }

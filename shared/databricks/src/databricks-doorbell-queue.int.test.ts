@@ -92,4 +92,47 @@ describe('doorbell queue', () => {
       await queue.close();
     }
   });
+
+  it('concurrent deliveries of one event all succeed and make one job, also when it failed before', async () => {
+    // Its own queue: the counts below are this test's alone.
+    const own = `${prefix}concurrent:`;
+    const queue = new DatabricksDoorbellQueue({ connection: redis, prefix: own, attempts: 1 });
+    let calls = 0;
+    const processor = {
+      process: async () => {
+        calls++;
+        if (calls === 1) throw new Error('store unavailable');
+        return { queued: 1, duplicates: 0, refused: 0 };
+      },
+    } as unknown as DatabricksDoorbellProcessor;
+    const worker = new DatabricksDoorbellWorker({
+      connection: redis,
+      prefix: own,
+      processor,
+      retry: { baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    try {
+      // A first delivery racing its retries: none is refused, one job exists.
+      const first = await Promise.all(Array.from({ length: 20 }, () => queue.enqueue(job('c1'))));
+      expect(first.filter((a) => a === 'queued').length).toBeGreaterThanOrEqual(1);
+      expect((await queue.counts()).waiting).toBe(1);
+      worker.start();
+      await vi.waitFor(async () => expect((await queue.counts()).failed).toBe(1), { timeout: 10_000 });
+      // Redeliveries of the failed event, all at once: every one is answered, the event runs once more.
+      const again = await Promise.allSettled(Array.from({ length: 20 }, () => queue.enqueue(job('c1'))));
+      expect(again.filter((a) => a.status === 'rejected')).toEqual([]);
+      expect(again.filter((a) => a.status === 'fulfilled' && a.value === 'queued').length).toBeGreaterThanOrEqual(1);
+      await vi.waitFor(async () => expect((await queue.counts()).completed).toBe(1), { timeout: 10_000 });
+      expect(calls).toBe(2);
+      // Many distinct events at once, each delivered twice concurrently: one job each.
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => [queue.enqueue(job(`m${i}`)), queue.enqueue(job(`m${i}`))]).flat(),
+      );
+      await vi.waitFor(async () => expect((await queue.counts()).completed).toBe(101), { timeout: 20_000 });
+      expect(calls).toBe(102);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  }, 30_000);
 });

@@ -46,16 +46,27 @@ export class DatabricksDoorbellQueue {
   /**
    * `duplicate` when a job for the same event is already queued, running or done (a redelivery).
    * One that failed for good (the core unreachable on its last attempt) is tried again: the
-   * redelivery is the workspace's second chance.
+   * redelivery is the workspace's second chance. Idempotent under concurrency: deliveries of one
+   * event racing each other all succeed, and the event has one job. Adding an existing job id adds
+   * nothing (BullMQ), and of two redeliveries retrying the same failed job, the one that finds it
+   * already retried by the other is a duplicate, not an error.
    */
   async enqueue(job: DatabricksDoorbellJob): Promise<'queued' | 'duplicate'> {
     const jobId = doorbellJobId(job.source, job.webhook);
     const existing = await this.#queue.getJob(jobId);
     if (existing) {
       if (!(await existing.isFailed())) return 'duplicate';
-      await existing.retry('failed');
-      return 'queued';
+      try {
+        await existing.retry('failed');
+        return 'queued';
+      } catch (error) {
+        const state = await this.#queue.getJobState(jobId);
+        if (state === 'failed') throw error;
+        // Retried by a concurrent delivery (now waiting or later), or removed: add it afresh below.
+        if (state !== 'unknown') return 'duplicate';
+      }
     }
+    // Of concurrent first deliveries each adds: BullMQ keeps the first job and the others add nothing.
     await this.#queue.add('doorbell', job, {
       jobId,
       attempts: this.#attempts,

@@ -8,12 +8,18 @@ import { BrokerError, type DatabricksDoorbellJob, databricksWebhookSchema } from
 import { type DatabricksLogger, silentLogger } from './databricks-logger.ts';
 import { doorbellKey, matchingRoutes } from './webhook-routing.ts';
 
-/** The failed-login throttle ingress shares with its Basic callers (bounds scrypt work). */
+/**
+ * The failed-login throttle (ingress's BasicLoginThrottle, an instance of the webhooks' own, apart
+ * from the API callers'): bounds the scrypt work of failed attempts; concurrent checks of one
+ * credential share one check, and a credential verified before is never refused.
+ */
 export interface LoginThrottle {
-  admit(
-    username: string,
-    address: string | undefined,
-  ): { admitted: true; settle(outcome: 'success' | 'failure'): void } | { admitted: false; retryAfterSeconds: number };
+  check<T>(
+    attempt: { username: string; address: string | undefined; credential: string },
+    verify: () => Promise<T | undefined>,
+  ): Promise<
+    { outcome: 'verified'; value: T } | { outcome: 'rejected' } | { outcome: 'throttled'; retryAfterSeconds: number }
+  >;
 }
 
 export interface DoorbellSink {
@@ -59,7 +65,7 @@ const challenge = { 'www-authenticate': 'Basic realm="mcp-broker databricks webh
 /**
  * Ingress's half of `POST /webhooks/databricks/{source}`. A notification destination sends only a
  * URL and HTTP Basic credentials, so: the credentials are checked against the source's scrypt hash
- * in constant time (failed attempts throttled with the callers' Basic logins), the payload is
+ * in constant time (failed attempts throttled, apart from the API callers' Basic logins), the payload is
  * validated, the routes are matched (none: a logged skip), and the doorbell is queued in Redis
  * before the answer. The run itself is fetched by the worker: Databricks gets its answer at once,
  * and a Jobs API outage only delays the calls.
@@ -162,28 +168,29 @@ export class DatabricksWebhookSource {
     const colon = decoded.indexOf(':');
     const username = colon >= 0 ? decoded.slice(0, colon) : '';
     const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-    const admission = this.#o.throttle.admit(
-      `databricks:${delivery.sourceId.slice(0, 64)}:${username}`,
-      delivery.address,
+    // Verified against a dummy hash for unknown sources too, so timing tells nothing.
+    const result = await this.#o.throttle.check(
+      {
+        username: `databricks:${delivery.sourceId.slice(0, 64)}:${username}`,
+        address: delivery.address,
+        credential: cacheKey,
+      },
+      async () => {
+        const passwordOk = await verifyPassword(password, source?.auth.passwordHash ?? DUMMY_HASH);
+        return source && sameText(username, source.auth.username) && passwordOk ? source : undefined;
+      },
     );
-    if (!admission.admitted) {
+    if (result.outcome === 'throttled') {
       throw new BrokerError(
         'BROKER_AUTH_THROTTLED',
-        `Too many failed logins; retry in ${admission.retryAfterSeconds} s.`,
+        `Too many failed logins; retry in ${result.retryAfterSeconds} s.`,
         {
-          headers: { 'retry-after': String(admission.retryAfterSeconds) },
+          headers: { 'retry-after': String(result.retryAfterSeconds) },
           details: { reason: 'too_many_failures' },
         },
       );
     }
-    let ok = false;
-    try {
-      const passwordOk = await verifyPassword(password, source?.auth.passwordHash ?? DUMMY_HASH);
-      ok = !!source && sameText(username, source.auth.username) && passwordOk;
-    } finally {
-      admission.settle(ok ? 'success' : 'failure');
-    }
-    if (!ok || !source) {
+    if (result.outcome === 'rejected') {
       // An unknown source reads as wrong credentials: sources cannot be probed.
       throw new BrokerError('BROKER_CREDENTIALS_INVALID', 'Unknown webhook source, username or password.', {
         headers: challenge,
@@ -195,6 +202,6 @@ export class DatabricksWebhookSource {
       if (this.#verified.size > 1000) this.#verified.clear();
       this.#verified.set(cacheKey, this.#now() + ttl);
     }
-    return source;
+    return result.value;
   }
 }

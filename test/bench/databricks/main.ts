@@ -6,7 +6,11 @@
  * webhooks per second, calls made (must equal the distinct runs), and webhook → Delta row latency
  * p50/p99 against submit → Delta row on the API path. Knobs (env), defaults in brackets:
  *   BENCH_DATABRICKS_RUNS [2000], BENCH_DATABRICKS_CONCURRENCY [32], BENCH_DATABRICKS_TIMEOUT_S [900],
- *   BENCH_DATABRICKS_OUT [test/bench/results/databricks-latest.json], REDIS_URL [redis://127.0.0.1:6379].
+ *   BENCH_DATABRICKS_STALL_S [120], BENCH_DATABRICKS_OUT [test/bench/results/databricks-latest.json],
+ *   REDIS_URL [redis://127.0.0.1:6379].
+ * Bounded: a run none of whose deliveries was accepted is not waited for, and the wait for rows
+ * ends when no new row has arrived for BENCH_DATABRICKS_STALL_S (or at BENCH_DATABRICKS_TIMEOUT_S);
+ * the report then names the missing runs and what their deliveries were answered.
  * Exit code 0 when every run made exactly one call and one row on both paths, 1 otherwise.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +27,7 @@ import { envNumber } from '../env-number.ts';
 const runs = envNumber(process.env, 'BENCH_DATABRICKS_RUNS', 2000, 1);
 const concurrency = envNumber(process.env, 'BENCH_DATABRICKS_CONCURRENCY', 32, 1);
 const timeoutMs = envNumber(process.env, 'BENCH_DATABRICKS_TIMEOUT_S', 900, 1) * 1000;
+const stallMs = envNumber(process.env, 'BENCH_DATABRICKS_STALL_S', 120, 1) * 1000;
 const out = process.env.BENCH_DATABRICKS_OUT ?? 'test/bench/results/databricks-latest.json';
 const TABLE = 'main.ops.tool_calls';
 
@@ -75,29 +80,63 @@ async function pool(n: number, work: (i: number) => Promise<void>) {
   );
 }
 
-/** Waits until every key has a row with a final status; returns when each was first seen (performance.now()). */
+/**
+ * Waits until every key has a row with a final status; returns when each was first seen
+ * (performance.now()) and why the wait ended. Gives up when no new row arrived for the stall
+ * window or at the overall timeout, so a row that cannot come never hangs the benchmark.
+ */
 async function rowsSeen(keys: Map<string, number>, keyOf: (row: Record<string, unknown>) => string | undefined) {
   const seen = new Map<string, number>();
   const deadline = performance.now() + timeoutMs;
-  while (seen.size < keys.size && performance.now() < deadline) {
+  let progressAt = performance.now();
+  let ended: 'complete' | 'stalled' | 'timeout' = 'complete';
+  while (seen.size < keys.size) {
     const now = performance.now();
+    if (now >= deadline) {
+      ended = 'timeout';
+      break;
+    }
+    if (now - progressAt >= stallMs) {
+      ended = 'stalled';
+      break;
+    }
     for (const row of sandbox.rows(TABLE)) {
       const key = keyOf(row);
-      if (key && keys.has(key) && !seen.has(key) && (row.status === 'succeeded' || row.status === 'failed'))
+      if (key && keys.has(key) && !seen.has(key) && (row.status === 'succeeded' || row.status === 'failed')) {
         seen.set(key, now);
+        progressAt = now;
+      }
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return seen;
+  return { seen, ended };
+}
+
+/** What one request was answered: its status and the error code of a refusal, or the network failure. */
+async function answerOf(send: () => Promise<{ status: number; body: string }>): Promise<string> {
+  try {
+    const { status, body } = await send();
+    if (status === 202) return '202';
+    let code = '';
+    try {
+      code = String((JSON.parse(body) as { error?: { code?: unknown } }).error?.code ?? '');
+    } catch {}
+    return code ? `${status} ${code}` : String(status);
+  } catch (error) {
+    // A reset or timeout at the load generator: reported, not thrown, so the run still ends with its counts.
+    return `network ${(error as Error).name}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
+  }
 }
 
 const tag = randomUUID().slice(0, 8);
 let errors = 0;
-// Non-202 answers by status, so a failed run says what it was refused with.
+// Non-202 answers by status and error code, so a failed run says what it was refused with.
 const refusals: Record<string, number> = {};
-const refused = (status: number) => {
+const tally = (answer: string) => {
+  if (answer === '202') return true;
   errors++;
-  refusals[status] = (refusals[status] ?? 0) + 1;
+  refusals[answer] = (refusals[answer] ?? 0) + 1;
+  return false;
 };
 
 // Webhooks: each run notified twice, the second right after the first answered.
@@ -108,6 +147,8 @@ const webhookRuns = Array.from({ length: runs }, (_, i) =>
   }),
 );
 const firstFired = new Map<string, number>();
+// Each run's answers, in delivery order: a run with none accepted cannot make a row and is not waited for.
+const answers = new Map<string, string[]>();
 const hookUrl = `${stack.ingressUrl}/webhooks/databricks/bench`;
 const credentials = { username: 'databricks', password };
 const hookStart = performance.now();
@@ -118,14 +159,19 @@ await pool(runs, async (i) => {
   const key = `databricks:${sandbox.workspaceId}:${run.runId}:jobs.on_success`;
   const body = sandbox.notificationPayload('jobs.on_success', run.runId);
   firstFired.set(key, performance.now());
+  const got: string[] = [];
+  answers.set(key, got);
   for (let delivery = 0; delivery < 2; delivery++) {
-    const answer = await sandbox.fireWebhook(hookUrl, body, credentials);
-    if (answer.status === 202) accepted++;
-    else refused(answer.status);
+    const answer = await answerOf(() => sandbox.fireWebhook(hookUrl, body, credentials));
+    got.push(answer);
+    if (tally(answer)) accepted++;
   }
 });
 const hookSeconds = (performance.now() - hookStart) / 1000;
-const webhookRows = await rowsSeen(firstFired, (row) => String(row.idempotency_key).replace(/:r0:t$/, ''));
+const expected = (all: Map<string, number>) =>
+  new Map([...all].filter(([key]) => (answers.get(key) ?? ['202']).includes('202')));
+const webhookWait = await rowsSeen(expected(firstFired), (row) => String(row.idempotency_key).replace(/:r0:t$/, ''));
+const webhookRows = webhookWait.seen;
 const webhookCalls = [...invocations.entries()].filter(([k]) => k.startsWith(`echo:wh-${tag}-`));
 
 // The same calls through the API.
@@ -134,26 +180,38 @@ const apiStart = performance.now();
 await pool(runs, async (i) => {
   const key = `api-${tag}-${i}`;
   submitted.set(key, performance.now());
-  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
-    method: 'POST',
-    headers: { authorization: stack.auth('caller-a'), 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({
-      tool: 'test_echo',
-      arguments: { message: key },
-      writeBack: [
-        { kind: 'databricks-sql', workspace: target.workspace, warehouseId: target.warehouseId, table: TABLE },
-      ],
-    }),
+  const answer = await answerOf(async () => {
+    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls`, {
+      method: 'POST',
+      headers: { authorization: stack.auth('caller-a'), 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({
+        tool: 'test_echo',
+        arguments: { message: key },
+        writeBack: [
+          { kind: 'databricks-sql', workspace: target.workspace, warehouseId: target.warehouseId, table: TABLE },
+        ],
+      }),
+    });
+    return { status: res.status, body: await res.text() };
   });
-  if (res.status !== 202) refused(res.status);
-  await res.arrayBuffer();
+  answers.set(key, [answer]);
+  tally(answer);
 });
 const apiSeconds = (performance.now() - apiStart) / 1000;
-const apiRows = await rowsSeen(submitted, (row) => String(row.idempotency_key));
+const apiWait = await rowsSeen(expected(submitted), (row) => String(row.idempotency_key));
+const apiRows = apiWait.seen;
 const apiCalls = [...invocations.entries()].filter(([k]) => k.startsWith(`echo:api-${tag}-`));
 
 const latency = (from: Map<string, number>, to: Map<string, number>) =>
   percentiles([...to.entries()].map(([key, at]) => at - (from.get(key) ?? at)));
+// The runs with no row, each with its answers (at most 20 listed; the count is exact).
+const missing = (all: Map<string, number>, seen: Map<string, number>) => {
+  const keys = [...all.keys()].filter((key) => !seen.has(key));
+  return {
+    count: keys.length,
+    runs: keys.slice(0, 20).map((key) => ({ key, answers: answers.get(key) ?? [] })),
+  };
+};
 const rowsOf = (prefix: string) =>
   sandbox.rows(TABLE).filter((r) => String(r.idempotency_key).startsWith(prefix)).length;
 const report = {
@@ -166,6 +224,8 @@ const report = {
     distinctRuns: runs,
     rows: rowsOf(`databricks:${sandbox.workspaceId}:`),
     webhookToRowMs: latency(firstFired, webhookRows),
+    wait: webhookWait.ended,
+    missing: missing(firstFired, webhookRows),
   },
   api: {
     submitted: runs,
@@ -173,6 +233,8 @@ const report = {
     callsMade: apiCalls.reduce((n, [, count]) => n + count, 0),
     rows: rowsOf(`api-${tag}-`),
     submitToRowMs: latency(submitted, apiRows),
+    wait: apiWait.ended,
+    missing: missing(submitted, apiRows),
   },
   errors,
   refusals,
@@ -187,6 +249,9 @@ await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify({ ...report, ok, at: new Date().toISOString() }, null, 2)}\n`);
 console.log(JSON.stringify(report, null, 2));
 console.log(ok ? 'ok: one call and one row per run on both paths' : 'NOT ok: see the counts above');
-await stack.close();
-await sandbox.close();
+// Closing is bounded too: a stuck close must not turn a finished run into a hang.
+const closed = Promise.all([stack.close().then(() => sandbox.close())]);
+const closeTimer = new Promise((r) => setTimeout(r, 30_000, 'timeout'));
+if ((await Promise.race([closed, closeTimer])) === 'timeout')
+  console.error('closing the stack took over 30 s; exiting');
 process.exit(ok ? 0 : 1);
