@@ -46,10 +46,7 @@ export async function startIngress(
   const broker = applyDeprecatedSettingsEnv(file, config, (message) => logger.warn(message));
   assertSecretsPresent(broker, env);
   const store = overrides.store ?? (await createStore(storeOptionsFromEnv(config)));
-  // Auto-pipelining: commands issued in the same tick (the lock, the job's scripts, the release of
-  // concurrent submissions) leave in one socket write instead of one write each; order per
-  // connection is kept. bench:ingest measured the writes as the largest single cost of a submission.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   const upstream = createBrokerUpstream(broker, { env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const core = createBrokerCore({
