@@ -99,16 +99,6 @@ export const DEFAULT_SOBJECTS: Readonly<Record<string, SObjectDefinition>> = {
       Related_Record_Id__c: { length: 18 },
     },
   },
-  MCP_Batch_Run__e: {
-    fields: {
-      Run_Id__c: { length: 64, required: true },
-      Schedule__c: { length: 64 },
-      Status__c: { length: 32 },
-      Counts__c: { type: 'textarea', length: 32768 },
-      Errors__c: { type: 'textarea', length: 32768 },
-      Duration_Ms__c: { type: 'double' },
-    },
-  },
   MCP_Tool_Request__e: {
     fields: {
       Tool__c: { length: 255, required: true },
@@ -126,6 +116,17 @@ export const DEFAULT_SOBJECTS: Readonly<Record<string, SObjectDefinition>> = {
       Result__c: { type: 'textarea', length: 131072 },
       Error__c: { type: 'textarea', length: 32768 },
       Record_Id__c: { length: 18 },
+    },
+  },
+  // Last: a custom object's invented key prefix follows its place here, and the others' must not move.
+  MCP_Batch_Run__e: {
+    fields: {
+      Run_Id__c: { length: 64, required: true },
+      Schedule__c: { length: 64 },
+      Status__c: { length: 32 },
+      Counts__c: { type: 'textarea', length: 32768 },
+      Errors__c: { type: 'textarea', length: 32768 },
+      Duration_Ms__c: { type: 'double' },
     },
   },
 };
