@@ -14,6 +14,7 @@ import { brokerTestTools, invocations } from '../support/broker-test-tools.ts';
 
 const TABLE = 'main.ops.tool_calls';
 const PASSWORD: string = randomUUID();
+const BURST_PASSWORD: string = randomUUID();
 let sandbox: DatabricksSandbox;
 let stack: BrokerStack;
 let hookUrl: string;
@@ -63,6 +64,14 @@ beforeAll(async () => {
               route('truncating'),
               route('bad-table', { writeBack: [delta('main.ops.missing')] }),
             ],
+          },
+          {
+            // Its credentials are first used by many deliveries at once (the throttle tests).
+            id: 'burst',
+            workspace: 'lakehouse',
+            caller: 'caller-a',
+            auth: { username: 'databricks', passwordHash: await hashPassword(BURST_PASSWORD, { N: 1024, r: 8, p: 1 }) },
+            routes: [route('nightly-scoring')],
           },
         ],
       },
@@ -303,6 +312,25 @@ describe('Databricks webhooks: a finished job becomes governed tool calls and De
     expect(invocations.get(`echo:${message}`)).toBe(1);
   });
 
+  it('a good credential is not throttled: 40 first deliveries at once (20 runs, each twice) are all 202, one row per run', async () => {
+    // Above the per-address and per-username limits (20) if each concurrent check took a slot.
+    const tag = randomUUID().slice(0, 8);
+    const runs = Array.from({ length: 20 }, (_, i) => nightly(`burst-${tag}-${i}`));
+    const burst = { username: 'databricks', password: BURST_PASSWORD };
+    const answers = await Promise.all(
+      runs.flatMap((run) => {
+        const body = sandbox.notificationPayload('jobs.on_success', run.runId);
+        return [0, 1].map(() => fire(body, burst, `${stack.ingressUrl}/webhooks/databricks/burst`));
+      }),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    await expect
+      .poll(() => runs.filter((run) => rowsWith(keyOf(run.runId)).length > 0).length, { timeout: 30_000 })
+      .toBe(20);
+    for (const run of runs) expect(rowsWith(keyOf(run.runId))).toHaveLength(1);
+    for (let i = 0; i < 20; i++) expect(invocations.get(`echo:burst-${tag}-${i}`)).toBe(1);
+  });
+
   it('failed logins are throttled: 429 with Retry-After, without checking the password', async () => {
     const body = sandbox.notificationPayload('jobs.on_success', nightly('throttled').runId);
     let answer = { status: 0, body: '' };
@@ -310,5 +338,34 @@ describe('Databricks webhooks: a finished job becomes governed tool calls and De
       answer = await fire(body, { username: 'intruder', password: `guess-${i}` });
     expect(answer.status).toBe(429);
     expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'BROKER_AUTH_THROTTLED' } });
+    // A credential verified before the guessing (the burst test's) still gets through.
+    const known = await fire(
+      body,
+      { username: 'databricks', password: BURST_PASSWORD },
+      `${stack.ingressUrl}/webhooks/databricks/burst`,
+    );
+    expect(known.status).toBe(202);
+  });
+
+  it('the webhooks’ throttle is not the API’s: guesses at one do not throttle the other', async () => {
+    // From the same address as the webhook guesses above, whose window (60 s) is still full.
+    const apiGuess = (i: number) =>
+      fetch(`${stack.ingressUrl}/v1/tool-calls?limit=1`, {
+        headers: { authorization: `Basic ${Buffer.from(`caller-b:api-guess-${i}`).toString('base64')}` },
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40 && statuses.at(-1) !== 429; i++) {
+      const res = await apiGuess(i);
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    // The API's own window: its first guesses are checked (401), then refused unchecked.
+    expect(statuses.slice(0, 15)).toEqual(Array(15).fill(401));
+    expect(statuses.at(-1)).toBe(429);
+    // And the API callers' good credentials are unaffected by either.
+    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls?limit=1`, {
+      headers: { authorization: stack.auth('caller-a') },
+    });
+    expect(res.status).toBe(200);
   });
 });
