@@ -26,6 +26,7 @@ describe('settings both services share (broker: in the broker configuration file
       toolCallAttempts: 4,
       writeBackAttempts: 4,
       retentionDays: 30,
+      runningWriteAfterMs: 250,
     });
     expect(stack.ingress.settings).toEqual(stack.broker.broker);
     expect(stack.worker?.settings).toEqual(stack.broker.broker);

@@ -31,6 +31,8 @@ const gatedTool = defineTool({
   },
 });
 
+const RUNNING_AFTER_MS = 4000;
+
 let stack: BrokerStack;
 let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
 let configPath: string;
@@ -62,7 +64,12 @@ beforeAll(async () => {
     workerEnv: { JOB_LOCK_MS: '2000' },
   });
   configPath = join(await mkdtemp(join(tmpdir(), 'mcpb-crash-')), 'broker.json');
-  await writeFile(configPath, JSON.stringify(stack.broker));
+  // The worker children mark a call running only after RUNNING_AFTER_MS: long enough that a kill
+  // "within it" holds on a loaded machine.
+  await writeFile(
+    configPath,
+    JSON.stringify({ ...stack.broker, broker: { ...stack.broker.broker, runningWriteAfterMs: RUNNING_AFTER_MS } }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -106,12 +113,22 @@ function openGate() {
   for (const w of gate.waiters.splice(0)) w();
 }
 
+async function killAll() {
+  await Promise.all(
+    children
+      .filter((c) => c.exitCode === null && c.signalCode === null)
+      .map((c) => new Promise((r) => c.once('exit', r).kill('SIGKILL'))),
+  );
+}
+
 describe('a worker killed with SIGKILL mid-call', () => {
-  it('loses nothing: the call completes once after restart and the callback is delivered once', async () => {
+  it('before its running write: the call completes once after restart, the lost run counted, the callback delivered once', async () => {
     const first = startWorkerProcess();
     const id = await submitGated('crash', '/crash');
 
     await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(1);
+    // Within the threshold: the record holds no trace of the run that is about to die.
+    expect(await recordOf(id)).toMatchObject({ status: 'queued', attempts: 0 });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
 
@@ -142,14 +159,36 @@ describe('a worker killed with SIGKILL mid-call', () => {
   }, 120_000);
 });
 
+describe('a worker killed with SIGKILL after its running write', () => {
+  it('the next run counts a second attempt; the call completes once with one callback', async () => {
+    await killAll();
+    closeGate();
+    const first = startWorkerProcess();
+    const id = await submitGated('crash-running', '/crash-running');
+    await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => (await recordOf(id)).status, { timeout: RUNNING_AFTER_MS + 20_000, interval: 200 })
+      .toBe('running');
+    expect((await recordOf(id)).attempts).toBe(1);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+
+    startWorkerProcess();
+    await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(2);
+    openGate();
+    await expect
+      .poll(async () => (await recordOf(id)).deliveries[0]?.status, { timeout: 60_000, interval: 200 })
+      .toBe('delivered');
+    expect(await recordOf(id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    const callbacks = receiver.received.filter((c) => c.json.id === id);
+    expect(callbacks.map((c) => c.json.status)).toEqual(['succeeded']);
+  }, 120_000);
+});
+
 describe('a worker stopped with SIGTERM', () => {
   it('drains: finishes the call in hand, takes no new job, exits 0; the next worker runs the queued one', async () => {
     // Only the worker under test may take jobs.
-    await Promise.all(
-      children
-        .filter((c) => c.exitCode === null && c.signalCode === null)
-        .map((c) => new Promise((r) => c.once('exit', r).kill('SIGKILL'))),
-    );
+    await killAll();
     closeGate();
     const worker = startWorkerProcess();
     const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));

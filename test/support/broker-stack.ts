@@ -100,6 +100,8 @@ export async function startBrokerStack(options: {
   schedules?: unknown[];
   /** From startTelemetry, handed to ingress and each worker replica as their main.ts does. */
   telemetry?: ServiceTelemetry;
+  /** Further `broker:` settings of the configuration file (e.g. `runningWriteAfterMs`). */
+  brokerSettings?: { runningWriteAfterMs?: number };
 }): Promise<BrokerStack> {
   const prefix = `e2e:${randomUUID()}:`;
   const logger = createLogger({ name: 'e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -162,7 +164,7 @@ export async function startBrokerStack(options: {
   });
   const raw = {
     // Shared by ingress and every worker replica, as in production: one file, one set of values.
-    broker: { keyPrefix: prefix, toolCallAttempts: 4, writeBackAttempts: 4 },
+    broker: { keyPrefix: prefix, toolCallAttempts: 4, writeBackAttempts: 4, ...options.brokerSettings },
     endpoints: { local: { url: `${mcpUrl}/mcp`, callTimeoutMs: 60_000 } },
     databricks: options.databricks?.section,
     eventGrid: options.eventGrid?.section,

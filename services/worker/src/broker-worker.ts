@@ -41,6 +41,8 @@ export interface BrokerWorkerOptions {
   /** Concurrency of the write-back worker on this replica. Default 16. */
   writeBackConcurrency?: number;
   progressIntervalMs?: number;
+  /** `broker.runningWriteAfterMs`: how long a call runs before its record is marked `running`; 0 = before the call. Default 0. */
+  runningWriteAfterMs?: number;
   /** The sweep that queues again calls and deliveries whose jobs Redis lost; off when unset. */
   reconcile?: { intervalMs: number; graceMs: number };
   /** BullMQ's telemetry option (bullmq-otel): each attempt is a span under the trace the job carries. */
@@ -117,6 +119,7 @@ export class BrokerWorker {
         logger: this.#o.logger,
         ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
         ...(this.#o.progressIntervalMs === undefined ? {} : { progressIntervalMs: this.#o.progressIntervalMs }),
+        ...(this.#o.runningWriteAfterMs === undefined ? {} : { runningWriteAfterMs: this.#o.runningWriteAfterMs }),
       });
       worker = new Worker<ToolCallJob>(
         toolCallQueueName(caller.id),

@@ -150,6 +150,7 @@ export async function startWorker(
     lockDurationMs: config.JOB_LOCK_MS,
     writeBackConcurrency: config.WRITE_BACK_CONCURRENCY,
     inlineWriteBackTimeoutMs: config.INLINE_WRITE_BACK_TIMEOUT_MS,
+    runningWriteAfterMs: core.settings.runningWriteAfterMs,
     ...(config.RECONCILE_INTERVAL_SECONDS > 0
       ? {
           reconcile: {

@@ -21,14 +21,23 @@ describe('broker: settings in the broker configuration file', () => {
       toolCallAttempts: 5,
       writeBackAttempts: 8,
       retentionDays: 30,
+      runningWriteAfterMs: 250,
     });
   });
 
   it('takes the values the file gives', () => {
     const config = parseBrokerConfig(
-      minimal('broker: { keyPrefix: "prod:", toolCallAttempts: 3, writeBackAttempts: 12, retentionDays: 7 }'),
+      minimal(
+        'broker: { keyPrefix: "prod:", toolCallAttempts: 3, writeBackAttempts: 12, retentionDays: 7, runningWriteAfterMs: 0 }',
+      ),
     );
-    expect(config.broker).toEqual({ keyPrefix: 'prod:', toolCallAttempts: 3, writeBackAttempts: 12, retentionDays: 7 });
+    expect(config.broker).toEqual({
+      keyPrefix: 'prod:',
+      toolCallAttempts: 3,
+      writeBackAttempts: 12,
+      retentionDays: 7,
+      runningWriteAfterMs: 0,
+    });
   });
 
   it.each([
@@ -38,6 +47,9 @@ describe('broker: settings in the broker configuration file', () => {
     ['broker: { retentionDays: 0 }', 'broker.retentionDays'],
     ['broker: { retentionDays: "30" }', 'broker.retentionDays'],
     ['broker: { keyPrefix: "" }', 'broker.keyPrefix'],
+    ['broker: { runningWriteAfterMs: -1 }', 'broker.runningWriteAfterMs'],
+    ['broker: { runningWriteAfterMs: 60001 }', 'broker.runningWriteAfterMs'],
+    ['broker: { runningWriteAfterMs: 0.5 }', 'broker.runningWriteAfterMs'],
   ])('refuses %s, naming %s', (section, field) => {
     expect(() => parseBrokerConfig(minimal(section), 'broker.yaml')).toThrow(BrokerConfigError);
     expect(() => parseBrokerConfig(minimal(section), 'broker.yaml')).toThrow(new RegExp(`  - ${field}: `));
@@ -66,7 +78,13 @@ describe('applyDeprecatedSettingsEnv', () => {
       { REDIS_KEY_PREFIX: 'env:', TOOL_CALL_ATTEMPTS: 9, TOOL_CALL_RETENTION_DAYS: '2' },
       (m) => warnings.push(m),
     );
-    expect(config.broker).toEqual({ keyPrefix: 'env:', toolCallAttempts: 9, writeBackAttempts: 8, retentionDays: 2 });
+    expect(config.broker).toEqual({
+      keyPrefix: 'env:',
+      toolCallAttempts: 9,
+      writeBackAttempts: 8,
+      retentionDays: 2,
+      runningWriteAfterMs: 250,
+    });
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toMatch(/^REDIS_KEY_PREFIX is deprecated .*broker\.keyPrefix/);
     expect(warnings[1]).toMatch(/^TOOL_CALL_ATTEMPTS is deprecated .*broker\.toolCallAttempts/);

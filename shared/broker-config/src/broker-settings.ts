@@ -15,6 +15,12 @@ export const brokerSettingsSchema = z.strictObject({
   writeBackAttempts: z.number().int().min(1).max(50).default(8),
   /** Days tool-call records (and with them their idempotency keys) are kept: the Cosmos TTL. */
   retentionDays: z.number().positive().default(30),
+  /**
+   * The worker marks a call `running` only once it has run this long, in ms; a call that ends
+   * sooner is stored queued → outcome in one write (its history still shows the start). 0 writes
+   * `running` before every call. Only the worker reads it; it is here with the record's other rules.
+   */
+  runningWriteAfterMs: z.number().int().min(0).max(60_000).default(250),
 });
 export type BrokerSettings = z.infer<typeof brokerSettingsSchema>;
 

@@ -12,6 +12,7 @@ import type { BrokerMetrics } from '@mcp-broker/telemetry';
 import { type Job, RateLimitError, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isInvocationFailure, type ProgressUpdate, type ToolInvoker, type ToolResult } from '../tool-invoker.ts';
+import { RunningMark } from './running-mark.ts';
 
 export interface ToolCallJobDeps {
   repository: ToolCallRepository;
@@ -24,13 +25,20 @@ export interface ToolCallJobDeps {
   maxRateLimitWaits?: number;
   /** Shortest interval between progress writes to the record, in ms. Default 1000. */
   progressIntervalMs?: number;
+  /**
+   * How long a call runs before the record is marked `running`, in ms (`broker.runningWriteAfterMs`);
+   * a call that ends sooner is stored queued → outcome in one write. 0 (the default here) marks it
+   * before the call.
+   */
+  runningWriteAfterMs?: number;
   /** Outcomes, latencies, retries and 429 waits (docs/observability.md); none when unset. */
   metrics?: BrokerMetrics;
 }
 
 /**
- * Runs one tool call: record → running, call on the caller's behalf, record the outcome, first
- * delivery attempt per write-back target (a write-back job for those to retry). The record is the
+ * Runs one tool call: call on the caller's behalf (the record marked running only if the call
+ * outlives `runningWriteAfterMs`, see RunningMark), record the outcome, first delivery attempt per
+ * write-back target (a write-back job for those to retry). The record is the
  * source of truth: a job that finds its call already final (a crash after the outcome was stored)
  * only makes sure the pending write-backs are queued.
  *
@@ -55,98 +63,158 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       await deps.queues.enqueueWriteBacksFor(record);
       return record.status;
     }
-    if (record.cancelRequested)
-      return finish(deps, record, (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran'));
-
-    // Registered before the record says "running": a cancellation published from then on is seen,
-    // and one that came earlier is on the record read by the transition below.
+    // Registered before the call starts: a cancellation published from then on is seen, and one
+    // flagged earlier is on the record (read, or found by the ETag-checked `running` write).
     const cancellation = deps.cancellations.register(callId);
-    const started = await deps.repository.apply(caller, callId, lifecycle.start, record);
-    if (!started) {
-      cancellation.release();
-      return 'missing';
-    }
-    const running = started.record;
-    if (!started.changed) {
-      // Made final by another writer since it was read (a cancel): only its write-backs are left.
-      cancellation.release();
-      await deps.queues.enqueueWriteBacksFor(running);
-      return running.status;
-    }
-    deps.metrics?.callStarted(running);
-    if (running.cancelRequested) {
-      cancellation.release();
-      return finish(deps, running, (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran'));
-    }
-    const progress = progressWriter(deps, running, log);
     try {
-      const result = await deps.invoker.invoke(running, { signal: cancellation.signal, onProgress: progress.update });
-      await progress.flush();
-      return outcomeOf(deps, running, result);
-    } catch (err) {
-      await progress.flush();
-      const fresh = (await deps.repository.get(caller, callId)) ?? running;
-      if (cancellation.signal.aborted || fresh.cancelRequested) {
-        return finish(deps, fresh, cancelledWhileRunning);
-      }
-      if (!isInvocationFailure(err)) {
-        log.error({ err }, 'unexpected failure calling the tool');
-        return retryOrDeadLetter(
-          deps,
-          job,
-          fresh,
-          { code: 'BROKER_INTERNAL', message: 'Unexpected worker error.' },
-          err,
-        );
-      }
-      switch (err.kind) {
-        case 'rate_limited': {
-          const waits = (fresh.rateLimitWaits ?? 0) + 1;
-          if (waits > (deps.maxRateLimitWaits ?? 50)) {
-            // The endpoint keeps refusing: count it as a failed attempt like any transient error.
-            return retryOrDeadLetter(
-              deps,
-              job,
-              fresh,
-              { code: err.code, message: `${err.message} (after ${waits - 1} waits)` },
-              err,
-            );
-          }
-          // The endpoint said when to come back: pause this caller's queue (all replicas) and put
-          // the job back without spending one of its attempts.
-          const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
-          deps.metrics?.rateLimitWait(fresh);
-          await deps.repository.apply(caller, callId, (r, now) => lifecycle.rateLimitWait(r, now, waitMs), fresh);
-          await worker().rateLimit(waitMs);
-          throw new RateLimitError();
+      if (record.cancelRequested) return await finish(deps, record, cancelledBeforeItRan);
+      // Stops the call when the `running` write finds it cancelled, final or gone.
+      const interrupted = new AbortController();
+      const mark = new RunningMark({
+        repository: deps.repository,
+        log,
+        basis: record,
+        attemptsStarted: job.attemptsStarted,
+        onInterrupt: (state) =>
+          interrupted.abort(new Error(`call is ${state.kind === 'missing' ? 'gone' : 'cancelled'}`)),
+      });
+      const writeAfterMs = deps.runningWriteAfterMs ?? 0;
+      if (writeAfterMs === 0) {
+        // Marked before the call, as every call was before the write was lazy.
+        const state = await mark.write();
+        if (state.kind === 'missing') return 'missing';
+        if (state.kind === 'final') {
+          await deps.queues.enqueueWriteBacksFor(state.record);
+          return state.record.status;
         }
-        case 'transient':
-        case 'unauthorized':
-          return retryOrDeadLetter(deps, job, fresh, { code: err.code, message: err.message }, err);
-        case 'cancelled':
-          return finish(deps, fresh, cancelledWhileRunning);
-        case 'permanent':
-          return finish(deps, fresh, (r, now) => lifecycle.fail(r, now, { code: err.code, message: err.message }));
-        default:
-          // A new failure kind must be handled here before the worker compiles.
-          throw new Error(`Unhandled failure kind ${err.kind satisfies never}`);
+        if (state.kind === 'running' && state.record.cancelRequested) {
+          return await finish(deps, state.record, cancelledBeforeItRan);
+        }
+      } else {
+        mark.schedule(writeAfterMs);
       }
+      deps.metrics?.callStarted(mark.preview());
+      const signal = AbortSignal.any([cancellation.signal, interrupted.signal]);
+      const progress = progressWriter(deps, record, log, () => mark.write());
+      let result: ToolResult | undefined;
+      let failure: unknown;
+      try {
+        result = await deps.invoker.invoke(mark.preview(), { signal, onProgress: progress.update });
+      } catch (err) {
+        failure = err;
+      }
+      await progress.flush();
+      const state = await mark.settle();
+      if (state.kind === 'missing') return 'missing';
+      if (state.kind === 'final') {
+        // Made final by another writer meanwhile: only its write-backs are left.
+        await deps.queues.enqueueWriteBacksFor(state.record);
+        return state.record.status;
+      }
+      const basis = state.kind === 'running' ? state.record : state.basis;
+      const around = (t: Transition) => mark.around(state, t);
+      if (result) return await outcomeOf(deps, basis, result, around);
+      return await afterFailure(deps, job, worker, log, { failure, aborted: signal.aborted, basis, around });
     } finally {
       cancellation.release();
     }
   };
 }
 
-async function outcomeOf(deps: ToolCallJobDeps, record: ToolCallRecord, result: ToolResult): Promise<string> {
+/** How the attempt's last write is made: with its start folded in when `running` was never stored. */
+type Around = (end: Transition) => Transition;
+
+async function afterFailure(
+  deps: ToolCallJobDeps,
+  job: Job<ToolCallJob>,
+  worker: () => Worker,
+  log: Logger,
+  attempt: { failure: unknown; aborted: boolean; basis: ToolCallRecord; around: Around },
+): Promise<string> {
+  const { failure: err, around } = attempt;
+  const { caller, callId } = job.data;
+  const fresh = (await deps.repository.get(caller, callId)) ?? attempt.basis;
+  if (attempt.aborted || fresh.cancelRequested) {
+    return finish(deps, fresh, around(cancelledWhileRunning));
+  }
+  if (!isInvocationFailure(err)) {
+    log.error({ err }, 'unexpected failure calling the tool');
+    return retryOrDeadLetter(
+      deps,
+      job,
+      fresh,
+      { code: 'BROKER_INTERNAL', message: 'Unexpected worker error.' },
+      err,
+      around,
+    );
+  }
+  switch (err.kind) {
+    case 'rate_limited': {
+      const waits = (fresh.rateLimitWaits ?? 0) + 1;
+      if (waits > (deps.maxRateLimitWaits ?? 50)) {
+        // The endpoint keeps refusing: count it as a failed attempt like any transient error.
+        return retryOrDeadLetter(
+          deps,
+          job,
+          fresh,
+          { code: err.code, message: `${err.message} (after ${waits - 1} waits)` },
+          err,
+          around,
+        );
+      }
+      // The endpoint said when to come back: pause this caller's queue (all replicas) and put
+      // the job back without spending one of its attempts.
+      const waitMs = Math.max(1000, err.retryAfterMs ?? 1000);
+      deps.metrics?.rateLimitWait(fresh);
+      await deps.repository.apply(
+        caller,
+        callId,
+        around((r, now) => lifecycle.rateLimitWait(r, now, waitMs)),
+        fresh,
+      );
+      await worker().rateLimit(waitMs);
+      throw new RateLimitError();
+    }
+    case 'transient':
+    case 'unauthorized':
+      return retryOrDeadLetter(deps, job, fresh, { code: err.code, message: err.message }, err, around);
+    case 'cancelled':
+      return finish(deps, fresh, around(cancelledWhileRunning));
+    case 'permanent':
+      return finish(
+        deps,
+        fresh,
+        around((r, now) => lifecycle.fail(r, now, { code: err.code, message: err.message })),
+      );
+    default:
+      // A new failure kind must be handled here before the worker compiles.
+      throw new Error(`Unhandled failure kind ${err.kind satisfies never}`);
+  }
+}
+
+async function outcomeOf(
+  deps: ToolCallJobDeps,
+  record: ToolCallRecord,
+  result: ToolResult,
+  around: Around,
+): Promise<string> {
   if (result.isError) {
     const text = (result.content ?? [])
       .map((c) => (c && typeof c === 'object' && 'text' in c ? String((c as { text: unknown }).text) : ''))
       .join('\n')
       .trim();
     const error = { code: 'TOOL_ERROR' as const, message: text || 'The tool reported an error.' };
-    return finish(deps, record, (r, now) => lifecycle.fail(r, now, error, { result }));
+    return finish(
+      deps,
+      record,
+      around((r, now) => lifecycle.fail(r, now, error, { result })),
+    );
   }
-  return finish(deps, record, (r, now) => lifecycle.succeed(r, now, result));
+  return finish(
+    deps,
+    record,
+    around((r, now) => lifecycle.succeed(r, now, result)),
+  );
 }
 
 async function retryOrDeadLetter(
@@ -155,16 +223,21 @@ async function retryOrDeadLetter(
   record: ToolCallRecord,
   error: RecordedFailure,
   cause: unknown,
+  around: Around,
 ): Promise<string> {
   const attempts = job.opts.attempts ?? 1;
   if (job.attemptsMade + 1 >= attempts) {
     const gaveUp = { code: error.code, message: `${error.message} (gave up after ${attempts} attempts)` };
-    return finish(deps, record, (r, now) => lifecycle.deadLetter(r, now, gaveUp));
+    return finish(
+      deps,
+      record,
+      around((r, now) => lifecycle.deadLetter(r, now, gaveUp)),
+    );
   }
   await deps.repository.apply(
     record.caller,
     record.id,
-    (r, now) => lifecycle.requeueForRetry(r, now, error.code),
+    around((r, now) => lifecycle.requeueForRetry(r, now, error.code)),
     record,
   );
   deps.metrics?.retry(record, error.code);
@@ -172,6 +245,7 @@ async function retryOrDeadLetter(
 }
 
 const cancelledWhileRunning: Transition = (r, now) => lifecycle.cancel(r, now, 'cancelled while running');
+const cancelledBeforeItRan: Transition = (r, now) => lifecycle.cancel(r, now, 'cancelled before it ran');
 
 /**
  * Stores the outcome (`end`: a transition to a final status) and makes the first delivery
@@ -198,7 +272,13 @@ async function finish(deps: ToolCallJobDeps, record: ToolCallRecord, end: Transi
 }
 
 // Progress can arrive many times a second; the record needs the latest value, not every one.
-function progressWriter(deps: ToolCallJobDeps, record: ToolCallRecord, log: Logger) {
+// The record keeps progress only while `running`: the first report has the start written first.
+function progressWriter(
+  deps: ToolCallJobDeps,
+  record: ToolCallRecord,
+  log: Logger,
+  markRunning: () => Promise<unknown>,
+) {
   const interval = deps.progressIntervalMs ?? 1000;
   let latest: ProgressUpdate | undefined;
   let lastWrite = 0;
@@ -209,6 +289,7 @@ function progressWriter(deps: ToolCallJobDeps, record: ToolCallRecord, log: Logg
     if (!value) return writing;
     lastWrite = Date.now();
     writing = writing
+      .then(markRunning)
       .then(() =>
         deps.repository.apply(record.caller, record.id, (current, now) =>
           lifecycle.reportProgress(current, now, value),

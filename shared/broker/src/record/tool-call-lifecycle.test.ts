@@ -128,6 +128,21 @@ describe('tool-call lifecycle: start', () => {
     const retried = must(requeueForRetry(running(), T2, 'UPSTREAM_UNAVAILABLE'));
     expect(must(start(retried, T2)).attempts).toBe(2);
   });
+
+  it('counts a run the queue started that left no trace (a worker killed before its lazy running write)', () => {
+    // Second run of the job: the first died before writing anything, the record still says 0.
+    expect(must(start(queued(), T2, { attemptsStarted: 2 }))).toMatchObject({ attempts: 2, startedAt: T2 });
+    expect(must(start(queued(), T2, { attemptsStarted: 2 })).history.at(-1)?.note).toBe('attempt 2');
+  });
+
+  it('does not count the queue runs that were rate-limit waits, nor fall below the record', () => {
+    // Two runs: the first was a 429 wait (given back), so this is attempt 1.
+    const waited = must(rateLimitWait(running(), T2, 1000));
+    expect(must(start(waited, T2, { attemptsStarted: 2 })).attempts).toBe(1);
+    // A job queued again by the reconcile sweep starts its count afresh: the record's count stands.
+    const retried = must(requeueForRetry(must(start(running(), T2)), T2, 'UPSTREAM_UNAVAILABLE'));
+    expect(must(start(retried, T2, { attemptsStarted: 1 })).attempts).toBe(3);
+  });
 });
 
 describe('tool-call lifecycle: outcomes', () => {

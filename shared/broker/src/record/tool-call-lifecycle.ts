@@ -24,11 +24,17 @@ export interface RecordedFailure {
  *   queued ─start→ running ─succeed/fail/deadLetter/cancel→ succeeded | failed | cancelled
  *     ↑              │
  *     └─requeue / rateLimitWait
+ *   queued ─(start, then any of the above, in one write)→ …   (a fast call: see below)
  *   queued ─refuse→ failed            (a source's refused request, recorded so write-backs hear of it)
  *   failed (dead letter) ─replay→ queued   (the one way out of a final status, and only by an admin)
  *
  * No transition leaves a final status except replay, so a late writer (a cancel racing the outcome,
  * a stalled job coming back) can never undo an outcome.
+ *
+ * The worker stores `start` lazily: a call that ends within `broker.runningWriteAfterMs` has its
+ * start applied together with what ended the attempt (an outcome, a retry, a rate-limit wait) in
+ * one write, so the stored history is the same as if `running` had been written, but a reader may
+ * never see the record `running`.
  */
 
 export function isFinal(record: Pick<ToolCallRecord, 'status'>): boolean {
@@ -66,10 +72,24 @@ function ended(
   return moved(current, now, status, { ...patch, completedAt: now }, note);
 }
 
-/** A worker takes the call: running, one more attempt. Also from running (a stalled job run again). */
-export function start(current: ToolCallRecord, now: string): ToolCallRecord | undefined {
+/**
+ * A worker takes the call: running, one more attempt. Also from running (a stalled job run again).
+ * `now` is when the attempt began, which is earlier than the write when the worker stores the start
+ * lazily (only for a call that outlives a threshold, or together with its outcome).
+ *
+ * `attemptsStarted`, the queue's count of runs of this job (BullMQ's, rate-limited returns
+ * included), is a floor on the attempts: a run that died before anything was written (a worker
+ * killed within the threshold) left no trace on the record, but the queue counted it. Runs that
+ * were rate-limit waits are given back, as `rateLimitWait` gives back the attempt.
+ */
+export function start(
+  current: ToolCallRecord,
+  now: string,
+  options: { attemptsStarted?: number } = {},
+): ToolCallRecord | undefined {
   if (isFinal(current)) return undefined;
-  const attempts = current.attempts + 1;
+  const floor = (options.attemptsStarted ?? 0) - (current.rateLimitWaits ?? 0);
+  const attempts = Math.max(current.attempts + 1, floor);
   return moved(current, now, 'running', { attempts, startedAt: current.startedAt ?? now }, `attempt ${attempts}`);
 }
 
