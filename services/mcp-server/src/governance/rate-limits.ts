@@ -1,7 +1,8 @@
-import { BrokerError, type Identity, identityKey } from '@mcp-broker/contracts';
+import { BrokerError, type Identity } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { requestIdentityKey } from './request-identity-key.ts';
 
 /** A fixed-window quota. */
 export interface RateLimitRule {
@@ -60,7 +61,7 @@ export class RateLimits {
    * Counters are keyed by issuer and subject: equal subjects from two issuers are two callers.
    */
   consumeIdentity(identity: Pick<Identity, 'issuer' | 'subject'>): Promise<RateLimitHeaders | undefined> {
-    return this.#consume(this.#identity, this.#identityRule, 'identity', identityKey(identity));
+    return this.#consume(this.#identity, this.#identityRule, 'identity', requestIdentityKey(identity));
   }
 
   /** Spends one point of the (identity, tool) quota when the tool has one. */
@@ -70,7 +71,7 @@ export class RateLimits {
   ): Promise<RateLimitHeaders | undefined> {
     const entry = this.#tools.get(tool);
     if (!entry) return undefined;
-    return this.#consume(entry.limiter, entry.rule, `tool:${tool}`, `${identityKey(identity)}:${tool}`);
+    return this.#consume(entry.limiter, entry.rule, `tool:${tool}`, `${requestIdentityKey(identity)}:${tool}`);
   }
 
   async #consume(

@@ -24,6 +24,7 @@ import { ToolError } from '../tools/tool-definition.ts';
 import type { ToolRegistry } from '../tools/tool-registry.ts';
 import { toJsonRpcCode } from './json-rpc-errors.ts';
 import { fromAuthInfo, type RequestContext } from './request-context.ts';
+import { ToolDeadline } from './tool-deadline.ts';
 
 type CallToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -98,14 +99,18 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     const meta = request.params._meta as Record<string, unknown> | undefined;
     const traceId = context.traceId ?? traceIdFromMeta(meta);
     const brokerCallId = brokerCallIdFromMeta(meta);
-    const log = deps.logger.child({ requestId: context.requestId, tool: name, subject: context.identity.subject });
+    // Built on first use: a call that succeeds without logging (the common case) needs no child
+    // logger, and each one costs a pino instance and a pass of the redaction over its bindings.
+    let callLog: Logger | undefined;
+    const log = () =>
+      (callLog ??= deps.logger.child({ requestId: context.requestId, tool: name, subject: context.identity.subject }));
     // Everything the audit record needs is computed before the tool can run: a call whose record
     // cannot be written is refused, never run unaudited.
     let argumentsSha256: string;
     try {
       argumentsSha256 = hashArguments(args);
     } catch (err) {
-      log.error({ err }, 'arguments could not be hashed for the audit; call refused');
+      log().error({ err }, 'arguments could not be hashed for the audit; call refused');
       throw wireError(
         new BrokerError('BROKER_INTERNAL', `The call could not be audited; quote request id ${context.requestId}.`),
         context.requestId,
@@ -128,6 +133,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     };
 
     const tool = deps.registry.get(name);
+    let deadline: ToolDeadline | undefined;
     try {
       if (!tool) {
         throw new BrokerError(
@@ -152,14 +158,18 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         );
       }
 
-      const timeout = AbortSignal.timeout(tool.timeoutMs);
-      const signal = AbortSignal.any([extra.signal, timeout]);
+      // One signal for the tool: aborted by the client's cancellation or by the tool's timeout.
+      // (AbortSignal.timeout + AbortSignal.any cost two signals and a weakly held composite per call.)
+      deadline = new ToolDeadline(extra.signal, tool.timeoutMs);
+      const { signal } = deadline;
       const progressToken = extra._meta?.progressToken;
       const result = await raceAbort(
         tool.handler(parsed.data, {
           identity: context.identity,
           requestId: context.requestId,
-          logger: log,
+          get logger() {
+            return log();
+          },
           signal,
           store: deps.store,
           progress: async (update) => {
@@ -173,7 +183,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         // A handler that ignores its signal must still not hold the call past its timeout.
         { signal },
       ).catch((err: unknown) => {
-        if (timeout.aborted && !extra.signal.aborted) {
+        if (deadline?.timedOut && !extra.signal.aborted) {
           throw new BrokerError('BROKER_TOOL_TIMEOUT', `Tool "${name}" exceeded its timeout of ${tool.timeoutMs} ms.`, {
             details: { tool: name, timeoutMs: tool.timeoutMs },
           });
@@ -189,7 +199,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     } catch (err) {
       if (err instanceof ToolError) {
         audit('tool_error', 'TOOL_ERROR');
-        log.info({ reason: err.message }, 'tool returned an error');
+        log().info({ reason: err.message }, 'tool returned an error');
         return { content: [{ type: 'text', text: err.message }], isError: true } satisfies CallToolResult;
       }
       const brokerError = isBrokerError(err)
@@ -202,7 +212,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
             },
           );
       audit(outcomeFor(brokerError), brokerError.code);
-      if (brokerError.code === 'BROKER_INTERNAL') log.error({ err }, 'tool failed');
+      if (brokerError.code === 'BROKER_INTERNAL') log().error({ err }, 'tool failed');
       // SEP-1303 (2025-11-25): arguments the tool refuses are a result the model can read and fix,
       // not a protocol error; clients that negotiated an older revision keep -32602.
       const version = negotiatedVersion ?? context.protocolVersion ?? ASSUMED_PROTOCOL_VERSION;
@@ -220,6 +230,8 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
         } satisfies CallToolResult;
       }
       throw wireError(brokerError, context.requestId);
+    } finally {
+      deadline?.dispose();
     }
   };
 

@@ -1,6 +1,7 @@
-import { type Identity, identityKey } from '@mcp-broker/contracts';
+import type { Identity } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { requestIdentityKey } from '../governance/request-identity-key.ts';
 
 export interface CancellationRelayOptions {
   redis: Redis;
@@ -49,7 +50,7 @@ export class CancellationRelay {
 
   /** Registers an in-flight call; returns the function that unregisters it. */
   track(identity: Pick<Identity, 'issuer' | 'subject'>, requestId: RequestId, cancel: () => void): () => void {
-    const k = key(identityKey(identity), requestId);
+    const k = key(requestIdentityKey(identity), requestId);
     const set = this.#inFlight.get(k) ?? new Set();
     set.add(cancel);
     this.#inFlight.set(k, set);
@@ -72,7 +73,7 @@ export class CancellationRelay {
   }
 
   async cancel(identity: Pick<Identity, 'issuer' | 'subject'>, requestId: RequestId): Promise<void> {
-    const owner = identityKey(identity);
+    const owner = requestIdentityKey(identity);
     if (this.#abortUnambiguous(owner, requestId)) return;
     try {
       await this.#o.redis.publish(this.#channel, JSON.stringify({ owner, requestId }));
