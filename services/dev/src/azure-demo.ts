@@ -22,6 +22,7 @@ import {
   DEV_UPSTREAM_SECRET_ENV,
   devBrokerConfig,
 } from './dev-broker-config.ts';
+import { freePort } from './free-port.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -85,10 +86,15 @@ export async function runAzureDemo(options: AzureDemoOptions): Promise<DemoStep[
   const logger = createLogger({ name: 'azure-demo', level: 'warn' });
   const store = await createStore({ databaseId: `azure-demo-${randomUUID().slice(0, 8)}` });
   const common = { BROKER_CONFIG: '(azure demo)', REDIS_URL: options.redisUrl };
-  const ingress = await startIngress(loadConfig(ingressConfigSchema, { ...common, PORT: '0' }), broker, logger, {
-    store,
-    env,
-  });
+  const ingress = await startIngress(
+    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
+    broker,
+    logger,
+    {
+      store,
+      env,
+    },
+  );
   const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
   const client = new ServiceBusClient(peer.connectionString());
   try {

@@ -14,6 +14,7 @@ import {
   devBrokerConfig,
   devEnrichmentSchedule,
 } from './dev-broker-config.ts';
+import { freePort } from './free-port.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -85,10 +86,15 @@ export async function runBatchDemo(options: BatchDemoOptions): Promise<DemoStep[
   const logger = createLogger({ name: 'batch-demo', level: 'warn' });
   const store = await createStore({ databaseId: `batch-demo-${randomUUID().slice(0, 8)}` });
   const common = { BROKER_CONFIG: '(batch demo)', REDIS_URL: options.redisUrl, LOG_LEVEL: 'warn' };
-  const ingress = await startIngress(loadConfig(ingressConfigSchema, { ...common, PORT: '0' }), broker, logger, {
-    store,
-    env,
-  });
+  const ingress = await startIngress(
+    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
+    broker,
+    logger,
+    {
+      store,
+      env,
+    },
+  );
   const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
   const auth = `Basic ${Buffer.from(`demo:${password}`).toString('base64')}`;
   try {
@@ -123,15 +129,21 @@ export async function runBatchDemo(options: BatchDemoOptions): Promise<DemoStep[
       method: 'POST',
       headers: { authorization: auth, 'idempotency-key': randomUUID() },
     });
-    const startBody = (await started.json()) as { id?: string };
+    const startBody = (await started.json()) as { id?: string; statusUrl?: string };
+    // The run is followed through the statusUrl ingress answered, as a client would: it must be
+    // ingress's real address (the port it listens on), the same as the Location header.
+    const statusUrl = startBody.statusUrl ?? '';
     record(
       'a run starts now instead of at 02:00',
-      started.status === 202 && !!startBody.id,
-      `POST ${startUrl} (Idempotency-Key) → ${started.status}, run ${startBody.id}`,
+      started.status === 202 &&
+        !!startBody.id &&
+        statusUrl === `${ingress.url}/v1/batch-runs/${startBody.id}` &&
+        started.headers.get('location') === statusUrl,
+      `POST ${startUrl} (Idempotency-Key) → ${started.status}, run ${startBody.id}\nstatus: ${statusUrl || '(none)'}`,
     );
-    if (!startBody.id) return steps;
+    if (!startBody.id || !statusUrl) return steps;
 
-    const view = await runEnd(`${ingress.url}/v1/batch-runs/${startBody.id}`, auth, options.timeoutMs ?? 60_000);
+    const view = await runEnd(statusUrl, auth, options.timeoutMs ?? 60_000);
     const c = view?.counts;
     const expected = ACCOUNTS - FRESH;
     record(

@@ -7,6 +7,7 @@ import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
 import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { createStore } from '@mcp-broker/store';
 import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
+import { freePort } from './free-port.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -102,10 +103,15 @@ export async function runDatabricksDemo(options: DatabricksDemoOptions): Promise
   const logger = createLogger({ name: 'databricks-demo', level: 'warn' });
   const store = await createStore({ databaseId: `databricks-demo-${randomUUID().slice(0, 8)}` });
   const common = { BROKER_CONFIG: '(databricks demo)', REDIS_URL: options.redisUrl };
-  const ingress = await startIngress(loadConfig(ingressConfigSchema, { ...common, PORT: '0' }), broker, logger, {
-    store,
-    env,
-  });
+  const ingress = await startIngress(
+    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
+    broker,
+    logger,
+    {
+      store,
+      env,
+    },
+  );
   const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
   try {
     const accounts = [

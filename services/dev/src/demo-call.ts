@@ -19,9 +19,11 @@ export async function runDemoCall(options: {
     headers: { authorization, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
     body: JSON.stringify({ tool: options.tool, arguments: options.arguments }),
   });
-  const accepted = (await submitted.json()) as { id?: string; error?: { message: string } };
+  const accepted = (await submitted.json()) as { id?: string; statusUrl?: string; error?: { message: string } };
   if (!accepted.id) throw new Error(`Demo call was refused (${submitted.status}): ${accepted.error?.message}`);
-  const res = await fetch(`${options.ingressUrl}/v1/tool-calls/${accepted.id}?wait=60`, { headers: { authorization } });
+  // Followed through the statusUrl the broker answered, as an Apex client does.
+  const statusUrl = accepted.statusUrl ?? `${options.ingressUrl}/v1/tool-calls/${accepted.id}`;
+  const res = await fetch(`${statusUrl}?wait=60`, { headers: { authorization } });
   return { submitStatus: submitted.status, call: (await res.json()) as ToolCallView };
 }
 

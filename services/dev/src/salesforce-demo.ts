@@ -126,14 +126,20 @@ export async function runSalesforceDemo(options: SalesforceDemoOptions): Promise
       writeBack: [{ type: 'salesforce-result', org: DEV_SALESFORCE_ORG, relatedRecordId: opportunityId }],
     }),
   });
-  const accepted = (await submitted.json()) as { id?: string; error?: { message: string } };
+  const accepted = (await submitted.json()) as { id?: string; statusUrl?: string; error?: { message: string } };
+  // The Queueable polls the statusUrl it was answered: it must be the broker's real address.
+  const statusUrl = accepted.statusUrl ?? '';
   record(
     'Apex-style POST /v1/tool-calls (next_best_action, salesforce-result write-back)',
-    submitted.status === 202 && Boolean(accepted.id),
-    submitted.status === 202 ? `202 Accepted, call ${accepted.id}` : `${submitted.status}: ${accepted.error?.message}`,
+    submitted.status === 202 &&
+      Boolean(accepted.id) &&
+      statusUrl === `${options.ingressUrl}/v1/tool-calls/${accepted.id}`,
+    submitted.status === 202
+      ? `202 Accepted, call ${accepted.id}, status ${statusUrl || '(none)'}`
+      : `${submitted.status}: ${accepted.error?.message}`,
   );
-  if (accepted.id) {
-    const res = await fetch(`${options.ingressUrl}/v1/tool-calls/${accepted.id}?wait=60`, {
+  if (accepted.id && statusUrl) {
+    const res = await fetch(`${statusUrl}?wait=60`, {
       headers: { authorization },
     });
     const call = (await res.json()) as ToolCallView;

@@ -15,6 +15,7 @@ import {
   devBrokerConfig,
 } from './dev-broker-config.ts';
 import { loadOrCreateDevCredentials } from './dev-credentials.ts';
+import { knownPort } from './free-port.ts';
 
 export interface DevStack {
   mcpUrl: string;
@@ -95,7 +96,11 @@ export async function startDevStack(
     LOG_LEVEL: mcp.LOG_LEVEL,
   };
   const ingress = await startIngress(
-    loadConfig(ingressConfigSchema, { ...common, HOST: mcp.HOST, PORT: String(dev.DEV_INGRESS_PORT) }),
+    loadConfig(ingressConfigSchema, {
+      ...common,
+      HOST: mcp.HOST,
+      PORT: String(await knownPort(dev.DEV_INGRESS_PORT)),
+    }),
     broker,
     logger,
     { store, env, ...traced },
