@@ -264,17 +264,50 @@ describe('Salesforce sandbox: OAuth, REST and SObject Collections through jsforc
     const fetched = await accounts.retrieve(ids, { fields: ['Name', 'Industry'] });
     expect(fetched.map((r) => r.Industry)).toEqual(['Industry 0', 'Industry 1']);
 
-    const upserted = await conn.sobject('MCP_Result__c').upsert(
+    const results = conn.sobject('MCP_Result__c');
+    await results.create({ Request_Id__c: 'batch-0', Status__c: 'a' });
+    const upserted = await results.upsert(
       [
+        { Request_Id__c: 'batch-0', Status__c: 'b' },
         { Request_Id__c: 'batch-1', Status__c: 'a' },
-        { Request_Id__c: 'batch-1', Status__c: 'b' },
       ],
       'Request_Id__c',
     );
     expect(upserted.map((r) => [r.success, r.created])).toEqual([
-      [true, true],
       [true, false],
+      [true, true],
     ]);
+    // One key twice in one save: Salesforce refuses every record carrying it and saves neither.
+    const twice = await results.upsert(
+      [
+        { Request_Id__c: 'batch-2', Status__c: 'a' },
+        { Request_Id__c: 'batch-2', Status__c: 'b' },
+      ],
+      'Request_Id__c',
+    );
+    expect(twice.map((r) => [r.success, r.errors])).toEqual([
+      [
+        false,
+        [
+          {
+            statusCode: 'DUPLICATE_VALUE',
+            message: 'Duplicate external id specified: batch-2',
+            fields: ['Request_Id__c'],
+          },
+        ],
+      ],
+      [
+        false,
+        [
+          {
+            statusCode: 'DUPLICATE_VALUE',
+            message: 'Duplicate external id specified: batch-2',
+            fields: ['Request_Id__c'],
+          },
+        ],
+      ],
+    ]);
+    expect(sandbox.records('MCP_Result__c').some((r) => r.Request_Id__c === 'batch-2')).toBe(false);
 
     const deleted = await accounts.destroy(ids);
     expect(deleted).toEqual(ids.map((id) => ({ id, success: true, errors: [] })));

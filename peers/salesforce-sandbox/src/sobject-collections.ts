@@ -158,6 +158,7 @@ function upsert(services: RestServices, context: RestContext, type: SObjectType,
   const body = readCollection(context.body);
   if (isResult(body)) return body;
   const writes: Array<() => Item> = [];
+  const parsedRecords: Record<string, unknown>[] = [];
   for (const record of body.records) {
     const recordType = typeOf(services, record);
     if (isResult(recordType)) return recordType;
@@ -165,10 +166,19 @@ function upsert(services: RestServices, context: RestContext, type: SObjectType,
       return badRequest('INVALID_TYPE', `Record type ${recordType.name} does not match ${type.name}`);
     const parsed = services.store.parse(type, record, 'update');
     if (!parsed.ok) return fromFailure(parsed.failure);
-    const { [field]: value, ...fields } = parsed.fields;
+    parsedRecords.push(parsed.fields);
+  }
+  // Salesforce refuses a key given twice in one save, on every record carrying it.
+  const seen = new Map<unknown, number>();
+  for (const fields of parsedRecords) seen.set(fields[field], (seen.get(fields[field]) ?? 0) + 1);
+  for (const { [field]: value, ...fields } of parsedRecords) {
     writes.push(() => {
       if (typeof value !== 'string' || value === '') {
         return { outcome: { ok: false, error: sfError('MISSING_ARGUMENT', `${field} not specified`, []) } };
+      }
+      if ((seen.get(value) ?? 0) > 1) {
+        const error = sfError('DUPLICATE_VALUE', `Duplicate external id specified: ${value}`, [field]);
+        return { outcome: { ok: false, error } };
       }
       return { outcome: services.store.upsert(type, field, value, fields, context.session.userId) };
     });

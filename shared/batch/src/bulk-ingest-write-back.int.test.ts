@@ -190,6 +190,29 @@ describe('Bulk API 2.0 ingest write-back, upsert by external id', () => {
     expect(sandbox.records('Account').filter((r) => r.Customer_Key__c === 'cust-10')).toHaveLength(1);
   });
 
+  it('below bulkAbove, a key twice in a chunk or shared by two records fails those records only', async () => {
+    const shared = [
+      sandbox.insertRecord('Account', { Name: 'Coll shared 1', Legacy_Key__c: 'coll-shared' }),
+      sandbox.insertRecord('Account', { Name: 'Coll shared 2', Legacy_Key__c: 'coll-shared' }),
+    ];
+    const writer = new CollectionWriteBack(upsertConfig('Legacy_Key__c'));
+    const outcome = await writer.write(org, [
+      item(1, { key: 'coll-twice', name: 'Coll twice A' }),
+      item(2, { key: 'coll-shared', name: 'Coll ambiguous' }),
+      item(3, { key: 'coll-twice', name: 'Coll twice B' }),
+      item(4, { key: 'coll-fresh', name: 'Coll fresh' }),
+    ]);
+    expect(outcome.written).toBe(1);
+    expect(outcome.failures.map((f) => [f.recordId, f.code])).toEqual([
+      ['src-1', 'SALESFORCE_DUPLICATE_VALUE'],
+      ['src-2', 'SALESFORCE_DUPLICATE_EXTERNAL_ID'],
+      ['src-3', 'SALESFORCE_DUPLICATE_VALUE'],
+    ]);
+    expect(outcome.failures[1]?.message).toContain(shared.join(', '));
+    expect(byField('Legacy_Key__c').get('coll-fresh')).toMatchObject({ Name: 'Coll fresh' });
+    expect(sandbox.records('Account').some((r) => String(r.Name).startsWith('Coll twice'))).toBe(false);
+  });
+
   it('below bulkAbove, the SObject Collections write-back upserts by the same field', async () => {
     const existing = sandbox.insertRecord('Account', { Name: 'Coll before', Customer_Key__c: 'coll-1' });
     const writer = new CollectionWriteBack(upsertConfig('Customer_Key__c'));
