@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createTokenVerifier } from '@mcp-broker/auth';
 import { startLocalTestIssuer } from '@mcp-broker/auth/testing';
 import { fingerprint, type Identity } from '@mcp-broker/contracts';
-import { createLogger } from '@mcp-broker/runtime';
+import { createLogger, redactedPaths } from '@mcp-broker/runtime';
 import { createStore } from '@mcp-broker/store';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -28,6 +28,8 @@ import pino from 'pino';
 // Not exported by the package: the governance classes themselves, measured as the server uses them.
 import { AuditLog } from '../../../services/mcp-server/src/governance/audit-log.ts';
 import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
+import { gateJsonRpc } from '../../../services/mcp-server/src/protocol/json-rpc-gate.ts';
+import { ToolDeadline } from '../../../services/mcp-server/src/protocol/tool-deadline.ts';
 import { benchTool } from './bench-tool.ts';
 import { type BenchChild, killAllChildren, spawnChild } from './children.ts';
 import { redisCpuMicros } from './redis-cpu.ts';
@@ -204,23 +206,77 @@ try {
     );
   }
 
-  // 4. Logging the governed server adds per request: two child loggers (subject; request id + tool)
-  //    and the runtime's "request completed" line at info.
+  // 4. Logging the governed server added per request before issue 14's second round: two child
+  //    loggers (subject; request id + tool) and the runtime's "request completed" line at info.
   report(
-    await measure('logging: 2 child loggers + "request completed"', ops, 1, (i) => {
+    await measure('logging (before): 2 child loggers + "request completed"', ops, 1, (i) => {
       const requestLog = logger.child({ requestId: `r-${i}` }).child({ subject: 'bench-app' });
       logger.child({ requestId: `r-${i}`, tool: 'query_customer_data', subject: 'bench-app' });
       requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
     }),
   );
 
+  // Since issue 14: the subject is added to the request's own child, the tool's child is built only
+  // when the call logs (a successful call does not), so one child and one line per request.
+  report(
+    await measure('logging (now): 1 child + subject + "request completed"', ops, 1, (i) => {
+      const requestLog = logger.child({ requestId: `r-${i}` });
+      requestLog.setBindings({ subject: 'bench-app' });
+      requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
+    }),
+  );
+  // What the redaction costs in the shared logger (shared/runtime): the same line from pino with the
+  // same paths, with only the paths that have no wildcard, and with none.
+  const redactedLogger = (paths: string[] | undefined) =>
+    pino(
+      { name: 'mcp-server', level: 'info', ...(paths ? { redact: { paths, censor: '[REDACTED]' } } : {}) },
+      pino.destination({ dest: join(logDir, 'steps-redact.log'), sync: true }),
+    );
+  for (const [step, paths] of [
+    ['what-if, logging with pino redact: all paths', [...redactedPaths]],
+    ['what-if, logging with pino redact: no * paths', redactedPaths.filter((p) => !p.startsWith('*'))],
+    ['what-if, logging with pino: no redact', undefined],
+  ] as const) {
+    const base = redactedLogger(paths as string[] | undefined);
+    report(
+      await measure(step, ops, 1, (i) => {
+        const requestLog = base.child({ requestId: `r-${i}` });
+        requestLog.setBindings({ subject: 'bench-app' });
+        requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
+      }),
+    );
+  }
+
   // 5. Per-call guards in the protocol server: timeout + cancellation signals.
   report(
-    await measure('signals: AbortSignal.timeout + any', ops, 1, () => {
+    await measure('signals (before): AbortSignal.timeout + any', ops, 1, () => {
       const controller = new AbortController();
       AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
       controller.abort();
     }),
+  );
+  report(
+    await measure('signals (now): one ToolDeadline', ops, 1, () => {
+      const controller = new AbortController();
+      const deadline = new ToolDeadline(controller.signal, 10_000);
+      controller.abort();
+      deadline.dispose();
+    }),
+  );
+
+  // 6. The JSON-RPC gate on a tools/call body (depth on the text, parse, envelope, method schema)
+  //    and the argument fingerprint the audit record carries.
+  const callBody = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name: 'query_customer_data', arguments: { customer_id: 'cus-000001' } },
+  });
+  report(await measure('gate: JSON-RPC tools/call (parse + schemas)', ops, 1, () => gateJsonRpc(callBody)));
+  report(
+    await measure('audit: argument fingerprint (canonical JSON + SHA-256)', ops, 1, () =>
+      fingerprint({ customer_id: 'cus-000001' }),
+    ),
   );
 
   // For scale: what every call costs with or without governance.
