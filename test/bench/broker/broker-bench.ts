@@ -186,7 +186,10 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       callbackSigningSecret: { fromEnv: 'BENCH_CALLBACK_SECRET' },
     });
     const brokerConfig = brokerConfigSchema.parse({
-      broker: { keyPrefix: prefix },
+      broker: {
+        keyPrefix: prefix,
+        ...(settings.runningWriteAfterMs === undefined ? {} : { runningWriteAfterMs: settings.runningWriteAfterMs }),
+      },
       endpoints: { local: endpoint },
       callers: [await caller('bench', settings.scryptN), await caller('bench-light', LIGHT_SCRYPT_N)],
     });

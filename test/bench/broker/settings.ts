@@ -61,6 +61,8 @@ export interface BrokerBenchSettings {
   rssGrowthLimit: number;
   /** Children to run under `node --cpu-prof` (profiles land in the log directory and are summarised). */
   cpuProf: ChildName[];
+  /** `broker.runningWriteAfterMs` of the run (0: `running` written before every call, as before issue 14); unset: the default. */
+  runningWriteAfterMs: number | undefined;
 }
 
 export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettings {
@@ -100,6 +102,9 @@ export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettin
     maxPhaseSeconds: num('BENCH_BROKER_MAX_PHASE_SECONDS', 1_200, 1),
     rssGrowthLimit: num('BENCH_BROKER_RSS_GROWTH_LIMIT', 0.1, 0),
     cpuProf: list('BENCH_BROKER_CPU_PROF', CHILD_NAMES) as ChildName[],
+    runningWriteAfterMs: env.BENCH_BROKER_RUNNING_WRITE_AFTER_MS
+      ? Math.round(num('BENCH_BROKER_RUNNING_WRITE_AFTER_MS', 0, 0))
+      : undefined,
   };
 }
 

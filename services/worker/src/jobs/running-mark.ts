@@ -93,10 +93,8 @@ export class RunningMark {
 
   #stateOf(saved: Applied | undefined): MarkState {
     if (!saved) return { kind: 'missing' };
-    if (!saved.changed)
-      return lifecycle.isFinal(saved.record)
-        ? { kind: 'final', record: saved.record }
-        : { kind: 'running', record: saved.record };
+    // `start` never makes a call final: a final record is another writer's.
+    if (lifecycle.isFinal(saved.record)) return { kind: 'final', record: saved.record };
     return { kind: 'running', record: saved.record };
   }
 
