@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseBrokerConfig } from '@mcp-broker/broker-config';
+import { parseBrokerConfig, salesforceChannelSchema } from '@mcp-broker/broker-config';
 import { devConfigSchema } from '@mcp-broker/dev/config';
 import { ingressConfigSchema } from '@mcp-broker/ingress';
 import { mcpServerConfigSchema } from '@mcp-broker/mcp-server';
@@ -25,6 +25,11 @@ describe('docs/configuration.md', () => {
     // Backticked, so `PORT` is not satisfied by `DEV_OAUTH_PORT`.
     const missing = Object.keys(schema.shape).filter((key) => !doc.includes(`\`${key}\``));
     expect(missing, `variables missing from docs/configuration.md`).toEqual([]);
+  });
+
+  it('documents every key of a Salesforce channel', () => {
+    const missing = Object.keys(salesforceChannelSchema.shape).filter((key) => !doc.includes(`\`channels[].${key}\``));
+    expect(missing, 'salesforce channel keys missing from docs/configuration.md').toEqual([]);
   });
 
   it('has example configurations that parse with parseBrokerConfig', () => {

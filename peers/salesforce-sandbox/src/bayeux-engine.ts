@@ -3,6 +3,10 @@
  * one message queue per client, so a subscription can start with that client's own replay
  * backlog before the live events: faye's memory engine only fans every publish out to all.
  * Everything here runs synchronously, so a backlog and a concurrent publish cannot interleave.
+ *
+ * A long-poll answer carries at most `maxEventsPerResponse` events; the rest wait in the client's
+ * queue for its next `/meta/connect`. A client that holds back its next connect therefore holds
+ * the server back: that is the only flow control Bayeux long-polling has.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -31,18 +35,24 @@ export type BacklogSource = (clientId: string, channel: string) => unknown[];
 export class ReplayingEngine {
   private readonly proxy: EngineProxy;
   private readonly backlog: BacklogSource;
+  private readonly maxEventsPerResponse: number;
   private readonly clients = new Map<string, ClientState>();
 
-  constructor(proxy: EngineProxy, backlog: BacklogSource) {
+  constructor(proxy: EngineProxy, backlog: BacklogSource, maxEventsPerResponse = Number.POSITIVE_INFINITY) {
     this.proxy = proxy;
     this.backlog = backlog;
+    this.maxEventsPerResponse = maxEventsPerResponse;
   }
 
   /** The `engine.type` to hand faye; `onCreate` receives the engine faye builds. */
-  static factory(backlog: BacklogSource, onCreate: (engine: ReplayingEngine) => void): EngineFactory {
+  static factory(
+    backlog: BacklogSource,
+    onCreate: (engine: ReplayingEngine) => void,
+    maxEventsPerResponse?: number,
+  ): EngineFactory {
     return {
       create(proxy: unknown) {
-        const engine = new ReplayingEngine(proxy as EngineProxy, backlog);
+        const engine = new ReplayingEngine(proxy as EngineProxy, backlog, maxEventsPerResponse);
         onCreate(engine);
         return engine;
       },
@@ -111,9 +121,10 @@ export class ReplayingEngine {
   emptyQueue(clientId: string): void {
     const state = this.clients.get(clientId);
     if (!state || state.queue.length === 0 || !this.proxy.hasConnection(clientId)) return;
-    const messages = state.queue;
-    state.queue = [];
+    const messages = state.queue.splice(0, this.maxEventsPerResponse);
     this.proxy.deliver(clientId, messages);
+    // A full answer goes now: the connection closes, and the rest waits for the client's next connect.
+    if (state.queue.length > 0) this.proxy.flushConnection(clientId);
   }
 
   disconnect(): void {
@@ -139,5 +150,12 @@ export class ReplayingEngine {
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** Events queued for clients and not yet sent (held back by clients that have not connected again). */
+  get queuedEvents(): number {
+    let queued = 0;
+    for (const state of this.clients.values()) queued += state.queue.length;
+    return queued;
   }
 }

@@ -33,6 +33,8 @@ export interface PlatformEventsOptions {
   retention?: RetentionOptions;
   /** How long a `/meta/connect` long poll is held when there is nothing to deliver. */
   longPollTimeoutMs: number;
+  /** Most events in one long-poll answer; the rest wait for the client's next connect. Default no limit. */
+  maxEventsPerResponse?: number;
 }
 
 export const AUTHENTICATION_INVALID = '401::Authentication invalid';
@@ -77,6 +79,7 @@ export class PlatformEvents {
           (engine) => {
             this.engine = engine;
           },
+          options.maxEventsPerResponse,
         ),
       },
     });
@@ -110,6 +113,11 @@ export class PlatformEvents {
 
   get clientCount(): number {
     return this.engine?.clientCount ?? 0;
+  }
+
+  /** Events waiting on the server for a client's next `/meta/connect`. */
+  get queuedEvents(): number {
+    return this.engine?.queuedEvents ?? 0;
   }
 
   close(): void {

@@ -40,6 +40,11 @@ export interface SalesforceSandboxOptions {
   retention?: RetentionOptions;
   /** How long a `/meta/connect` long poll is held open. Default 110 s, as Salesforce advises. */
   longPollTimeoutMs?: number;
+  /**
+   * Most events one long-poll answer carries (a replay backlog then comes in several answers, one
+   * per `/meta/connect`). Default no limit: the whole queue in one answer.
+   */
+  maxEventsPerResponse?: number;
   /** The daily API request allocation reported in `Sforce-Limit-Info`. Default 15,000. */
   dailyApiRequests?: number;
   /** The clock (record dates, event dates, retention, JWT expiry). Default the system clock. */
@@ -70,6 +75,8 @@ export interface SalesforceSandbox {
   insertRecord(sobject: string, fields: Record<string, unknown>): string;
   /** How many Bayeux clients the Streaming server knows now. */
   streamingClientCount(): number;
+  /** Events the Streaming server holds for clients that have not asked for them yet (their next connect). */
+  streamingQueuedEvents(): number;
   faults: SalesforceFaults;
   close(): Promise<void>;
 }
@@ -97,6 +104,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     now,
     retention: options.retention,
     longPollTimeoutMs: options.longPollTimeoutMs ?? 110_000,
+    ...(options.maxEventsPerResponse === undefined ? {} : { maxEventsPerResponse: options.maxEventsPerResponse }),
   });
 
   let urls = { loginUrl: '', instanceUrl: '' };
@@ -185,6 +193,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       return outcome.id;
     },
     streamingClientCount: () => platformEvents.clientCount,
+    streamingQueuedEvents: () => platformEvents.queuedEvents,
     faults: buildFaults(injector, {
       expireSessions: () => {
         sessions.expireAll();

@@ -47,6 +47,7 @@ export { hashPassword, verifyPassword } from './password-hash.ts';
 export {
   type EventMapping,
   eventMappingSchema,
+  SALESFORCE_CHANNEL_DEFAULTS,
   type SalesforceAuthConfig,
   type SalesforceChannelConfig,
   type SalesforceConfig,

@@ -16,6 +16,8 @@ const CASE_CHANNEL = '/event/Case_Escalation__e';
 const OPPORTUNITY = '0065g00000AbCdEAAZ';
 const CASE_ID = '5005g00000AbCdEAAZ';
 const fast = { initialMs: 20, maxMs: 200 };
+/** One event at a time, each checkpointed alone: what the tests written before batching pin. */
+const strict = { concurrency: 1, checkpointEvery: { events: 1, ms: 0 } };
 
 describe('channel subscriber against the Salesforce sandbox, with checkpoints in Cosmos', () => {
   let store: Store;
@@ -63,7 +65,7 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
   function subscriber(channel: Partial<ChannelSettings> = {}): ChannelSubscriber {
     const created = new ChannelSubscriber({
       org,
-      channel: salesforceChannelSchema.parse({ channel: REQUEST_CHANNEL, ...channel }),
+      channel: salesforceChannelSchema.parse({ channel: REQUEST_CHANNEL, ...strict, ...channel }),
       connections,
       checkpoints,
       sink,
@@ -351,7 +353,7 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
     };
     const s = new ChannelSubscriber({
       org,
-      channel: { channel: REQUEST_CHANNEL },
+      channel: { channel: REQUEST_CHANNEL, ...strict },
       connections,
       checkpoints: flaky,
       sink,
@@ -378,12 +380,11 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
     };
     const s = new ChannelSubscriber({
       org,
-      channel: { channel: REQUEST_CHANNEL },
+      channel: { channel: REQUEST_CHANNEL, concurrency: 1, checkpointEvery: every },
       connections,
       checkpoints: counting,
       sink,
       processingBackoff: fast,
-      checkpointEvery: every,
     });
     subscribers.push(s);
     s.start();
@@ -426,12 +427,11 @@ describe('channel subscriber against the Salesforce sandbox, with checkpoints in
     };
     const first = new ChannelSubscriber({
       org,
-      channel: { channel: REQUEST_CHANNEL },
+      channel: { channel: REQUEST_CHANNEL, concurrency: 1, checkpointEvery: { events: 1000, ms: 600_000 } },
       connections,
       checkpoints: dying,
       sink,
       processingBackoff: fast,
-      checkpointEvery: { events: 1000, ms: 600_000 },
     });
     subscribers.push(first);
     first.start();

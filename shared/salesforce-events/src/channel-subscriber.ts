@@ -1,10 +1,13 @@
 /**
- * Reads one (org, channel) of platform events into the tool-call sink, in order, one at a time:
+ * Reads one (org, channel) of platform events into the tool-call sink:
  *
- *   delivered → map → sink.accept (queued, duplicate or refused) → checkpoint.save(replayId) → next
+ *   delivered → map → sink.accept (queued, duplicate or refused)   up to `concurrency` events at once
+ *             → commit in replay order → checkpoint.save(replayId)  every `checkpointEvery`
  *
- * The checkpoint moves only after the sink has durably taken the event, so a crash or a sink
- * failure re-delivers from the checkpoint, and the idempotency key absorbs the repeat. A malformed
+ * The checkpoint moves only past events the sink has durably taken, and every event before them
+ * (it never passes one still in hand), so a crash or a sink failure re-delivers from the
+ * checkpoint, and the idempotency keys absorb the repeats: each event is still one call. The
+ * subscriber holds at most `highWaterMark` events (see `StreamingSession`). A malformed
  * event is handed over with the mapping's refusal, recorded and checkpointed like one the broker
  * refuses: it never blocks the channel.
  *
@@ -17,10 +20,11 @@
  * | auth failure (`401::Authentication invalid`, `403::Handshake denied`) | `reauthenticate()`, new client with the new token, from the checkpoint |
  * | refused replay id | alert `SALESFORCE_REPLAY_REFUSED`, new client from `replayFallback` (-2 or -1) |
  * | refused subscription (unknown channel…) | back off, retry |
- * | `stop()` | finish the event in progress, disconnect |
+ * | overflow (an answer bigger than the room under the high-water mark) | new client at once, from the checkpoint |
+| `stop()` | finish the events in progress, disconnect |
  */
 
-import type { SalesforceChannelConfig } from '@mcp-broker/broker-config';
+import { SALESFORCE_CHANNEL_DEFAULTS, type SalesforceChannelConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { Backoff } from '@mcp-broker/resilience';
 import type { Connection } from 'jsforce';
@@ -43,7 +47,18 @@ export interface SalesforceConnections {
 
 /** What the subscriber needs of a channel's configuration; omitted settings take the schema's defaults. */
 export type ChannelSettings = Pick<SalesforceChannelConfig, 'channel'> &
-  Partial<Pick<SalesforceChannelConfig, 'mapping' | 'replayFallback' | 'initialReplay'>>;
+  Partial<
+    Pick<
+      SalesforceChannelConfig,
+      | 'mapping'
+      | 'replayFallback'
+      | 'initialReplay'
+      | 'checkpointEvery'
+      | 'concurrency'
+      | 'highWaterMark'
+      | 'lowWaterMark'
+    >
+  >;
 
 export type ReplayPolicy = SalesforceChannelConfig['replayFallback'];
 
@@ -80,13 +95,6 @@ export interface ChannelSubscriberOptions {
   processingBackoff?: BackoffOptions;
   /** The clock for status and alert times. Default the system clock. */
   now?: () => Date;
-  /**
-   * How often the checkpoint is written: after `events` handled events or `ms` after the first
-   * one not yet written, whichever comes first, and when a session ends or the subscriber stops.
-   * Default every event. A crash replays at most that many events; their idempotency keys absorb
-   * the repeats (each event is still one call).
-   */
-  checkpointEvery?: { events: number; ms: number };
 }
 
 export type ChannelSubscriberState = 'idle' | 'connecting' | 'subscribed' | 'backing-off' | 'stopped';
@@ -103,6 +111,10 @@ export interface ChannelSubscriberStatus {
   eventsRejected: number;
   /** Streaming clients built so far. */
   sessions: number;
+  /** Events held now: received and not yet checkpointed (at most the high-water mark). */
+  eventsHeld: number;
+  /** The most events held at once. */
+  peakEventsHeld: number;
   lastEventAt?: string;
   lastError?: { message: string; kind: string; at: string };
 }
@@ -140,6 +152,10 @@ export class ChannelSubscriber {
   /** The replay id handled but not yet written to the checkpoint, and how many events that covers. */
   #unsaved: { replayId: number; events: number } | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
+  readonly #checkpointEvery: { events: number; ms: number };
+  /** The largest long-poll answer a session saw, handed to the next so its first answer fits too. */
+  #largestAnswer = 0;
+  #peakHeld = 0;
 
   constructor(options: ChannelSubscriberOptions) {
     this.#o = options;
@@ -151,12 +167,27 @@ export class ChannelSubscriber {
     this.#now = options.now ?? (() => new Date());
     this.#connectBackoff = reconnectBackoff(options.connectBackoff);
     this.#processingBackoff = reconnectBackoff(options.processingBackoff);
-    this.#status = { ...this.#log, state: 'idle', eventsProcessed: 0, eventsRejected: 0, sessions: 0 };
+    this.#checkpointEvery = options.channel.checkpointEvery ?? SALESFORCE_CHANNEL_DEFAULTS.checkpointEvery;
+    this.#status = {
+      ...this.#log,
+      state: 'idle',
+      eventsProcessed: 0,
+      eventsRejected: 0,
+      sessions: 0,
+      eventsHeld: 0,
+      peakEventsHeld: 0,
+    };
   }
 
   /** A snapshot for health endpoints. */
   status(): ChannelSubscriberStatus {
-    return { ...this.#status, ...(this.#position === undefined ? {} : { lastReplayId: this.#position }) };
+    const peak = Math.max(this.#peakHeld, this.#session?.peakHeld ?? 0);
+    return {
+      ...this.#status,
+      eventsHeld: this.#session?.held ?? 0,
+      peakEventsHeld: peak,
+      ...(this.#position === undefined ? {} : { lastReplayId: this.#position }),
+    };
   }
 
   /** Starts reading in the background (idempotent while running). */
@@ -223,6 +254,11 @@ export class ChannelSubscriber {
         if (!subscribed) await this.#backOff(this.#connectBackoff);
       } else if (end.kind === 'replay-refused') {
         await this.#fallBack(end);
+      } else if (end.kind === 'overflow') {
+        this.#logger.info(
+          { ...this.#log, dropped: end.dropped, resumeFrom: this.#position },
+          'Salesforce events: resubscribing from the checkpoint for the events beyond the high-water mark',
+        );
       } else if (end.kind === 'subscribe-failed') {
         this.#logger.error({ ...this.#log, reason: end.message }, 'Salesforce events: subscription refused; retrying');
         this.#setError('subscribe', end.message);
@@ -247,11 +283,17 @@ export class ChannelSubscriber {
     let subscribed = false;
     this.#start = this.#subscriptionStart();
     const { replayFrom } = this.#start;
+    const { channel } = this.#o;
     const session = new StreamingSession({
       connection,
       channel: this.channel,
       replayFrom,
       process: (message, replayId) => this.#process(message, replayId),
+      commit: (replayId) => this.#commit(replayId),
+      concurrency: channel.concurrency ?? SALESFORCE_CHANNEL_DEFAULTS.concurrency,
+      highWaterMark: channel.highWaterMark ?? SALESFORCE_CHANNEL_DEFAULTS.highWaterMark,
+      ...(channel.lowWaterMark === undefined ? {} : { lowWaterMark: channel.lowWaterMark }),
+      largestAnswer: this.#largestAnswer,
       onSubscribed: () => {
         subscribed = true;
         this.#status.state = 'subscribed';
@@ -267,6 +309,8 @@ export class ChannelSubscriber {
     else session.open();
     const end = await session.ended;
     await session.close();
+    this.#largestAnswer = Math.max(this.#largestAnswer, session.largestAnswer);
+    this.#peakHeld = Math.max(this.#peakHeld, session.peakHeld);
     this.#session = undefined;
     await this.#flushQuietly();
     return { end, subscribed };
@@ -279,7 +323,7 @@ export class ChannelSubscriber {
     return { replayFrom: this.#fallback ?? replayIdFor(this.#o.channel.initialReplay ?? 'new-only') };
   }
 
-  /** Map → accept → checkpoint. Throws (ending the session) when the sink or store fails. */
+  /** Map → accept. Throws (ending the session) when the sink fails. Several run at once. */
   async #process(message: unknown, replayId: number): Promise<void> {
     const { replayFrom, skipBelow } = this.#start;
     if (skipBelow !== undefined && replayId < skipBelow) return;
@@ -320,20 +364,29 @@ export class ChannelSubscriber {
           : 'Salesforce events: event already recorded',
       );
     }
-    const rejected = acceptance.outcome === 'refused';
+    this.#status.eventsProcessed += 1;
+    if (acceptance.outcome === 'refused') this.#status.eventsRejected += 1;
+    this.#status.lastEventAt = this.#now().toISOString();
+  }
+
+  /**
+   * An event handled, with every event before it: the position moves to it and the checkpoint
+   * follows (`checkpointEvery`). Called in replay order, one at a time. Throws (ending the
+   * session) when a checkpoint write due now fails.
+   */
+  async #commit(replayId: number): Promise<void> {
+    const { skipBelow } = this.#start;
+    if (skipBelow !== undefined && replayId < skipBelow) return;
     await this.#checkpoint(replayId);
     if (this.#position === undefined || replayId > this.#position) this.#position = replayId;
     this.#fallback = undefined;
     this.#floor = undefined;
     this.#processingBackoff.reset();
-    this.#status.eventsProcessed += 1;
-    if (rejected) this.#status.eventsRejected += 1;
-    this.#status.lastEventAt = this.#now().toISOString();
   }
 
   /** Writes the checkpoint when `checkpointEvery` says so; otherwise a timer writes it later. */
   async #checkpoint(replayId: number): Promise<void> {
-    const every = this.#o.checkpointEvery ?? { events: 1, ms: 0 };
+    const every = this.#checkpointEvery;
     const events = (this.#unsaved?.events ?? 0) + 1;
     this.#unsaved = { replayId: Math.max(replayId, this.#unsaved?.replayId ?? replayId), events };
     if (events >= every.events || every.ms <= 0) {

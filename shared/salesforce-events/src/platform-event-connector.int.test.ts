@@ -103,8 +103,29 @@ describe('platform event connector: one elected subscriber per (org, channel)', 
     expect(sink.submitted.every((c) => c.created)).toBe(true);
     expect(channelStatus(standby)).toMatchObject({ role: 'leader', terms: 1, eventsProcessed: 3 });
     expect(channelStatus(leader)).toMatchObject({ role: 'stopped', eventsProcessed: 1, lastReplayId: first });
-    expect(await standby.checkpoints.get(orgId, REQUEST_CHANNEL)).toBe(after);
+    // Written within the channel's checkpointEvery (default 50 events or 1,000 ms).
+    await waitFor('the checkpoint', async () => (await standby.checkpoints.get(orgId, REQUEST_CHANNEL)) === after);
     await waitFor('one streaming client', () => sandbox.streamingClientCount() === 1);
+  });
+
+  it("writes each channel's checkpoint as its configured checkpointEvery says, and on stop", async () => {
+    const c = connector({
+      orgs: [
+        sandboxOrg(sandbox, {
+          id: orgId,
+          channels: [{ channel: REQUEST_CHANNEL, checkpointEvery: { events: 3, ms: 60_000 } }],
+        }),
+      ],
+    });
+    c.start();
+    await waitFor('the subscription', () => subscribedLeader(c));
+    const published = Array.from({ length: 7 }, (_, i) => publish({ Tool__c: `tool_${i}` }));
+    await waitFor('every event', () => channelStatus(c).lastReplayId === published[6]);
+    // After the 3rd and the 6th handled event; the 7th waits for the next 3 or the minute.
+    expect(await c.checkpoints.get(orgId, REQUEST_CHANNEL)).toBe(published[5]);
+    await c.stop();
+    expect(await c.checkpoints.get(orgId, REQUEST_CHANNEL)).toBe(published[6]);
+    expect(sink.createdReplayIds().sort((x, y) => x - y)).toEqual(published);
   });
 
   it('runs every configured channel, and a graceful stop releases the leases for the standby', async () => {

@@ -56,8 +56,6 @@ export interface PlatformEventConnectorOptions {
   connectBackoff?: BackoffOptions;
   /** Backoff after a sink or checkpoint failure. Default 1 s doubling to 30 s. */
   processingBackoff?: BackoffOptions;
-  /** How often each channel writes its checkpoint (`ChannelSubscriberOptions.checkpointEvery`). Default every event. */
-  checkpointEvery?: { events: number; ms: number };
   /** The clock for status and stored times. Default the system clock. */
   now?: () => Date;
 }
@@ -73,6 +71,10 @@ export interface ChannelStatus {
   state?: ChannelSubscriberState;
   /** The last checkpoint this replica saved or loaded. */
   lastReplayId?: number;
+  /** Events the subscriber holds now (received, not yet checkpointed; at most the high-water mark) while leader. */
+  eventsHeld?: number;
+  /** The most events its subscriber held at once (the current or last leadership term). */
+  peakEventsHeld?: number;
   /** Events handled by this replica (all leadership terms). */
   eventsProcessed: number;
   eventsRejected: number;
@@ -189,8 +191,9 @@ export class PlatformEventConnector {
         org: slot.org,
         channel: slot.settings.channel,
         role: slot.role,
-        ...(current ? { state: current.state } : {}),
+        ...(current ? { state: current.state, eventsHeld: current.eventsHeld } : {}),
         ...(last?.lastReplayId === undefined ? {} : { lastReplayId: last.lastReplayId }),
+        ...(last ? { peakEventsHeld: last.peakEventsHeld } : {}),
         eventsProcessed: slot.done.eventsProcessed + (current?.eventsProcessed ?? 0),
         eventsRejected: slot.done.eventsRejected + (current?.eventsRejected ?? 0),
         ...(last?.lastEventAt === undefined ? {} : { lastEventAt: last.lastEventAt }),
@@ -295,7 +298,6 @@ export class PlatformEventConnector {
       onAlert: (alert) => this.#alert(alert),
       ...(this.#o.connectBackoff ? { connectBackoff: this.#o.connectBackoff } : {}),
       ...(this.#o.processingBackoff ? { processingBackoff: this.#o.processingBackoff } : {}),
-      ...(this.#o.checkpointEvery ? { checkpointEvery: this.#o.checkpointEvery } : {}),
       now: this.#now,
     });
   }

@@ -106,6 +106,11 @@ export class RecordingSink implements ToolCallSink {
   readonly attempts: EventPosition[] = [];
   /** How long each accept of a mapped event takes (to stop a subscriber mid-burst). Default 0. */
   delayMs = 0;
+  /** Per event instead of `delayMs`: a slow sink whose calls finish out of order. */
+  delayOf: ((context: EventPosition) => number) | undefined;
+  /** Accepts of mapped events in progress now, and the most at once. */
+  inFlight = 0;
+  peakInFlight = 0;
   readonly #ids = new Map<string, string>();
   readonly #failures: { error: Error; before: (context: EventPosition) => Promise<void> }[] = [];
   readonly #refusals = new Map<string, RecordErrorCode>();
@@ -129,7 +134,18 @@ export class RecordingSink implements ToolCallSink {
   async accept(request: ToolCallRequest, context: EventPosition, refusal?: EventRefusal): Promise<EventAcceptance> {
     if (refusal) return this.#reject(request, context, refusal.code, refusal.message);
     this.attempts.push(context);
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    try {
+      return await this.#accept(request, context);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async #accept(request: ToolCallRequest, context: EventPosition): Promise<EventAcceptance> {
+    const delay = this.delayOf?.(context) ?? this.delayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const failure = this.#failures.shift();
     if (failure) {
       await failure.before(context);
