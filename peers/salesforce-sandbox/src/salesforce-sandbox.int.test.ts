@@ -210,6 +210,28 @@ describe('Salesforce sandbox: OAuth, REST and SObject Collections through jsforc
     await expect(opportunities.destroy(id)).rejects.toMatchObject({ errorCode: 'ENTITY_IS_DELETED' });
   });
 
+  it('answers 300 with the records when several share a non-unique external id, writing none', async () => {
+    const org = await startSalesforceSandbox({
+      objects: { Account: { fields: { Name: { required: true }, Legacy__c: { externalId: true, unique: false } } } },
+    });
+    try {
+      const ids = [
+        org.insertRecord('Account', { Name: 'A', Legacy__c: 'x' }),
+        org.insertRecord('Account', { Name: 'B', Legacy__c: 'x' }),
+      ];
+      const token = (await login(org)).accessToken ?? '';
+      const urls = ids.map((id) => `/services/data/v${org.apiVersion}/sobjects/Account/${id}`);
+      expect(await rest(org, token, 'PATCH', 'sobjects/Account/Legacy__c/x', { Name: 'C' })).toMatchObject({
+        status: 300,
+        body: urls,
+      });
+      expect(await rest(org, token, 'GET', 'sobjects/Account/Legacy__c/x')).toMatchObject({ status: 300, body: urls });
+      expect(org.records('Account').map((r) => r.Name)).toEqual(['A', 'B']);
+    } finally {
+      await org.close();
+    }
+  });
+
   it('upserts by external id: 201 when created, 200 with created=false when updated (204 before API 46.0)', async () => {
     const results = conn.sobject('MCP_Result__c');
     const first = await results.upsert({ Request_Id__c: 'req-1', Status__c: 'running' }, 'Request_Id__c');

@@ -6,7 +6,8 @@
  *   answers `OPERATION_ENQUEUED` with its EventUuid);
  * - `GET|PATCH|DELETE sobjects/<T>/<id>` (PATCH and DELETE answer 204);
  * - `GET|PATCH|DELETE sobjects/<T>/<ExternalIdField>/<value>`, PATCH being the upsert: 201 when
- *   created, and when updated 200 with `created: false` from API 46.0 (204 before).
+ *   created, and when updated 200 with `created: false` from API 46.0 (204 before); a value several
+ *   records share (a non-unique external id) answers 300 Multiple Choices with their URLs.
  */
 
 import {
@@ -131,6 +132,13 @@ function byExternalId(
   if (field === undefined || !type.definition.fields[field]?.externalId) return externalIdNotFound(rawField);
   const { store } = services;
   const matches = store.findByExternalId(type, field, value);
+  // Salesforce cannot tell which record is meant: it lists them, and neither reads nor writes.
+  if (matches.length > 1 && context.method !== 'DELETE') {
+    return {
+      status: 300,
+      body: matches.map((m) => `/services/data/v${context.apiVersion}/sobjects/${type.name}/${m.Id}`),
+    };
+  }
   switch (context.method) {
     case 'GET': {
       const record = matches[0];
