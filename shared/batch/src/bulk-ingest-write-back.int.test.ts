@@ -190,6 +190,19 @@ describe('Bulk API 2.0 ingest write-back, upsert by external id', () => {
     expect(sandbox.records('Account').filter((r) => r.Customer_Key__c === 'cust-10')).toHaveLength(1);
   });
 
+  it('below bulkAbove, a field that is no external id fails the whole chunk (NOT_FOUND), writing nothing', async () => {
+    const before = sandbox.records('Account').length;
+    const error = await new CollectionWriteBack(upsertConfig('Description'))
+      .write(org, [item(1, { key: 'k-1', name: 'N' })])
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'permanent',
+      code: 'SALESFORCE_NOT_FOUND',
+      message: 'Provided external ID field does not exist or is not accessible: Description',
+    });
+    expect(sandbox.records('Account').length).toBe(before);
+  });
+
   it('below bulkAbove, a key twice in a chunk or shared by two records fails those records only', async () => {
     const shared = [
       sandbox.insertRecord('Account', { Name: 'Coll shared 1', Legacy_Key__c: 'coll-shared' }),
