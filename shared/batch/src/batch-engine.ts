@@ -13,6 +13,7 @@ import { batchRunId } from './batch-run-id.ts';
 import { BatchRunRepository } from './batch-run-repository.ts';
 import { BatchRunner, type BatchRunnerOptions } from './batch-runner.ts';
 import { buildBatchSource } from './build-batch-source.ts';
+import { CallCompletions } from './call-completions.ts';
 import { RunCalls } from './run-calls.ts';
 
 export interface BatchEngineOptions {
@@ -41,7 +42,7 @@ export interface BatchEngineOptions {
   runner?: Partial<
     Pick<
       BatchRunnerOptions,
-      'pageAttempts' | 'pageRetryBaseMs' | 'checkpointEvery' | 'waitPollMs' | 'minPollMs' | 'maxPollMs'
+      'pageAttempts' | 'pageRetryBaseMs' | 'checkpointEvery' | 'waitPollMs' | 'pollMs' | 'cancelCheckMs'
     >
   >;
   runAttempts?: number;
@@ -60,6 +61,8 @@ export class BatchEngine {
   readonly #schedules: Map<string, ScheduleConfig>;
   #worker: Worker<BatchJob> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The queue events of each caller with a schedule, read from start, so no run's first calls go unheard. */
+  readonly #completions = new Map<string, CallCompletions>();
 
   constructor(options: BatchEngineOptions) {
     this.#o = options;
@@ -82,6 +85,7 @@ export class BatchEngine {
       intake: options.intake,
       sourceFor: (schedule) => buildBatchSource(schedule.source, { store: options.store, orgs: options.orgs }),
       isLive: (caller, callId) => options.queues.hasLiveToolCall(caller, callId),
+      completions: (caller) => this.#completions.get(caller),
       cancelQueued: async (caller, callId) => {
         if (!(await options.queues.removeQueuedToolCall(caller, callId))) return false;
         await options.repository.apply(caller, callId, (current, now) =>
@@ -97,6 +101,16 @@ export class BatchEngine {
 
   async start(): Promise<void> {
     await this.checkTools();
+    for (const caller of new Set(this.#o.schedules.map((s) => s.caller))) {
+      const completions = new CallCompletions({
+        caller,
+        redis: this.#o.redis,
+        prefix: this.#o.prefix,
+        logger: this.#o.logger,
+      });
+      this.#completions.set(caller, completions);
+      await completions.ready();
+    }
     await this.#register();
     this.#timer = setInterval(() => {
       this.#register().catch((err: unknown) =>
@@ -234,6 +248,7 @@ export class BatchEngine {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.#worker?.close();
+    await Promise.all([...this.#completions.values()].map((c) => c.close()));
     await this.queue.close();
   }
 }

@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import type { BatchIntake } from './batch-intake.ts';
 import { batchCallKey, recordIdOfCallKey } from './batch-run-id.ts';
 import type { BatchRunRepository } from './batch-run-repository.ts';
-import { type BatchSource, BatchSourceError, type SourcePage } from './batch-source.ts';
+import { type BatchSource, BatchSourceError, type SourcePage, type SourceRecord } from './batch-source.ts';
 import { type BulkIngestOptions, BulkIngestWriteBack } from './bulk-ingest-write-back.ts';
+import type { CompletionFeed, FinishedCall } from './call-completions.ts';
 import { abortableSleep, CallPacer } from './call-pacer.ts';
 import { CallWindow } from './call-window.ts';
 import { type ChunkItem, type ChunkOutcome, CollectionWriteBack } from './collection-write-back.ts';
@@ -25,6 +26,8 @@ export interface BatchRunnerOptions {
   sourceFor: (schedule: ScheduleConfig) => BatchSource;
   /** Whether a call's tool-call job will still run (`BrokerQueues.hasLiveToolCall`). */
   isLive: (caller: string, callId: string) => Promise<boolean>;
+  /** The caller's queue events, which tell the run's window a call finished; unset: the window only polls. */
+  completions?: (caller: string) => CompletionFeed | undefined;
   /** Cancels a call that has not started (removes its job, records it cancelled); false when it is running or done. */
   cancelQueued: (caller: string, callId: string) => Promise<boolean>;
   /** Connected orgs, for the write-back. */
@@ -38,9 +41,10 @@ export interface BatchRunnerOptions {
   checkpointEvery?: number;
   /** How often a run waiting for a previous one (overlap `wait`) looks again, in ms. Default 5,000. */
   waitPollMs?: number;
-  /** Fastest and slowest poll of the run's unfinished calls, in ms. Defaults 20 and 500. */
-  minPollMs?: number;
-  maxPollMs?: number;
+  /** The window's safety poll of its calls' job states, behind the queue events, in ms. Default 1,000. */
+  pollMs?: number;
+  /** How often a run whose window is full looks whether it was cancelled, in ms. Default 1,000. */
+  cancelCheckMs?: number;
   /** Polling of Bulk API 2.0 ingest jobs (tests). */
   bulkIngest?: Pick<BulkIngestOptions, 'pollBaseMs' | 'completionTimeoutMs'>;
 }
@@ -134,19 +138,40 @@ export class BatchRunner {
   }
 
   async #select(initial: BatchRunRecord, schedule: ScheduleConfig, caller: CallerConfig): Promise<BatchRunRecord> {
+    const window = this.#window(schedule);
+    try {
+      return await this.#selectThrough(window, initial, schedule, caller);
+    } finally {
+      window.close();
+    }
+  }
+
+  async #selectThrough(
+    window: CallWindow,
+    initial: BatchRunRecord,
+    schedule: ScheduleConfig,
+    caller: CallerConfig,
+  ): Promise<BatchRunRecord> {
     let run = initial;
     const source = this.#o.sourceFor(schedule);
     const mapping = new RecordMapping(schedule, { schedule: schedule.id, run: run.id });
     const pacer = new CallPacer(schedule.callsPerMinute);
-    const window = this.#window(schedule);
     // After a crash, the run's calls still unfinished fill the window again.
     for (const id of (await this.#o.calls.tally(caller.id, run.id)).unfinished) window.add(id);
     const progress = { succeeded: 0, failed: 0 };
-    const onReleased = async (ids: string[]) => {
-      for (const id of ids) {
-        const call = await this.#o.calls.status(caller.id, id);
-        if (call?.status === 'succeeded') progress.succeeded += 1;
-        else if (call?.status === 'failed' || call?.status === 'cancelled') progress.failed += 1;
+    // Progress only (the sweep counts): the event's status when it carried one (the tool-call
+    // job returns the record's final status), else a point read of the record.
+    const onReleased = async (finished: FinishedCall[]) => {
+      const statuses = await Promise.all(
+        finished.map(async (call) =>
+          call.status && FINAL_CALL_STATUSES.has(call.status)
+            ? call.status
+            : (await this.#o.calls.status(caller.id, call.callId))?.status,
+        ),
+      );
+      for (const status of statuses) {
+        if (status === 'succeeded') progress.succeeded += 1;
+        else if (status === 'failed' || status === 'cancelled') progress.failed += 1;
       }
     };
     const checkCancel = async () => {
@@ -200,44 +225,39 @@ export class BatchRunner {
       let offset = run.pageOffset;
       let capped = false;
       try {
-        for (const record of page.records.slice(offset)) {
+        const every = this.#o.checkpointEvery ?? 50;
+        while (offset < page.records.length) {
           if (counts.selected >= schedule.maxRecords) {
             capped = true;
             break;
           }
-          await window.waitBelow({ onReleased, check: checkCancel });
+          await window.waitBelow({ onReleased, check: checkCancel, checkEveryMs: this.#o.cancelCheckMs ?? 1_000 });
           counts.succeeded = initial.counts.succeeded + progress.succeeded;
           counts.failed = initial.counts.failed + progress.failed;
-          counts.selected += 1;
-          offset += 1;
-          let mapped: Awaited<ReturnType<RecordMapping['map']>> | undefined;
-          try {
-            mapped = await mapping.map(record);
-          } catch (error) {
-            if (!(error instanceof RecordMappingError)) throw error;
-            skip('BATCH_RECORD_INVALID');
-            this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: error.message }, 'batch record skipped');
-          }
-          if (mapped) {
-            await pacer.wait();
-            const acceptance = await this.#o.intake.accept(caller, {
-              tool: schedule.tool,
-              arguments: mapped.arguments,
-              writeBack: [],
-              idempotencyKey: batchCallKey(schedule.id, run.id, mapped.recordId),
-              source: { kind: 'batch', reference: run.id },
-              correlation: { requestId: run.requestId ?? run.id },
-            });
-            if (acceptance.outcome === 'refused') {
-              // A refusal the core recorded is a failed call, counted from the records; one it did not is skipped here.
-              if (!acceptance.record) skip(acceptance.reason.code);
-            } else {
+          // As many records as the window has room for go in at once (the run's start, or several
+          // calls finishing together), so their accepts overlap instead of queueing behind each other.
+          const room = Math.min(
+            schedule.concurrency - window.size,
+            page.records.length - offset,
+            schedule.maxRecords - counts.selected,
+          );
+          const wave = page.records.slice(offset, offset + Math.max(1, room));
+          const handedIn = await settleAll(
+            wave.map((record) => this.#handIn(record, mapping, pacer, schedule, caller, run)),
+          );
+          // Counted in page order, once the whole wave is in: a checkpoint's offset never passes a
+          // record whose call is not recorded and queued.
+          for (const outcome of handedIn) {
+            counts.selected += 1;
+            if (outcome.kind === 'skipped') skip(outcome.code);
+            else if (outcome.kind === 'called') {
               counts.called += 1;
-              const { status, id } = acceptance.record;
-              if (status === 'queued' || status === 'running') window.add(id);
+              if (outcome.live) window.add(outcome.id);
             }
           }
-          if ((offset - run.pageOffset) % (this.#o.checkpointEvery ?? 50) === 0) {
+          const before = offset - run.pageOffset;
+          offset += wave.length;
+          if (Math.floor((offset - run.pageOffset) / every) > Math.floor(before / every)) {
             await checkpoint({ pageOffset: offset, invalidRecords: notCalled, errorsByCode }, counts);
           }
         }
@@ -263,6 +283,43 @@ export class BatchRunner {
       );
       if (last) return run;
     }
+  }
+
+  /**
+   * Hands one record to the broker core: maps it (a mapping that fails skips it), waits for the
+   * pacer's slot, and accepts it with the record's idempotency key. `live`: its job may still run.
+   */
+  async #handIn(
+    record: SourceRecord,
+    mapping: RecordMapping,
+    pacer: CallPacer,
+    schedule: ScheduleConfig,
+    caller: CallerConfig,
+    run: BatchRunRecord,
+  ): Promise<{ kind: 'skipped'; code: string } | { kind: 'refused' } | { kind: 'called'; id: string; live: boolean }> {
+    let mapped: Awaited<ReturnType<RecordMapping['map']>>;
+    try {
+      mapped = await mapping.map(record);
+    } catch (error) {
+      if (!(error instanceof RecordMappingError)) throw error;
+      this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: error.message }, 'batch record skipped');
+      return { kind: 'skipped', code: 'BATCH_RECORD_INVALID' };
+    }
+    await pacer.wait();
+    const acceptance = await this.#o.intake.accept(caller, {
+      tool: schedule.tool,
+      arguments: mapped.arguments,
+      writeBack: [],
+      idempotencyKey: batchCallKey(schedule.id, run.id, mapped.recordId),
+      source: { kind: 'batch', reference: run.id },
+      correlation: { requestId: run.requestId ?? run.id },
+    });
+    if (acceptance.outcome === 'refused') {
+      // A refusal the core recorded is a failed call, counted from the records; one it did not is skipped here.
+      return acceptance.record ? { kind: 'refused' } : { kind: 'skipped', code: acceptance.reason.code };
+    }
+    const { status, id } = acceptance.record;
+    return { kind: 'called', id, live: status === 'queued' || status === 'running' };
   }
 
   /**
@@ -299,8 +356,16 @@ export class BatchRunner {
   }
 
   async #drainAndCount(initial: BatchRunRecord, schedule: ScheduleConfig): Promise<BatchRunRecord> {
-    const run = initial;
     const window = this.#window(schedule);
+    try {
+      return await this.#drainThrough(window, initial, schedule);
+    } finally {
+      window.close();
+    }
+  }
+
+  async #drainThrough(window: CallWindow, initial: BatchRunRecord, schedule: ScheduleConfig): Promise<BatchRunRecord> {
+    const run = initial;
     const checkCancel = async () => {
       const current = await this.#o.runs.get(run.caller, run.id);
       if (current?.cancelRequested) throw new RunCancelled();
@@ -322,7 +387,7 @@ export class BatchRunner {
         }));
       }
       for (const id of tally.unfinished) window.add(id);
-      await window.waitBelow({ limit: 1, check: checkCancel });
+      await window.waitBelow({ limit: 1, check: checkCancel, checkEveryMs: this.#o.cancelCheckMs ?? 1_000 });
     }
   }
 
@@ -400,8 +465,12 @@ export class BatchRunner {
     const schedule = this.#schedules.get(run.schedule);
     if (schedule) {
       const window = this.#window(schedule);
-      for (const id of tally.unfinished) window.add(id);
-      await window.waitBelow({ limit: 1 });
+      try {
+        for (const id of tally.unfinished) window.add(id);
+        await window.waitBelow({ limit: 1 });
+      } finally {
+        window.close();
+      }
     }
     const after = await this.#o.calls.tally(run.caller, run.id);
     const counted = await this.#save(run, (r) => ({
@@ -478,12 +547,14 @@ export class BatchRunner {
     }
   }
 
+  /** A window over the caller's queue events; close it when done (it listens to them). */
   #window(schedule: ScheduleConfig): CallWindow {
+    const completions = this.#o.completions?.(schedule.caller);
     return new CallWindow({
       size: schedule.concurrency,
       isLive: (id) => this.#o.isLive(schedule.caller, id),
-      ...(this.#o.minPollMs === undefined ? {} : { minPollMs: this.#o.minPollMs }),
-      ...(this.#o.maxPollMs === undefined ? {} : { maxPollMs: this.#o.maxPollMs }),
+      ...(completions ? { completions } : {}),
+      ...(this.#o.pollMs === undefined ? {} : { pollMs: this.#o.pollMs }),
     });
   }
 
@@ -495,6 +566,17 @@ export class BatchRunner {
     if (!saved) throw new Error(`Batch run ${run.id} disappeared from the store.`);
     return saved;
   }
+}
+
+/** The statuses a finished call's job may report (its return value), which count as progress. */
+const FINAL_CALL_STATUSES = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Like `Promise.all`, but waits for every promise before throwing the first failure (none is left running). */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 function merge(...maps: Record<string, number>[]): Record<string, number> {

@@ -10,7 +10,12 @@
  * Knobs (env), defaults in brackets:
  *   BENCH_BATCH_RECORDS [10000], BENCH_BATCH_SMALL [1000], BENCH_BATCH_CONCURRENCY [3, below the caller's 4],
  *   BENCH_BATCH_INTERACTIVE_GAP_MS [250], BENCH_BATCH_TIMEOUT_S [1800],
+ *   BENCH_BATCH_TOOL_DELAY_MS [0: the trivial tool; 20–50 stands for a real tool's own latency, on both paths],
+ *   BENCH_BATCH_CPU_PROF [unset; a directory: each worker child runs under node --cpu-prof and writes its profile there],
  *   BENCH_BATCH_OUT [test/bench/results/batch-latest.json], REDIS_URL [redis://127.0.0.1:6379].
+ * The report also splits a record's cycle in the N-record run from its call's record (createdAt,
+ * startedAt, completedAt): queue wait, in the worker, and the gap from a call's outcome to the
+ * next call's creation (the outcome write, the job's completion, the run hearing of it, the next accept).
  * Exit code 0 when both runs succeeded with every record called once and written back, 1 otherwise.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -21,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { type BatchRunView, batchRunViewSchema } from '@mcp-broker/contracts';
 import { callTool, createTokenProvider, McpClientPool } from '@mcp-broker/mcp-client';
 import { startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
+import { Redis } from 'ioredis';
 import { enrichment, enrichTool } from '../../support/batch-test-tools.ts';
 import { startBrokerStack } from '../../support/broker-stack.ts';
 import { percentiles } from '../broker/load.ts';
@@ -31,6 +37,8 @@ const small = Math.min(records, envNumber(process.env, 'BENCH_BATCH_SMALL', 1000
 const concurrency = envNumber(process.env, 'BENCH_BATCH_CONCURRENCY', 3, 1);
 const gapMs = envNumber(process.env, 'BENCH_BATCH_INTERACTIVE_GAP_MS', 250, 0);
 const timeoutMs = envNumber(process.env, 'BENCH_BATCH_TIMEOUT_S', 1800, 1) * 1000;
+const toolDelayMs = envNumber(process.env, 'BENCH_BATCH_TOOL_DELAY_MS', 0, 0);
+const cpuProfDir = process.env.BENCH_BATCH_CPU_PROF;
 const out = process.env.BENCH_BATCH_OUT ?? 'test/bench/results/batch-latest.json';
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const loadAtStart = loadavg().map(r2);
@@ -53,7 +61,10 @@ const schedule = (id: string, maxRecords: number) => ({
   caller: 'caller-a',
   source: { type: 'salesforce-soql', org: 'org-a', query: "SELECT Id, Name FROM Account WHERE Industry = 'Bench'" },
   tool: 'test_enrich',
-  arguments: '{ "account_id": Id, "name": Name }',
+  arguments:
+    toolDelayMs > 0
+      ? `{ "account_id": Id, "name": Name, "delay_ms": ${toolDelayMs} }`
+      : '{ "account_id": Id, "name": Name }',
   writeBack: {
     type: 'salesforce-record',
     org: 'org-a',
@@ -87,7 +98,8 @@ for (let i = 0; i < records; i++)
 
 const workers: ChildProcess[] = [];
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['services/worker/src/main.ts'], {
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(process.execPath, [...prof, 'services/worker/src/main.ts'], {
     cwd: join(import.meta.dirname, '../../..'),
     env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -181,6 +193,70 @@ const largeView = await runEnds(await startRun('bench-large'), async () => {
 const largePeak = await peakRssMiB(worker.pid);
 await stopWorker(worker);
 
+/**
+ * Where a record's cycle went in a run, from its calls' records (createdAt, startedAt,
+ * completedAt) and the caller's queue event stream (when each job was added, taken by a worker and
+ * completed; Redis's clock, the same machine's): accept (createdAt → added: the record's create,
+ * the enqueue), queue wait (added → active), in the worker (active → completedAt: the running
+ * write, the MCP call with the tool's own time), the outcome (completedAt → completed: the outcome
+ * write, the job's completion), and the run's turn (a call's completion → creation of the call
+ * that took its slot: the window hearing of it, mapping, pacing, the idempotency lock).
+ */
+async function cycleOf(runId: string) {
+  const { resources } = await stack.store
+    .container('toolCalls')
+    .items.query<{ id: string; createdAt: string; startedAt?: string; completedAt?: string }>(
+      {
+        query:
+          "SELECT c.id, c.createdAt, c.startedAt, c.completedAt FROM c WHERE c.source.kind = 'batch' AND c.source.reference = @run",
+        parameters: [{ name: '@run', value: runId }],
+      },
+      { partitionKey: 'caller-a' },
+    )
+    .fetchAll();
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const stream = await redis.xrange(`${stack.prefix.replace(/:+$/, '')}:tool-calls.caller-a:events`, '-', '+');
+  redis.disconnect();
+  const events = new Map<string, Record<string, number>>();
+  for (const [id, fields] of stream) {
+    const f: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+    if (!f.jobId || !f.event) continue;
+    const at = Number(id.split('-')[0]);
+    const job = events.get(f.jobId) ?? {};
+    job[f.event] ??= at;
+    events.set(f.jobId, job);
+  }
+  const at = (r: (typeof resources)[number]) => ({
+    created: Date.parse(r.createdAt),
+    started: r.startedAt ? Date.parse(r.startedAt) : Number.NaN,
+    outcome: r.completedAt ? Date.parse(r.completedAt) : Number.NaN,
+    added: events.get(r.id)?.added ?? Number.NaN,
+    active: events.get(r.id)?.active ?? Number.NaN,
+    completed: events.get(r.id)?.completed ?? Number.NaN,
+  });
+  const calls = resources.map(at);
+  const spans = (f: (c: ReturnType<typeof at>) => number) =>
+    percentiles(calls.map(f).filter((v) => Number.isFinite(v)));
+  const created = calls.map((c) => c.created).sort((a, b) => a - b);
+  const completed = calls
+    .map((c) => c.completed)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  return {
+    calls: resources.length,
+    withEvents: calls.filter((c) => Number.isFinite(c.completed)).length,
+    acceptMs: spans((c) => c.added - c.created),
+    queueWaitMs: spans((c) => c.active - c.added),
+    inWorkerMs: spans((c) => c.outcome - c.active),
+    outcomeMs: spans((c) => c.completed - c.outcome),
+    runTurnMs: percentiles(
+      created.slice(concurrency).flatMap((t, i) => (completed[i] === undefined ? [] : [t - completed[i]])),
+    ),
+  };
+}
+const largeCycle = await cycleOf(largeView.id);
+
 // The same N calls directly, with the broker's pooled MCP clients at the schedule's concurrency.
 const tokens = createTokenProvider(
   {
@@ -217,7 +293,11 @@ await Promise.all(
           pool,
           key: { caller: 'caller-a', endpoint: 'local' },
           tool: 'test_enrich',
-          arguments: { account_id: `direct-${i}`, name: `Bench ${String(i).padStart(6, '0')}` },
+          arguments: {
+            account_id: `direct-${i}`,
+            name: `Bench ${String(i).padStart(6, '0')}`,
+            ...(toolDelayMs > 0 ? { delay_ms: toolDelayMs } : {}),
+          },
         });
       } catch {
         directErrors++;
@@ -237,6 +317,7 @@ const report = {
   records,
   small,
   concurrency,
+  toolDelayMs,
   loadAverageAtStart: loadAtStart,
   loadAverageAtEnd: loadavg().map(r2),
   cores: (await import('node:os')).availableParallelism(),
@@ -245,6 +326,7 @@ const report = {
   direct: { calls: records, errors: directErrors, seconds: r2(directSeconds), recordsPerSecond: directPerSecond },
   batchOverDirect: large.recordsPerSecond ? r2(large.recordsPerSecond / directPerSecond) : null,
   interactiveStartDelayMs: { calls: delays.length, ...percentiles(delays) },
+  largeRunCycle: largeCycle,
   // Each record is in both runs, so a record invoked more than twice was called again by a run.
   recordsCalledAgain: repeated,
 };
