@@ -6,14 +6,15 @@ import type { Logger } from 'pino';
 /**
  * A call whose job left the queue's live states, as the queue's event stream told it:
  * `completed` (the job's return value is the record's final status), `removed` (a queued call
- * cancelled with its run) or `failed` (an attempt failed: the job may still be retried, so only
- * its state in Redis says whether it finished).
+ * cancelled with its run) or `failed` (the job's last attempt failed: BullMQ appends `failed` to
+ * the stream only when the job moves to the failed set; a retried attempt appends `delayed` or
+ * `waiting`, which the window does not need).
  */
 export interface FinishedCall {
   callId: string;
   /** The record's status the tool-call job returned (`completed` only). */
   status?: string;
-  /** Whether the job is gone for good; false for `failed`, which may be a retry. */
+  /** Whether the job is gone for good; false: ask Redis (the window checks the job's state). */
   final: boolean;
 }
 
@@ -53,7 +54,7 @@ export class CallCompletions implements CompletionFeed {
       this.#emit(jobId, { final: true, ...(typeof returnvalue === 'string' ? { status: returnvalue } : {}) }),
     );
     this.#events.on('removed', ({ jobId }) => this.#emit(jobId, { final: true }));
-    this.#events.on('failed', ({ jobId }) => this.#emit(jobId, { final: false }));
+    this.#events.on('failed', ({ jobId }) => this.#emit(jobId, { final: true }));
   }
 
   async ready(): Promise<void> {
