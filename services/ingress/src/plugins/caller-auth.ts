@@ -1,4 +1,5 @@
 import type { CallerConfig } from '@mcp-broker/broker-config';
+import type { Logger } from '@mcp-broker/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { CallerAuthenticator } from '../caller-authenticator.ts';
 
@@ -21,6 +22,8 @@ export function registerCallerAuth(scope: FastifyInstance, authenticator: Caller
         reply.header('www-authenticate', 'Bearer realm="mcp-broker", Basic realm="mcp-broker"');
       throw err;
     }
-    request.log = request.log.child({ caller: request.caller.id });
+    // The request's logger is its own (Fastify makes one per request): adding the binding to it
+    // costs a fraction of a child logger's creation, which every request paid.
+    (request.log as Logger).setBindings({ caller: request.caller.id });
   });
 }
