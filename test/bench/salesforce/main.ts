@@ -16,7 +16,8 @@
  *   long-poll answer of the sandbox), BENCH_SALESFORCE_CONCURRENCY, BENCH_SALESFORCE_HIGH_WATER_MARK,
  *   BENCH_SALESFORCE_CHECKPOINT_EVENTS, BENCH_SALESFORCE_CHECKPOINT_MS [the channel defaults:
  *   8, 1000, 50, 1000], BENCH_SALESFORCE_TARGET_RATIO [0.5], BENCH_SALESFORCE_OUT
- *   [test/bench/results/salesforce-latest.json], REDIS_URL.
+ *   [test/bench/results/salesforce-latest.json], BENCH_SALESFORCE_CPU_PROF [unset; 1: profile the
+ *   channel's process, summarised with test/bench/mcp/profile-summary.ts], REDIS_URL.
  * Exit code 0 when every event became exactly one call and both readers saw every event (whether or
  * not the ratio target is met), 1 otherwise.
  */
@@ -138,16 +139,25 @@ try {
     entry: '../salesforce/channel-main.ts',
     logDir,
     env: { ...stack.childWorkerEnv(configPath), BENCH_SF_LAST_REPLAY_ID: String(lastReplayId) },
+    // BENCH_SALESFORCE_CPU_PROF=1: the channel's process under --cpu-prof (the profile lands in the log directory).
+    ...(process.env.BENCH_SALESFORCE_CPU_PROF === '1' ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${logDir}`] } : {}),
   });
   children.push(broker);
   log(
     `(b) the broker's channel draining (concurrency ${settings.concurrency}, high-water mark ${settings.highWaterMark}, ` +
       `checkpoint every ${settings.checkpointEvery.events} events / ${settings.checkpointEvery.ms} ms; no worker: calls stay queued)…`,
   );
+  // CPU of both processes over the drain: this one serves the store, the sandbox and tools/list.
+  const cpuBefore = { here: process.cpuUsage(), channel: await broker.call<number>('cpu') };
   const b = await broker.call<Drain & { rejected: number; peakEventsHeld: number; lastError?: unknown }>(
     'drain',
     1_900_000,
   );
+  const cpuHere = process.cpuUsage(cpuBefore.here);
+  const cpuMsPerEvent = {
+    channelProcess: Math.round(((await broker.call<number>('cpu')) - cpuBefore.channel) / 10 / settings.events) / 100,
+    storeSandboxAndMcpProcess: Math.round((cpuHere.user + cpuHere.system) / 10 / settings.events) / 100,
+  };
   await broker.stop(5_000);
   log(`(b) ${b.events} events in ${b.seconds.toFixed(1)} s: ${b.eventsPerSecond.toFixed(0)} events/s`);
 
@@ -194,7 +204,7 @@ try {
     },
     settings: { ...settings, channel: CHANNEL, worker: 'stopped (no BullMQ worker runs: calls stay queued)' },
     bare: a,
-    broker: b,
+    broker: { ...b, cpuMsPerEvent },
     ratio: {
       value: Math.round(ratio * 1000) / 1000,
       target: settings.targetRatio,
@@ -211,7 +221,7 @@ try {
   console.log(JSON.stringify(report, null, 2));
   log(
     `bare ${a.eventsPerSecond.toFixed(0)} events/s (peak RSS ${a.peakRssMiB} MiB), broker channel ${b.eventsPerSecond.toFixed(0)} events/s ` +
-      `(peak RSS ${b.peakRssMiB} MiB, at most ${b.peakEventsHeld} events held): ratio ${ratio.toFixed(2)} (target ${settings.targetRatio})`,
+      `(peak RSS ${b.peakRssMiB} MiB, at most ${b.peakEventsHeld} events held; CPU ms/event: channel ${cpuMsPerEvent.channelProcess}, store+sandbox+MCP ${cpuMsPerEvent.storeSandboxAndMcpProcess}): ratio ${ratio.toFixed(2)} (target ${settings.targetRatio})`,
   );
   log(ok ? 'ok: every event became exactly one call' : 'NOT ok: see verification above');
   log(`results: ${out}; child logs: ${logDir}`);
