@@ -250,9 +250,14 @@ async function cycleOf(runId: string) {
     queueWaitMs: spans((c) => c.active - c.added),
     inWorkerMs: spans((c) => c.outcome - c.active),
     outcomeMs: spans((c) => c.completed - c.outcome),
-    runTurnMs: percentiles(
-      created.slice(concurrency).flatMap((t, i) => (completed[i] === undefined ? [] : [t - completed[i]])),
-    ),
+    // Paired by slot order, so only when every call's completion is still in the stream (BullMQ
+    // trims it to about 10,000 events: a run above ~2,000 calls loses its first ones).
+    runTurnMs:
+      completed.length < created.length
+        ? null
+        : percentiles(
+            created.slice(concurrency).flatMap((t, i) => (completed[i] === undefined ? [] : [t - completed[i]])),
+          ),
   };
 }
 const largeCycle = await cycleOf(largeView.id);
