@@ -98,9 +98,10 @@ async function run(scheduleId: string): Promise<BatchRunView> {
     headers: { authorization: stack.auth('caller-a'), 'idempotency-key': randomUUID() },
   });
   expect(started.status).toBe(202);
-  // Not the statusUrl: the stack's ingress listens on port 0, and builds its links from PORT.
-  const { id } = (await started.json()) as { id: string };
-  const statusUrl = `${stack.ingressUrl}/v1/batch-runs/${id}`;
+  // The stack's ingress listens on port 0: its links name the port it was given.
+  const { id, statusUrl } = (await started.json()) as { id: string; statusUrl: string };
+  expect(statusUrl).toBe(`${stack.ingressUrl}/v1/batch-runs/${id}`);
+  expect(started.headers.get('location')).toBe(statusUrl);
   let view: BatchRunView | undefined;
   await vi.waitFor(
     async () => {

@@ -73,6 +73,8 @@ describe('asynchronous tool calls end to end', () => {
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ status: 'queued', id: expect.stringMatching(/^tc_/) });
     expect(res.headers.get('location')).toBe(res.json.statusUrl);
+    // Ingress listens on port 0 here: the link names the port it was given.
+    expect(res.json.statusUrl).toBe(`${stack.ingressUrl}/v1/tool-calls/${res.json.id}`);
     const done = await settled(res.json.id);
     expect(done).toMatchObject({
       status: 'succeeded',

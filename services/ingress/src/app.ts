@@ -19,8 +19,11 @@ export interface IngressAppOptions {
   logger: Logger;
   service: ToolCallService;
   authenticator: CallerAuthenticator;
-  /** Externally visible base URL (for Location headers and the OpenAPI servers list). */
-  publicUrl: string;
+  /**
+   * Externally visible base URL (for Location headers and the OpenAPI servers list). A function is
+   * read per request, so a server listening on port 0 can name the port it was given.
+   */
+  publicUrl: string | (() => string);
   bodyLimit?: number;
   /** Deepest JSON nesting a body may have (refused on the text, before anything parses it); default 64. */
   maxJsonDepth?: number;
@@ -37,7 +40,8 @@ export interface IngressAppOptions {
 
 /** The ingress HTTP app: OpenAPI document, authenticated /v1 API, health. */
 export async function buildIngressApp(options: IngressAppOptions): Promise<FastifyInstance> {
-  const publicUrl = options.publicUrl.replace(/\/+$/, '');
+  const configured = options.publicUrl;
+  const publicUrl = (): string => (typeof configured === 'string' ? configured : configured()).replace(/\/+$/, '');
   const app = buildHttpServer({
     logger: options.logger,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
@@ -55,7 +59,7 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
         description:
           'Submit governed MCP tool calls that run asynchronously on the caller’s behalf; poll, wait or receive a signed callback.',
       },
-      servers: [{ url: publicUrl }],
+      servers: [{ url: publicUrl() }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -65,8 +69,11 @@ export async function buildIngressApp(options: IngressAppOptions): Promise<Fasti
       security: [{ bearerAuth: [] }, { basicAuth: [] }],
     },
     transform: jsonSchemaTransform,
+    // The document is built on its first request, after listen: name the address then.
     transformObject: (document) =>
-      'openapiObject' in document ? forExternalServices(document.openapiObject) : document.swaggerObject,
+      'openapiObject' in document
+        ? forExternalServices({ ...document.openapiObject, servers: [{ url: publicUrl() }] })
+        : document.swaggerObject,
   });
   await app.register(async (scope) => {
     registerCallerAuth(scope, options.authenticator);

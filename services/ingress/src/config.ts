@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const ingressConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3002),
-  /** Externally visible base URL (Location headers, OpenAPI servers). Default http://HOST:PORT. */
+  /** Externally visible base URL (Location headers, OpenAPI servers). Default http://HOST:<the port listened on>. */
   PUBLIC_URL: z.url().optional(),
   /** Path of the broker configuration file (YAML or JSON): endpoints and callers. */
   BROKER_CONFIG: z.string().min(1),

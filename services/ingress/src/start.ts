@@ -65,7 +65,9 @@ export async function startIngress(
     maxJsonDepth: config.MAX_JSON_DEPTH,
     intake: core.intake,
   });
-  const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  // Without PUBLIC_URL, links name the address listened on: the port bound when PORT is 0.
+  let listening: string | undefined;
+  const publicUrl = (): string => config.PUBLIC_URL ?? listening ?? `http://${config.HOST}:${config.PORT}`;
   // Databricks webhooks: doorbells queued in Redis for the worker. Failed Basic logins have their own
   // throttle, apart from the API callers' (CallerAuthenticator's): guesses at one never lock out the other.
   const databricks = createDatabricksIngressSide({
@@ -127,6 +129,8 @@ export async function startIngress(
   });
   if (overrides.telemetry?.prometheus) registerMetricsRoute(app, overrides.telemetry.prometheus);
   const url = await app.listen({ host: config.HOST, port: config.PORT });
+  const bound = app.server.address();
+  if (bound && typeof bound === 'object') listening = `http://${config.HOST}:${bound.port}`;
   logger.info({ url }, 'ingress listening');
   return {
     app,

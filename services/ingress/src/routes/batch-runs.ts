@@ -23,7 +23,7 @@ const errors = {
 };
 
 /** The batch enrichment API (docs/batch-enrichment.md): a caller's own schedules and runs only. */
-export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRunService, publicUrl: string): void {
+export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRunService, publicUrl: () => string): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.get(
@@ -70,7 +70,7 @@ export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRun
         request.headers['idempotency-key'] ?? request.body.idempotencyKey,
         request.id,
       );
-      const statusUrl = `${publicUrl}/v1/batch-runs/${run.id}`;
+      const statusUrl = `${publicUrl()}/v1/batch-runs/${run.id}`;
       reply.status(created ? 202 : 200).header('location', statusUrl);
       return { id: run.id, status: run.status, statusUrl };
     },
@@ -87,7 +87,7 @@ export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRun
         response: { 200: batchRunViewSchema, ...errors },
       },
     },
-    async (request) => toBatchRunView(await service.getRun(request.caller, request.params.id), publicUrl),
+    async (request) => toBatchRunView(await service.getRun(request.caller, request.params.id), publicUrl()),
   );
 
   app.post(
@@ -101,6 +101,6 @@ export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRun
         response: { 200: batchRunViewSchema, ...errors, 409: apiErrorSchema },
       },
     },
-    async (request) => toBatchRunView(await service.cancel(request.caller, request.params.id), publicUrl),
+    async (request) => toBatchRunView(await service.cancel(request.caller, request.params.id), publicUrl()),
   );
 }

@@ -28,7 +28,7 @@ const errors = {
 };
 
 /** The asynchronous tool-call API (docs/async-api.md). */
-export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCallService, publicUrl: string): void {
+export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCallService, publicUrl: () => string): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.post(
@@ -67,7 +67,7 @@ export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCall
           ...(typeof request.headers.traceparent === 'string' ? { traceparent: request.headers.traceparent } : {}),
         },
       );
-      const statusUrl = `${publicUrl}/v1/tool-calls/${record.id}`;
+      const statusUrl = `${publicUrl()}/v1/tool-calls/${record.id}`;
       reply.status(created ? 202 : 200).header('location', statusUrl);
       return { id: record.id, status: record.status, statusUrl };
     },
