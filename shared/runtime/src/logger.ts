@@ -187,8 +187,12 @@ export function createLogger(config: LoggerConfig): Logger {
   const logger = config.destination ? pino(options, config.destination) : pino(options);
   // formatters.bindings sees only the root's bindings; a child's go through child() and setBindings(),
   // so they are redacted there. Children inherit from their parent, so every descendant has these.
-  const child = logger.child;
-  const setBindings = logger.setBindings;
+  const child = logger.child as unknown as (
+    this: Logger,
+    bindings: pino.Bindings,
+    options?: pino.ChildLoggerOptions,
+  ) => Logger;
+  const setBindings = logger.setBindings as unknown as (this: Logger, bindings: pino.Bindings) => void;
   Object.assign(logger, {
     child(this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) {
       return child.call(this, redactSecrets(bindings), childOptions);

@@ -85,4 +85,40 @@ describe('the caller on log lines', () => {
     expect(lines.find((l) => l.msg === 'after')).not.toHaveProperty('caller');
     await app.close();
   });
+
+  it('no line carries the Basic credential, even when a handler logs the headers or an error holding them', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const app = buildHttpServer({ logger: createLogger({ name: 'caller-auth-test', destination }) });
+    app.register(async (scope) => {
+      registerCallerAuth(scope, new CallerAuthenticator(callers));
+      scope.get('/v1/echo', async (request) => {
+        request.log.info({ headers: request.headers }, 'handler logged the headers');
+        const err = Object.assign(new Error(`refused ${request.headers.authorization}`), {
+          request: { headers: { Authorization: request.headers.authorization } },
+        });
+        request.log.warn({ err }, 'handler logged an error');
+        return { ok: true };
+      });
+    });
+    const header = basic('apex', 'apex-password');
+    const ok = await app.inject({ url: '/v1/echo', headers: { authorization: header, cookie: 'sid=cookie-secret-1' } });
+    expect(ok.statusCode).toBe(200);
+    const refused = await app.inject({
+      url: '/v1/echo',
+      headers: { authorization: basic('apex', 'wrong-password-2') },
+    });
+    expect(refused.statusCode).toBe(401);
+    const text = lines.join('');
+    expect(text).toContain('handler logged the headers');
+    expect(text).toContain('handler logged an error');
+    for (const secret of [header.slice('Basic '.length), 'apex-password', 'cookie-secret-1', 'wrong-password-2'])
+      expect(text).not.toContain(secret);
+    await app.close();
+  });
 });
