@@ -160,6 +160,18 @@ describe('logger: no secret reaches a line (hostile shapes)', () => {
     expect(text).toContain('r-2');
   });
 
+  it('class instances are walked like plain objects (JSON writes their own fields)', () => {
+    const { log, out } = capture();
+    class UpstreamConfig {
+      endpoint = 'https://up.example';
+      clientSecret = 'class-secret-v20';
+    }
+    log.info({ upstream: new UpstreamConfig(), at: new Date(0) }, 'class');
+    expect(out()).not.toContain('class-secret-v20');
+    expect(out()).toContain('https://up.example');
+    expect(out()).toContain('1970-01-01');
+  });
+
   it('a cyclic or very deep object cannot hang the logger or leak past the depth limit', () => {
     const { log, out } = capture();
     let deep: Record<string, unknown> = { token: 'deep-token-v19' };
@@ -199,6 +211,14 @@ describe('logger: ordinary content', () => {
       expect(isSecretField(name)).toBe(true);
     for (const name of ['idempotencyKey', 'tokenKind', 'keyPrefix', 'inputTokens', 'subject'])
       expect(isSecretField(name)).toBe(false);
+  });
+
+  it('an error keeps its type, message, stack and ordinary fields', () => {
+    const { log, out } = capture();
+    log.error({ err: Object.assign(new TypeError('boom'), { code: 'E1', token: 'tok-v21' }) }, 'failed');
+    const line = JSON.parse(out()) as { err: Record<string, unknown> };
+    expect(line.err).toMatchObject({ type: 'TypeError', message: 'boom', code: 'E1', token: '[REDACTED]' });
+    expect(String(line.err.stack)).toContain('TypeError: boom');
   });
 
   it('scrubSecrets leaves ordinary text alone', () => {

@@ -130,9 +130,8 @@ function redactValue(value: unknown, depth: number): unknown {
     }
     return out ?? value;
   }
-  // Errors, Dates, Buffers and class instances are left to their serializers (err below).
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
+  // What has its own JSON form (Date, Buffer, URL) is written as that form and holds no field to censor.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   let out: Record<string, unknown> | undefined;
   const record = value as Record<string, unknown>;
   for (const k in record) {
@@ -150,6 +149,9 @@ function redactValue(value: unknown, depth: number): unknown {
 
 /** pino's error serializer, then secret fields censored and free text scrubbed. */
 function serializeError(err: unknown): unknown {
+  // The line's walk serializes errors it meets first; what reaches pino's `err` serializer then is
+  // that result (already censored), which a second pass would relabel `type: "Object"`.
+  if (!(err instanceof Error)) return err;
   const s = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown> | undefined;
   if (!s || typeof s !== 'object') return s;
   // pino's serialized error is not a plain object; its plain copy is walked like any log field.
