@@ -23,7 +23,11 @@ const errors = {
 };
 
 /** The batch enrichment API (docs/batch-enrichment.md): a caller's own schedules and runs only. */
-export function registerBatchRunRoutes(scope: FastifyInstance, service: BatchRunService, publicUrl: () => string): void {
+export function registerBatchRunRoutes(
+  scope: FastifyInstance,
+  service: BatchRunService,
+  publicUrl: () => string,
+): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.get(

@@ -28,7 +28,11 @@ const errors = {
 };
 
 /** The asynchronous tool-call API (docs/async-api.md). */
-export function registerToolCallRoutes(scope: FastifyInstance, service: ToolCallService, publicUrl: () => string): void {
+export function registerToolCallRoutes(
+  scope: FastifyInstance,
+  service: ToolCallService,
+  publicUrl: () => string,
+): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.post(
