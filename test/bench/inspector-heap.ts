@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A free TCP port on 127.0.0.1 for a child's `--inspect` (bench children only). */
@@ -21,8 +22,9 @@ export interface HeapAfterGc {
  * The heap of a child started with `--inspect=127.0.0.1:<port>`, read after a full GC through the
  * inspector protocol (HeapProfiler.collectGarbage, then `process.memoryUsage()`): what the process
  * still holds, unlike its RSS, which keeps the peak the allocator reached. Needs no hook in the child.
+ * With `snapshotTo`, a heap snapshot (`.heapsnapshot`, for DevTools or `heap-summary.ts`) is written there too.
  */
-export async function heapAfterFullGc(port: number): Promise<HeapAfterGc> {
+export async function heapAfterFullGc(port: number, snapshotTo?: string): Promise<HeapAfterGc> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     webSocketDebuggerUrl: string;
   }[];
@@ -35,8 +37,15 @@ export async function heapAfterFullGc(port: number): Promise<HeapAfterGc> {
   });
   let next = 0;
   const pending = new Map<number, (result: unknown) => void>();
+  const snapshot = snapshotTo ? createWriteStream(snapshotTo) : undefined;
   ws.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    const message = JSON.parse(String(event.data)) as {
+      id?: number;
+      result?: unknown;
+      method?: string;
+      params?: { chunk?: string };
+    };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') snapshot?.write(message.params?.chunk ?? '');
     if (message.id !== undefined) pending.get(message.id)?.(message.result);
   };
   const send = (method: string, params: object = {}) =>
@@ -54,6 +63,10 @@ export async function heapAfterFullGc(port: number): Promise<HeapAfterGc> {
       returnByValue: true,
     })) as { result: { value: string } };
     const usage = JSON.parse(evaluated.result.value) as NodeJS.MemoryUsage;
+    if (snapshot) {
+      await send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      await new Promise((resolve) => snapshot.end(resolve));
+    }
     const mib = (n: number) => Math.round((n / 1024 / 1024) * 100) / 100;
     return {
       heapUsedMiB: mib(usage.heapUsed),

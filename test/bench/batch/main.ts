@@ -13,6 +13,7 @@
  *   BENCH_BATCH_INTERACTIVE_GAP_MS [250], BENCH_BATCH_TIMEOUT_S [1800],
  *   BENCH_BATCH_TOOL_DELAY_MS [0: the trivial tool; 20–50 stands for a real tool's own latency, on both paths],
  *   BENCH_BATCH_CPU_PROF [unset; a directory: each worker child runs under node --cpu-prof and writes its profile there],
+ *   BENCH_BATCH_HEAP_SNAPSHOT [unset; a directory: each worker's heap snapshot after its run, after the full GC],
  *   BENCH_BATCH_OUT [test/bench/results/batch-latest.json], REDIS_URL [redis://127.0.0.1:6379].
  * The report also splits a record's cycle in the N-record run from its call's record (createdAt,
  * startedAt, completedAt): queue wait, in the worker, and the gap from a call's outcome to the
@@ -41,6 +42,7 @@ const gapMs = envNumber(process.env, 'BENCH_BATCH_INTERACTIVE_GAP_MS', 250, 0);
 const timeoutMs = envNumber(process.env, 'BENCH_BATCH_TIMEOUT_S', 1800, 1) * 1000;
 const toolDelayMs = envNumber(process.env, 'BENCH_BATCH_TOOL_DELAY_MS', 0, 0);
 const cpuProfDir = process.env.BENCH_BATCH_CPU_PROF;
+const heapSnapshotDir = process.env.BENCH_BATCH_HEAP_SNAPSHOT;
 const out = process.env.BENCH_BATCH_OUT ?? 'test/bench/results/batch-latest.json';
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const loadAtStart = loadavg().map(r2);
@@ -104,17 +106,24 @@ let inspectPort = 0;
 async function startWorkerProcess(): Promise<ChildProcess> {
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   inspectPort = await freePort();
-  const child = spawn(process.execPath, [...prof, `--inspect=127.0.0.1:${inspectPort}`, 'services/worker/src/main.ts'], {
-    cwd: join(import.meta.dirname, '../../..'),
-    env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...prof, `--inspect=127.0.0.1:${inspectPort}`, 'services/worker/src/main.ts'],
+    {
+      cwd: join(import.meta.dirname, '../../..'),
+      env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
   // The inspector announces itself on stderr; everything else is passed through.
   child.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk
       .toString()
       .split('\n')
-      .filter((line) => !/^(Debugger listening on|For help, see: )/.test(line))
+      .filter(
+        (line) =>
+          !/^(Debugger (listening|ending) on|For help, see: |Waiting for the debugger|Debugger attached)/.test(line),
+      )
       .join('\n');
     if (text.trim()) process.stderr.write(`${text}\n`);
   });
@@ -196,7 +205,10 @@ const summary = (v: BatchRunView, peak: number, heap: HeapAfterGc) => ({
 let worker = await startWorkerProcess();
 const smallView = await runEnds(await startRun('bench-small'));
 const smallPeak = await peakRssMiB(worker.pid);
-const smallHeap = await heapAfterFullGc(inspectPort);
+const smallHeap = await heapAfterFullGc(
+  inspectPort,
+  heapSnapshotDir && join(heapSnapshotDir, `worker-${small}.heapsnapshot`),
+);
 await stopWorker(worker);
 
 // Run 2: N records in a fresh worker, interactive calls one after another while it goes on.
@@ -208,7 +220,10 @@ const largeView = await runEnds(await startRun('bench-large'), async () => {
   await new Promise((r) => setTimeout(r, gapMs));
 });
 const largePeak = await peakRssMiB(worker.pid);
-const largeHeap = await heapAfterFullGc(inspectPort);
+const largeHeap = await heapAfterFullGc(
+  inspectPort,
+  heapSnapshotDir && join(heapSnapshotDir, `worker-${records}.heapsnapshot`),
+);
 await stopWorker(worker);
 
 /**
