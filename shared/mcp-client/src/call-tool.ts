@@ -6,8 +6,8 @@ import {
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { classifyError } from './classify-error.ts';
-import { withForgettableSignal } from './forgettable-signal.ts';
 import type { McpClientPool, PoolKey } from './client-pool.ts';
+import { withForgettableSignal } from './forgettable-signal.ts';
 import { McpCallError } from './mcp-call-error.ts';
 import { upstreamRequest } from './upstream-request.ts';
 
