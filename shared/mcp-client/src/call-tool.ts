@@ -7,6 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { classifyError } from './classify-error.ts';
 import type { McpClientPool, PoolKey } from './client-pool.ts';
+import { withForgettableSignal } from './forgettable-signal.ts';
 import { McpCallError } from './mcp-call-error.ts';
 import { upstreamRequest } from './upstream-request.ts';
 
@@ -50,20 +51,22 @@ export async function callTool(options: CallToolOptions): Promise<CallToolOutcom
   if (signal?.aborted) throw new McpCallError('cancelled', 'CANCELLED', `The call of ${what} was cancelled.`);
   const timeout = options.timeoutMs ?? pool.target(key).endpoint.callTimeoutMs;
   const { value, attempts } = await upstreamRequest({ pool, key, what, signal }, (client) =>
-    client.request(
-      {
-        method: 'tools/call',
-        params: { name: tool, arguments: options.arguments, ...(options.meta ? { _meta: options.meta } : {}) },
-      },
-      CallToolResultSchema,
-      {
-        timeout,
-        resetTimeoutOnProgress: true,
-        ...(options.maxTotalTimeoutMs === undefined ? {} : { maxTotalTimeout: options.maxTotalTimeoutMs }),
-        // Always asked for: without a progress token the SDK cannot reset the timeout on progress.
-        onprogress: options.onProgress ?? (() => {}),
-        ...(signal ? { signal } : {}),
-      },
+    withForgettableSignal(signal, (own) =>
+      client.request(
+        {
+          method: 'tools/call',
+          params: { name: tool, arguments: options.arguments, ...(options.meta ? { _meta: options.meta } : {}) },
+        },
+        CallToolResultSchema,
+        {
+          timeout,
+          resetTimeoutOnProgress: true,
+          ...(options.maxTotalTimeoutMs === undefined ? {} : { maxTotalTimeout: options.maxTotalTimeoutMs }),
+          // Always asked for: without a progress token the SDK cannot reset the timeout on progress.
+          onprogress: options.onProgress ?? (() => {}),
+          ...(own ? { signal: own } : {}),
+        },
+      ),
     ),
   );
   const result = value as CallToolResult;

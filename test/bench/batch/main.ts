@@ -6,12 +6,14 @@
  * broker's pooled MCP clients at the schedule's concurrency, in the same run on the same stack.
  * Reports records per second on both paths and their ratio, the worker's peak RSS (VmHWM) on a
  * run of 1,000 records and on one of N (each in a fresh worker process), and the start delay
- * (startedAt − createdAt) of interactive calls submitted one after another while the N-record run goes on.
+ * (startedAt − createdAt) of interactive calls submitted one after another while the N-record run goes on,
+ * and each worker's heap after a full GC once its run is over (read through the child's inspector).
  * Knobs (env), defaults in brackets:
  *   BENCH_BATCH_RECORDS [10000], BENCH_BATCH_SMALL [1000], BENCH_BATCH_CONCURRENCY [3, below the caller's 4],
  *   BENCH_BATCH_INTERACTIVE_GAP_MS [250], BENCH_BATCH_TIMEOUT_S [1800],
  *   BENCH_BATCH_TOOL_DELAY_MS [0: the trivial tool; 20–50 stands for a real tool's own latency, on both paths],
  *   BENCH_BATCH_CPU_PROF [unset; a directory: each worker child runs under node --cpu-prof and writes its profile there],
+ *   BENCH_BATCH_HEAP_SNAPSHOT [unset; a directory: each worker's heap snapshot after its run, after the full GC],
  *   BENCH_BATCH_OUT [test/bench/results/batch-latest.json], REDIS_URL [redis://127.0.0.1:6379].
  * The report also splits a record's cycle in the N-record run from its call's record (createdAt,
  * startedAt, completedAt): queue wait, in the worker, and the gap from a call's outcome to the
@@ -31,6 +33,7 @@ import { enrichment, enrichTool } from '../../support/batch-test-tools.ts';
 import { startBrokerStack } from '../../support/broker-stack.ts';
 import { percentiles } from '../broker/load.ts';
 import { envNumber } from '../env-number.ts';
+import { freePort, type HeapAfterGc, heapAfterFullGc } from '../inspector-heap.ts';
 
 const records = envNumber(process.env, 'BENCH_BATCH_RECORDS', 10_000, 1);
 const small = Math.min(records, envNumber(process.env, 'BENCH_BATCH_SMALL', 1000, 1));
@@ -39,6 +42,7 @@ const gapMs = envNumber(process.env, 'BENCH_BATCH_INTERACTIVE_GAP_MS', 250, 0);
 const timeoutMs = envNumber(process.env, 'BENCH_BATCH_TIMEOUT_S', 1800, 1) * 1000;
 const toolDelayMs = envNumber(process.env, 'BENCH_BATCH_TOOL_DELAY_MS', 0, 0);
 const cpuProfDir = process.env.BENCH_BATCH_CPU_PROF;
+const heapSnapshotDir = process.env.BENCH_BATCH_HEAP_SNAPSHOT;
 const out = process.env.BENCH_BATCH_OUT ?? 'test/bench/results/batch-latest.json';
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const loadAtStart = loadavg().map(r2);
@@ -97,12 +101,31 @@ for (let i = 0; i < records; i++)
   sandbox.insertRecord('Account', { Name: `Bench ${String(i).padStart(6, '0')}`, Industry: 'Bench' });
 
 const workers: ChildProcess[] = [];
-function startWorkerProcess(): ChildProcess {
+/** The inspector port of the worker child started last (its heap after a full GC is read through it). */
+let inspectPort = 0;
+async function startWorkerProcess(): Promise<ChildProcess> {
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...prof, 'services/worker/src/main.ts'], {
-    cwd: join(import.meta.dirname, '../../..'),
-    env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  inspectPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...prof, `--inspect=127.0.0.1:${inspectPort}`, 'services/worker/src/main.ts'],
+    {
+      cwd: join(import.meta.dirname, '../../..'),
+      env: { ...process.env, ...stack.childWorkerEnv(configPath), LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
+  // The inspector announces itself on stderr; everything else is passed through.
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk
+      .toString()
+      .split('\n')
+      .filter(
+        (line) =>
+          !/^(Debugger (listening|ending) on|For help, see: |Waiting for the debugger|Debugger attached)/.test(line),
+      )
+      .join('\n');
+    if (text.trim()) process.stderr.write(`${text}\n`);
   });
   workers.push(child);
   return child;
@@ -167,23 +190,29 @@ async function interactiveDelay(): Promise<number | undefined> {
   return Date.parse(call.startedAt) - Date.parse(call.createdAt);
 }
 
-const summary = (v: BatchRunView, peak: number) => ({
+const summary = (v: BatchRunView, peak: number, heap: HeapAfterGc) => ({
   status: v.status,
   counts: v.counts,
   durationMs: v.durationMs ?? null,
   recordsPerSecond: v.durationMs ? r2((v.counts.selected / v.durationMs) * 1000) : null,
   peakWorkerRssMiB: peak,
+  // What the worker still holds once the run is over: grows with N only if something keeps per-record state.
+  workerHeapAfterGc: heap,
   errorsByCode: v.errorsByCode,
 });
 
 // Run 1: the small run, in a fresh worker.
-let worker = startWorkerProcess();
+let worker = await startWorkerProcess();
 const smallView = await runEnds(await startRun('bench-small'));
 const smallPeak = await peakRssMiB(worker.pid);
+const smallHeap = await heapAfterFullGc(
+  inspectPort,
+  heapSnapshotDir && join(heapSnapshotDir, `worker-${small}.heapsnapshot`),
+);
 await stopWorker(worker);
 
 // Run 2: N records in a fresh worker, interactive calls one after another while it goes on.
-worker = startWorkerProcess();
+worker = await startWorkerProcess();
 const delays: number[] = [];
 const largeView = await runEnds(await startRun('bench-large'), async () => {
   const delay = await interactiveDelay();
@@ -191,6 +220,10 @@ const largeView = await runEnds(await startRun('bench-large'), async () => {
   await new Promise((r) => setTimeout(r, gapMs));
 });
 const largePeak = await peakRssMiB(worker.pid);
+const largeHeap = await heapAfterFullGc(
+  inspectPort,
+  heapSnapshotDir && join(heapSnapshotDir, `worker-${records}.heapsnapshot`),
+);
 await stopWorker(worker);
 
 /**
@@ -316,7 +349,7 @@ await pool.close();
 const repeated = [...enrichment.invocations.entries()].filter(
   ([k, n]) => !k.startsWith('direct-') && k !== 'interactive' && n > 2,
 ).length;
-const large = summary(largeView, largePeak);
+const large = summary(largeView, largePeak, largeHeap);
 const directPerSecond = r2(records / directSeconds);
 const report = {
   records,
@@ -326,7 +359,7 @@ const report = {
   loadAverageAtStart: loadAtStart,
   loadAverageAtEnd: loadavg().map(r2),
   cores: (await import('node:os')).availableParallelism(),
-  smallRun: summary(smallView, smallPeak),
+  smallRun: summary(smallView, smallPeak, smallHeap),
   largeRun: large,
   direct: { calls: records, errors: directErrors, seconds: r2(directSeconds), recordsPerSecond: directPerSecond },
   batchOverDirect: large.recordsPerSecond ? r2(large.recordsPerSecond / directPerSecond) : null,

@@ -277,6 +277,48 @@ describe('tool-call intake: accept', () => {
     expect((await intake.accept(acme, request({ idempotencyKey: key }))).outcome).toBe('queued');
   });
 
+  it('a key whose holder died after recording the call (its lock still held) is a duplicate of that call, queued once, not BROKER_IDEMPOTENCY_IN_PROGRESS', async () => {
+    const key = randomUUID();
+    // The dead holder got as far as the record, not the job.
+    const recorded = await repository.create('acme', 'local', request({ idempotencyKey: key }));
+    const lockKey = `${prefix}idem:${toolCallId('acme', key)}`;
+    await redis.set(lockKey, 'dead-replica:token', 'PX', 10_000);
+    try {
+      expect(await queues.hasLiveToolCall('acme', recorded.record.id)).toBe(false);
+      const again = await intake.accept(acme, request({ idempotencyKey: key }));
+      expect(again).toMatchObject({ outcome: 'duplicate', record: { id: recorded.record.id, status: 'queued' } });
+      expect(await queues.hasLiveToolCall('acme', recorded.record.id)).toBe(true);
+      // A third try while the lock is still held changes nothing: one record, one job.
+      expect((await intake.accept(acme, request({ idempotencyKey: key }))).outcome).toBe('duplicate');
+      expect(await recordsWithKey(key)).toHaveLength(1);
+    } finally {
+      await redis.del(lockKey);
+      await queues.removeQueuedToolCall('acme', recorded.record.id);
+    }
+  });
+
+  it('while a dead holder keeps the lock, another request under the same key is still BROKER_IDEMPOTENCY_KEY_REUSED, and a call already running is not queued again', async () => {
+    const key = randomUUID();
+    const recorded = await repository.create('acme', 'local', request({ idempotencyKey: key }));
+    const lockKey = `${prefix}idem:${toolCallId('acme', key)}`;
+    await redis.set(lockKey, 'dead-replica:token', 'PX', 10_000);
+    try {
+      await expect(
+        intake.accept(acme, request({ idempotencyKey: key, arguments: { opportunity_id: 'opp-other' } })),
+      ).resolves.toMatchObject({ outcome: 'refused', reason: { code: 'BROKER_IDEMPOTENCY_KEY_REUSED', status: 422 } });
+      await repository.apply('acme', recorded.record.id, (current, now) => ({
+        ...current,
+        status: 'running',
+        history: [...current.history, { status: 'running', at: now }],
+      }));
+      const again = await intake.accept(acme, request({ idempotencyKey: key }));
+      expect(again).toMatchObject({ outcome: 'duplicate', record: { status: 'running' } });
+      expect(await queues.hasLiveToolCall('acme', recorded.record.id)).toBe(false);
+    } finally {
+      await redis.del(lockKey);
+    }
+  });
+
   it('queues a new call once; the same key again is a duplicate of the same record, queued once', async () => {
     const key = randomUUID();
     const first = await intake.accept(

@@ -88,6 +88,16 @@ export class ToolCallIntake {
     // The IETF Idempotency-Key draft: a second request while the first is still being accepted is 409.
     const lock = await this.#locks.acquire(`${this.#o.prefix}idem:${toolCallId(caller.id, request.idempotencyKey)}`);
     if (!lock) {
+      // The holder may be gone (a worker killed mid-accept keeps its lock until it expires). Once
+      // the key's record exists, the request is that call whatever the holder does next, so it is
+      // answered as a duplicate (queued again if still queued, a no-op when its job exists) rather
+      // than refused until the lock lapses: a resumed batch run follows its in-flight record at once.
+      const found = await this.#o.repository.find(caller.id, caller.upstream.endpoint, request);
+      if (found?.kind === 'conflict') return { outcome: 'refused', reason: keyReused(found.record) };
+      if (found) {
+        await this.#enqueueIfQueued(caller, found.record, false);
+        return { outcome: 'duplicate', record: found.record };
+      }
       throw new BrokerError(
         'BROKER_IDEMPOTENCY_IN_PROGRESS',
         'A request with this Idempotency-Key is still being accepted; retry in a moment.',
@@ -98,26 +108,25 @@ export class ToolCallIntake {
       if (outcome.kind === 'conflict') return { outcome: 'refused', reason: keyReused(outcome.record) };
       // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
       // here, and the job id derived from the call makes a second enqueue a no-op.
-      if (outcome.record.status === 'queued') {
-        // A new, small record goes with its job, so the worker's first write skips reading it back.
-        // Large ones (arguments up to the body limit) are read instead: Redis holds ids, not payloads.
-        const etag =
-          outcome.kind === 'created' && JSON.stringify(outcome.record).length <= MAX_CARRIED_RECORD_CHARS
-            ? this.#o.repository.etagOf(outcome.record)
-            : undefined;
-        await this.#o.queues.enqueueToolCall(
-          {
-            callId: outcome.record.id,
-            caller: caller.id,
-            ...(etag ? { created: { record: outcome.record, etag } } : {}),
-          },
-          outcome.record.replays ?? 0,
-        );
-      }
+      await this.#enqueueIfQueued(caller, outcome.record, outcome.kind === 'created');
       return { outcome: outcome.kind === 'created' ? 'queued' : 'duplicate', record: outcome.record };
     } finally {
       await lock.release();
     }
+  }
+
+  async #enqueueIfQueued(caller: CallerConfig, record: ToolCallRecord, created: boolean): Promise<void> {
+    if (record.status !== 'queued') return;
+    // A new, small record goes with its job, so the worker's first write skips reading it back.
+    // Large ones (arguments up to the body limit) are read instead: Redis holds ids, not payloads.
+    const etag =
+      created && JSON.stringify(record).length <= MAX_CARRIED_RECORD_CHARS
+        ? this.#o.repository.etagOf(record)
+        : undefined;
+    await this.#o.queues.enqueueToolCall(
+      { callId: record.id, caller: caller.id, ...(etag ? { created: { record, etag } } : {}) },
+      record.replays ?? 0,
+    );
   }
 
   /** The first reason the broker refuses the request, or undefined; other failures (the tool list unreachable) throw. */

@@ -119,6 +119,22 @@ export class ToolCallRepository {
     }
   }
 
+  /**
+   * The record the request's idempotency key already made, without creating one: `existing` when
+   * it is the same request, `conflict` when the key was used for another; undefined when there is none.
+   */
+  async find(
+    caller: string,
+    endpoint: string,
+    request: ToolCallRequest,
+  ): Promise<Exclude<CreateOutcome, { kind: 'created' }> | undefined> {
+    const existing = await this.get(caller, toolCallId(caller, request.idempotencyKey));
+    if (!existing) return undefined;
+    return existing.fingerprint === requestFingerprint(endpoint, request)
+      ? { kind: 'existing', record: existing }
+      : { kind: 'conflict', record: existing };
+  }
+
   async get(caller: string, id: string): Promise<ToolCallRecord | undefined> {
     const { resource } = await this.#container.item(id, caller).read<ToolCallRecord>();
     return resource ? this.#versioned(resource) : undefined;
