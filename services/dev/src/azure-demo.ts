@@ -8,11 +8,8 @@ import {
   startEventGridTopicSandbox,
   trustCertificate,
 } from '@mcp-broker/event-grid-sandbox';
-import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
-import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { ServiceBusPeer } from '@mcp-broker/service-bus-peer';
-import { createStore } from '@mcp-broker/store';
-import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
+import { startDemoBroker } from './demo-broker.ts';
 import {
   DEV_CALLBACK_SECRET_ENV,
   DEV_EVENT_GRID_KEY_ENV,
@@ -22,7 +19,6 @@ import {
   DEV_UPSTREAM_SECRET_ENV,
   devBrokerConfig,
 } from './dev-broker-config.ts';
-import { freePort } from './free-port.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -83,19 +79,8 @@ export async function runAzureDemo(options: AzureDemoOptions): Promise<DemoStep[
     [DEV_SERVICE_BUS_CONNECTION_ENV]: peer.connectionString(),
     [DEV_EVENT_GRID_KEY_ENV]: topicKey,
   };
-  const logger = createLogger({ name: 'azure-demo', level: 'warn' });
-  const store = await createStore({ databaseId: `azure-demo-${randomUUID().slice(0, 8)}` });
-  const common = { BROKER_CONFIG: '(azure demo)', REDIS_URL: options.redisUrl };
-  const ingress = await startIngress(
-    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
-    broker,
-    logger,
-    {
-      store,
-      env,
-    },
-  );
-  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
+  const demo = await startDemoBroker({ name: 'azure-demo', broker, redisUrl: options.redisUrl, env });
+  const { ingress } = demo;
   const client = new ServiceBusClient(peer.connectionString());
   try {
     const customer = stack.sampleOpportunity.customerId;
@@ -165,9 +150,7 @@ export async function runAzureDemo(options: AzureDemoOptions): Promise<DemoStep[
     );
   } finally {
     await client.close();
-    await worker.close();
-    await ingress.close();
-    await store.close();
+    await demo.close();
     await topics.close();
     await peer.close();
   }

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type BatchRunView, batchRunViewSchema } from '@mcp-broker/contracts';
-import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
-import { createLogger, loadConfig } from '@mcp-broker/runtime';
 import { type SObjectRecord, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
-import { createStore } from '@mcp-broker/store';
-import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
+import { startDemoBroker } from './demo-broker.ts';
 import {
   DEV_CALLBACK_SECRET_ENV,
   DEV_ENRICHMENT_SCHEDULE,
@@ -14,7 +11,6 @@ import {
   devBrokerConfig,
   devEnrichmentSchedule,
 } from './dev-broker-config.ts';
-import { freePort } from './free-port.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -83,19 +79,8 @@ export async function runBatchDemo(options: BatchDemoOptions): Promise<DemoStep[
     [DEV_CALLBACK_SECRET_ENV]: randomUUID(),
     [DEV_SALESFORCE_SECRET_ENV]: salesforce.clientSecret,
   };
-  const logger = createLogger({ name: 'batch-demo', level: 'warn' });
-  const store = await createStore({ databaseId: `batch-demo-${randomUUID().slice(0, 8)}` });
-  const common = { BROKER_CONFIG: '(batch demo)', REDIS_URL: options.redisUrl, LOG_LEVEL: 'warn' };
-  const ingress = await startIngress(
-    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
-    broker,
-    logger,
-    {
-      store,
-      env,
-    },
-  );
-  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
+  const demo = await startDemoBroker({ name: 'batch-demo', broker, redisUrl: options.redisUrl, env });
+  const { ingress } = demo;
   const auth = `Basic ${Buffer.from(`demo:${password}`).toString('base64')}`;
   try {
     const yesterday = new Date(Date.now() - 86_400_000).toISOString();
@@ -174,9 +159,7 @@ export async function runBatchDemo(options: BatchDemoOptions): Promise<DemoStep[
       shown.map((id) => describeChange(before.get(id), after.get(id))).join('\n'),
     );
   } finally {
-    await worker.close();
-    await ingress.close();
-    await store.close();
+    await demo.close();
     await salesforce.close();
   }
   return steps;

@@ -3,11 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
 import { RESULT_COLUMNS } from '@mcp-broker/databricks';
 import { startDatabricksSandbox } from '@mcp-broker/databricks-sandbox';
-import { ingressConfigSchema, startIngress } from '@mcp-broker/ingress';
-import { createLogger, loadConfig } from '@mcp-broker/runtime';
-import { createStore } from '@mcp-broker/store';
-import { startWorker, workerConfigSchema } from '@mcp-broker/worker';
-import { freePort } from './free-port.ts';
+import { startDemoBroker } from './demo-broker.ts';
 import type { DemoStep } from './salesforce-demo.ts';
 import type { DevStack } from './start-dev.ts';
 
@@ -100,19 +96,8 @@ export async function runDatabricksDemo(options: DatabricksDemoOptions): Promise
     },
   });
   const env = { DEMO_UPSTREAM_SECRET: secrets['broker-demo'], DEMO_DATABRICKS_SECRET: sandbox.clientSecret };
-  const logger = createLogger({ name: 'databricks-demo', level: 'warn' });
-  const store = await createStore({ databaseId: `databricks-demo-${randomUUID().slice(0, 8)}` });
-  const common = { BROKER_CONFIG: '(databricks demo)', REDIS_URL: options.redisUrl };
-  const ingress = await startIngress(
-    loadConfig(ingressConfigSchema, { ...common, PORT: String(await freePort()) }),
-    broker,
-    logger,
-    {
-      store,
-      env,
-    },
-  );
-  const worker = await startWorker(loadConfig(workerConfigSchema, common), broker, logger, { store, env });
+  const demo = await startDemoBroker({ name: 'databricks-demo', broker, redisUrl: options.redisUrl, env });
+  const { ingress } = demo;
   try {
     const accounts = [
       stack.sampleOpportunity.customerId,
@@ -174,9 +159,7 @@ export async function runDatabricksDemo(options: DatabricksDemoOptions): Promise
         .join('\n') || '(no rows)',
     );
   } finally {
-    await worker.close();
-    await ingress.close();
-    await store.close();
+    await demo.close();
     await sandbox.close();
   }
   return steps;

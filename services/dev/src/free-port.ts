@@ -14,11 +14,3 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * The port to give a server whose URL is built before it listens: the one asked for, or a free
- * one for 0. Ingress builds its public URL (a 202's statusUrl and Location, the OpenAPI servers)
- * from its configured PORT, so port 0 would print `http://127.0.0.1:0/…` links.
- */
-export async function knownPort(requested: number): Promise<number> {
-  return requested === 0 ? await freePort() : requested;
-}

@@ -15,7 +15,6 @@ import {
   devBrokerConfig,
 } from './dev-broker-config.ts';
 import { loadOrCreateDevCredentials } from './dev-credentials.ts';
-import { knownPort } from './free-port.ts';
 
 export interface DevStack {
   mcpUrl: string;
@@ -99,7 +98,7 @@ export async function startDevStack(
     loadConfig(ingressConfigSchema, {
       ...common,
       HOST: mcp.HOST,
-      PORT: String(await knownPort(dev.DEV_INGRESS_PORT)),
+      PORT: String(dev.DEV_INGRESS_PORT),
     }),
     broker,
     logger,
