@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
@@ -8,8 +8,9 @@ import { createTokenProvider, McpClientPool } from '@mcp-broker/mcp-client';
 import { Redis } from 'ioredis';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
 import { machineBusyMicros } from '../mcp/machine-cpu.ts';
-import { summarize } from '../mcp/profile-summary.ts';
 import { redisCpuMicros } from '../mcp/redis-cpu.ts';
+import { startBenchBackends } from './bench-backends.ts';
+import { collectCpuProfiles, cpuProfFlags } from './cpu-profiles.ts';
 import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from './echo-tool.ts';
 import {
   type BrokerCallValue,
@@ -130,35 +131,17 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
   let pool: McpClientPool | undefined;
   const brokerClients: ReturnType<typeof brokerCaller>[] = [];
   try {
-    const prof = (name: ChildName) =>
-      settings.cpuProf.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, `prof-${name}`)}`] : [];
-    const cosmos = track(
-      await spawnChild({
-        name: 'cosmos',
-        entry: '../broker/cosmos-main.ts',
-        env: { BENCH_DATABASE: databaseId },
-        logDir,
-        nodeFlags: prof('cosmos'),
-      }),
-    );
-    const store = cosmos.info as { endpoint: string; key: string };
-    const mcp = track(
-      await spawnChild({
-        name: 'mcp',
-        entry: '../broker/mcp-server-main.ts',
-        env: {
-          BENCH_ISSUER: oauth.issuer,
-          BENCH_COSMOS_ENDPOINT: store.endpoint,
-          BENCH_COSMOS_KEY: store.key,
-          BENCH_DATABASE: databaseId,
-          BENCH_REDIS_URL: settings.redisUrl,
-          BENCH_REDIS_PREFIX: prefix,
-          BENCH_LOG_LEVEL: settings.logLevel,
-        },
-        logDir,
-        nodeFlags: prof('mcp'),
-      }),
-    );
+    const prof = (name: ChildName) => cpuProfFlags(logDir, settings.cpuProf, name);
+    const { cosmos, mcp, store } = await startBenchBackends({
+      databaseId,
+      issuer: oauth.issuer,
+      redisUrl: settings.redisUrl,
+      prefix,
+      logLevel: settings.logLevel,
+      logDir,
+      nodeFlags: prof,
+      track,
+    });
     const mcpUrl = `${mcp.info.url as string}/mcp`;
 
     // Both broker callers and the direct paths use the same upstream identity (one OAuth client).
@@ -540,22 +523,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
     await ingress.stop();
     await mcp.stop();
     await cosmos.stop();
-    const profiles: BrokerBenchReport['profiles'] = {};
-    for (const name of settings.cpuProf) {
-      const dir = join(logDir, `prof-${name}`);
-      const file = (await readdir(dir).catch(() => [] as string[])).find((f) => f.endsWith('.cpuprofile'));
-      if (!file) {
-        warnings.push(`no CPU profile written for ${name}`);
-        continue;
-      }
-      const s = summarize(JSON.parse(await readFile(join(dir, file), 'utf8')), [], 0);
-      const busy = s.totalMs - s.idleMs;
-      profiles[name] = {
-        file: join(dir, file),
-        busyMs: Math.round(busy),
-        byPackage: s.byPackage.slice(0, 12).map(([k, v]) => [k, r2((100 * v) / busy)]),
-      };
-    }
+    const profiles: BrokerBenchReport['profiles'] = await collectCpuProfiles(logDir, settings.cpuProf, warnings);
     const keysLeft = await deleteKeys(redis, prefix);
     const redisAfterCleanup = await usedMemory();
 

@@ -141,6 +141,14 @@ export interface BrokerBenchReport {
   logDir: string;
 }
 
+/** A text table of a header row and data rows: the first two columns (path, round) left-aligned, the rest right-aligned. */
+export function formatTable(rows: readonly string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: readonly string[]) =>
+    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+}
+
 export function formatBrokerReport(report: BrokerBenchReport): string {
   const rows: string[][] = [
     [
@@ -170,10 +178,7 @@ export function formatBrokerReport(report: BrokerBenchReport): string {
       `${p.roundTripsPerCall.cosmos?.total?.toFixed(1) ?? '?'} | ${p.roundTripsPerCall.redisCommands?.toFixed(1) ?? '?'}`,
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
+  const out = [...formatTable(rows), ''];
   const { ratio } = report;
   for (const [path, s] of Object.entries(report.paths)) {
     out.push(

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +8,14 @@ import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
 import { startDevOAuthServer } from '@mcp-broker/dev-oauth';
 import { createStore } from '@mcp-broker/store';
 import { Redis } from 'ioredis';
+import { startBenchBackends } from '../broker/bench-backends.ts';
 import { deleteKeys } from '../broker/broker-bench.ts';
+import { collectCpuProfiles, cpuProfFlags } from '../broker/cpu-profiles.ts';
 import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from '../broker/echo-tool.ts';
 import { type Percentiles, percentiles, runFixedCalls, send } from '../broker/load.ts';
+import { formatTable } from '../broker/report.ts';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
 import { machineBusyMicros } from '../mcp/machine-cpu.ts';
-import { summarize } from '../mcp/profile-summary.ts';
 import { redisCpuMicros } from '../mcp/redis-cpu.ts';
 import {
   INGEST_CHILDREN,
@@ -163,36 +165,18 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
     maxFreeSockets: settings.concurrency,
   });
   try {
-    const prof = (name: IngestChildName) =>
-      settings.cpuProf.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, `prof-${name}`)}`] : [];
-    const cosmos = track(
-      await spawnChild({
-        name: 'cosmos',
-        entry: '../broker/cosmos-main.ts',
-        env: { BENCH_DATABASE: databaseId },
-        logDir,
-        nodeFlags: prof('cosmos'),
-      }),
-    );
-    const store = cosmos.info as { endpoint: string; key: string };
+    const prof = (name: IngestChildName) => cpuProfFlags(logDir, settings.cpuProf, name);
     // The MCP server only answers ingress's tools/list (cached a minute): the argument check needs it.
-    const mcp = track(
-      await spawnChild({
-        name: 'mcp',
-        entry: '../broker/mcp-server-main.ts',
-        env: {
-          BENCH_ISSUER: oauth.issuer,
-          BENCH_COSMOS_ENDPOINT: store.endpoint,
-          BENCH_COSMOS_KEY: store.key,
-          BENCH_DATABASE: databaseId,
-          BENCH_REDIS_URL: settings.redisUrl,
-          BENCH_REDIS_PREFIX: prefix,
-          BENCH_LOG_LEVEL: settings.logLevel,
-        },
-        logDir,
-        nodeFlags: prof('mcp'),
-      }),
-    );
+    const { cosmos, mcp, store } = await startBenchBackends({
+      databaseId,
+      issuer: oauth.issuer,
+      redisUrl: settings.redisUrl,
+      prefix,
+      logLevel: settings.logLevel,
+      logDir,
+      nodeFlags: prof,
+      track,
+    });
     const brokerConfig = brokerConfigSchema.parse({
       broker: { keyPrefix: prefix },
       endpoints: { local: { url: `${mcp.info.url as string}/mcp`, callTimeoutMs: 60_000 } },
@@ -483,22 +467,7 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
 
     // ---- Stop, collect profiles, clean Redis ----
     for (const child of [ingress, bare, mcp, cosmos]) await child.stop();
-    const profiles: IngestBenchReport['profiles'] = {};
-    for (const name of settings.cpuProf) {
-      const dir = join(logDir, `prof-${name}`);
-      const file = (await readdir(dir).catch(() => [] as string[])).find((f) => f.endsWith('.cpuprofile'));
-      if (!file) {
-        warnings.push(`no CPU profile written for ${name}`);
-        continue;
-      }
-      const s = summarize(JSON.parse(await readFile(join(dir, file), 'utf8')), [], 0);
-      const busy = s.totalMs - s.idleMs;
-      profiles[name] = {
-        file: join(dir, file),
-        busyMs: Math.round(busy),
-        byPackage: s.byPackage.slice(0, 12).map(([k, v]) => [k, r2((100 * v) / busy)]),
-      };
-    }
+    const profiles: IngestBenchReport['profiles'] = await collectCpuProfiles(logDir, settings.cpuProf, warnings);
     const keysLeft = await deleteKeys(redis, prefix);
     if (keysLeft > 0) warnings.push(`${keysLeft} Redis keys left under the run's prefix after cleanup`);
 
@@ -581,10 +550,7 @@ export function formatIngestReport(report: IngestBenchReport): string {
       String(p.otherLoadCores ?? '?'),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
+  const out = [...formatTable(rows), ''];
   for (const [path, s] of Object.entries(report.paths)) {
     out.push(
       `${path.padEnd(8)} median ${s.median.toFixed(0)}/s (best ${s.best.toFixed(0)}/s), p50 ${s.p50} ms, p99 ${s.p99} ms, errors ${s.errors}`,

@@ -11,38 +11,12 @@
  * Exit code: 0 when every accepted submission was recorded and queued and none failed (whether or
  * not the target is met), 1 otherwise, 130 when stopped.
  */
-import { type BenchChild, killAllChildren } from '../mcp/children.ts';
+import { runBenchMain } from '../broker/bench-main.ts';
 import { DEFAULT_INGEST_OUT, formatIngestReport, runIngestBench } from './ingest-bench.ts';
 
-const children: BenchChild[] = [];
-const stop = new AbortController();
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!stop.signal.aborted) {
-      console.error(`\n${signal}: stopping the benchmark (again to force)…`);
-      stop.abort();
-      setTimeout(() => process.exit(130), 30_000).unref();
-      return;
-    }
-    void Promise.allSettled(children.map((c) => c.stop(3_000)))
-      .then(killAllChildren)
-      .finally(() => process.exit(130));
-  });
-}
-
-try {
-  const report = await runIngestBench({ children, signal: stop.signal });
-  console.log(`\n${formatIngestReport(report)}\n\nresults: ${process.env.BENCH_INGEST_OUT ?? DEFAULT_INGEST_OUT}`);
-  process.exitCode = report.ok ? 0 : 1;
-} catch (err) {
-  if (stop.signal.aborted) {
-    console.error('[bench:ingest] stopped: children stopped, Redis keys deleted, no results written');
-    process.exitCode = 130;
-  } else {
-    console.error('[bench:ingest] failed:', err);
-    process.exitCode = 1;
-  }
-} finally {
-  killAllChildren();
-}
+await runBenchMain({
+  name: 'bench:ingest',
+  run: runIngestBench,
+  format: formatIngestReport,
+  resultsFile: process.env.BENCH_INGEST_OUT ?? DEFAULT_INGEST_OUT,
+});
