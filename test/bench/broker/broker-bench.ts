@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
 import { startDevOAuthServer } from '@mcp-broker/dev-oauth';
 import { createTokenProvider, McpClientPool } from '@mcp-broker/mcp-client';
 import { Redis } from 'ioredis';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
-import { machineBusyMicros } from '../mcp/machine-cpu.ts';
-import { redisCpuMicros } from '../mcp/redis-cpu.ts';
+import { benchMachine } from '../mcp/machine-cpu.ts';
 import { startBenchBackends } from './bench-backends.ts';
 import { collectCpuProfiles, cpuProfFlags } from './cpu-profiles.ts';
 import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from './echo-tool.ts';
@@ -16,11 +15,14 @@ import {
   type BrokerCallValue,
   brokerCaller,
   CallbackReceiver,
+  errorCounts,
   perCallSessionCaller,
   percentiles,
   pooledCaller,
   runFixedCalls,
 } from './load.ts';
+import { cpuSnapshot, phaseCpu } from './phase-cpu.ts';
+import { redisCommandCounts } from './redis-commands.ts';
 import {
   type BrokerBenchReport,
   formatBrokerReport,
@@ -105,14 +107,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
   await redis.connect();
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
-  /** Commands Redis has processed so far, by command (INFO commandstats), and in total. */
-  const redisCommands = async () => {
-    const byCommand: Record<string, number> = {};
-    for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-      byCommand[m[1]!] = Number(m[2]);
-    }
-    return byCommand;
-  };
+  const redisCommands = () => redisCommandCounts(redis);
   const redisBefore = await usedMemory();
 
   const secrets = { upstream: randomBytes(24).toString('base64url'), callback: randomBytes(24).toString('base64url') };
@@ -263,14 +258,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
     }
     log(`probe ok: ${settings.paths.join(', ')} return the echoed message`);
 
-    const cpuOf = async () => {
-      const out: Record<string, number | undefined> = { machine: machineBusyMicros() };
-      for (const name of CHILD_NAMES) out[name] = await procs[name].call<number>('cpu');
-      out.redis = await redisCpuMicros(settings.redisUrl);
-      const self = process.cpuUsage();
-      out.loadGenerator = self.user + self.system;
-      return out;
-    };
+    const cpuOf = () => cpuSnapshot(procs, CHILD_NAMES, settings.redisUrl);
 
     const runPhase = async (path: PathName, round: number): Promise<PhaseResult> => {
       const total = callsOn(settings, path);
@@ -329,27 +317,15 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
       const rssEnd = (await worker.call<NodeJS.MemoryUsage>('memory')).rss;
 
       const ok = result.samples.filter((s) => s.error === undefined);
-      const errorSamples: Record<string, number> = {};
-      for (const s of result.samples) {
-        if (s.error === undefined) continue;
-        if (s.error in errorSamples || Object.keys(errorSamples).length < 5) {
-          errorSamples[s.error] = (errorSamples[s.error] ?? 0) + 1;
-        }
-      }
+      const errorSamples = errorCounts(result.samples);
       const seconds = result.wallMs / 1000;
-      const delta = (k: string) =>
-        cpuStart[k] === undefined || cpuEnd[k] === undefined ? undefined : cpuEnd[k]! - cpuStart[k]!;
-      const perCall = (k: string) => {
-        const d = delta(k);
-        return d === undefined || ok.length === 0 ? null : r2(d / 1000 / ok.length);
-      };
-      const ours = [...CHILD_NAMES, 'redis', 'loadGenerator'].map(delta);
-      const machine = delta('machine');
-      const busyCores = machine === undefined ? null : r2(machine / 1e6 / seconds);
-      const otherLoadCores =
-        machine === undefined || ours.some((v) => v === undefined)
-          ? null
-          : r2(Math.max(0, machine - ours.reduce((a, b) => a! + b!, 0)!) / 1e6 / seconds);
+      const { perCall, busyCores, otherLoadCores } = phaseCpu({
+        start: cpuStart,
+        end: cpuEnd,
+        children: CHILD_NAMES,
+        calls: ok.length,
+        seconds,
+      });
       if (otherLoadCores !== null && otherLoadCores > 0.1) {
         warnings.push(`${tag}: other processes used ${otherLoadCores} cores during the phase; figures are suspect`);
       }
@@ -531,12 +507,7 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
     const report: BrokerBenchReport = {
       benchmark: 'broker',
       startedAt,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-      },
+      machine: benchMachine(),
       settings: publicSettings,
       tool: ECHO_TOOL_NAME,
       phases,

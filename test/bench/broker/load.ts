@@ -23,6 +23,16 @@ export interface FixedCallsResult<T> {
   notStarted: number;
 }
 
+/** The failed samples' errors, counted: the first five distinct messages only, so a report stays short. */
+export function errorCounts(samples: readonly CallSample<unknown>[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.error === undefined) continue;
+    if (s.error in counts || Object.keys(counts).length < 5) counts[s.error] = (counts[s.error] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /**
  * Closed-loop load over a fixed number of calls: `concurrency` loops each start a call, wait for
  * it to finish, and start the next, until `total` calls have been started. Bounded: no call starts

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BenchMachine } from '../mcp/machine-cpu.ts';
 import type { Percentiles } from './load.ts';
 import {
   type BrokerBenchSettings,
@@ -84,7 +85,7 @@ export interface PathSummary {
 export interface BrokerBenchReport {
   benchmark: 'broker';
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  machine: BenchMachine;
   settings: Omit<BrokerBenchSettings, 'redisUrl'>;
   tool: string;
   phases: PhaseResult[];

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bullPrefix, toolCallJobId, toolCallQueueName } from '@mcp-broker/broker';
 import { brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
@@ -12,11 +12,12 @@ import { startBenchBackends } from '../broker/bench-backends.ts';
 import { deleteKeys } from '../broker/broker-bench.ts';
 import { collectCpuProfiles, cpuProfFlags } from '../broker/cpu-profiles.ts';
 import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from '../broker/echo-tool.ts';
-import { type Percentiles, percentiles, runFixedCalls, send } from '../broker/load.ts';
+import { errorCounts, type Percentiles, percentiles, runFixedCalls, send } from '../broker/load.ts';
+import { cpuSnapshot, phaseCpu } from '../broker/phase-cpu.ts';
+import { redisCommandCounts } from '../broker/redis-commands.ts';
 import { formatTable } from '../broker/report.ts';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
-import { machineBusyMicros } from '../mcp/machine-cpu.ts';
-import { redisCpuMicros } from '../mcp/redis-cpu.ts';
+import { type BenchMachine, benchMachine } from '../mcp/machine-cpu.ts';
 import {
   INGEST_CHILDREN,
   INGEST_PATHS,
@@ -67,7 +68,7 @@ export interface IngestPhase {
 export interface IngestBenchReport {
   benchmark: 'ingest';
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  machine: BenchMachine;
   loadAverage: { start: [number, number, number]; end: [number, number, number] };
   settings: Omit<IngestBenchSettings, 'redisUrl'>;
   phases: IngestPhase[];
@@ -146,13 +147,7 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
 
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
   await redis.connect();
-  const redisCommands = async () => {
-    const byCommand: Record<string, number> = {};
-    for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-      byCommand[m[1]!] = Number(m[2]);
-    }
-    return byCommand;
-  };
+  const redisCommands = () => redisCommandCounts(redis);
   const upstreamSecret = randomBytes(24).toString('base64url');
   const password = randomBytes(24).toString('base64url');
   const oauth = await startDevOAuthServer({
@@ -282,14 +277,7 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
     for (const path of INGEST_PATHS) await submit[path](echoMessage(`probe-${path}`, 0));
     log('probe ok: both paths answer 202 queued');
 
-    const cpuOf = async () => {
-      const out: Record<string, number | undefined> = { machine: machineBusyMicros() };
-      for (const name of INGEST_CHILDREN) out[name] = await procs[name].call<number>('cpu');
-      out.redis = await redisCpuMicros(settings.redisUrl);
-      const self = process.cpuUsage();
-      out.loadGenerator = self.user + self.system;
-      return out;
-    };
+    const cpuOf = () => cpuSnapshot(procs, INGEST_CHILDREN, settings.redisUrl);
 
     const runPhase = async (path: IngestPathName, round: number): Promise<IngestPhase> => {
       const tag = `${path}-r${round}`;
@@ -318,26 +306,15 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
       const redisEnd = await redisCommands();
       const cosmosEnd = await cosmos.call<Record<string, number>>('requests');
       const ok = result.samples.filter((s) => s.error === undefined);
-      const errorSamples: Record<string, number> = {};
-      for (const s of result.samples) {
-        if (s.error === undefined) continue;
-        if (s.error in errorSamples || Object.keys(errorSamples).length < 5) {
-          errorSamples[s.error] = (errorSamples[s.error] ?? 0) + 1;
-        }
-      }
+      const errorSamples = errorCounts(result.samples);
       const seconds = result.wallMs / 1000;
-      const delta = (k: string) =>
-        cpuStart[k] === undefined || cpuEnd[k] === undefined ? undefined : cpuEnd[k]! - cpuStart[k]!;
-      const perCall = (k: string) => {
-        const d = delta(k);
-        return d === undefined || ok.length === 0 ? null : r2(d / 1000 / ok.length);
-      };
-      const ours = [...INGEST_CHILDREN, 'redis', 'loadGenerator'].map(delta);
-      const machine = delta('machine');
-      const otherLoadCores =
-        machine === undefined || ours.some((v) => v === undefined)
-          ? null
-          : r2(Math.max(0, machine - ours.reduce((a, b) => a! + b!, 0)!) / 1e6 / seconds);
+      const { perCall, busyCores, otherLoadCores } = phaseCpu({
+        start: cpuStart,
+        end: cpuEnd,
+        children: INGEST_CHILDREN,
+        calls: ok.length,
+        seconds,
+      });
       if (otherLoadCores !== null && otherLoadCores > 0.1) {
         warnings.push(`${tag}: other processes used ${otherLoadCores} cores during the phase; figures are suspect`);
       }
@@ -364,7 +341,7 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
             .slice(0, 10)
             .map(([c, n]) => [c, r2(n)]),
         ),
-        busyCores: machine === undefined ? null : r2(machine / 1e6 / seconds),
+        busyCores,
         otherLoadCores,
         loadAverage: loadAverage(),
       };
@@ -475,12 +452,7 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
     const report: IngestBenchReport = {
       benchmark: 'ingest',
       startedAt,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-      },
+      machine: benchMachine(),
       loadAverage: { start: loadAtStart, end: loadAverage() },
       settings: publicSettings,
       phases,

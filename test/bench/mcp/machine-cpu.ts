@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /**
  * CPU time the whole machine has spent busy so far (all cores, microseconds), from /proc/stat;
@@ -14,4 +15,21 @@ export function machineBusyMicros(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The machine a benchmark's figures were measured on, as its report records it. */
+export interface BenchMachine {
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  platform: string;
+}
+
+export function benchMachine(): BenchMachine {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }

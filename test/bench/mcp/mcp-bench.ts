@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalTestIssuer } from '@mcp-broker/auth/testing';
 import { envNumber } from '../env-number.ts';
 import { BENCH_TOOL_NAME } from './bench-tool.ts';
 import { type BenchChild, spawnChild } from './children.ts';
 import { type LoadResult, runLoad } from './load.ts';
-import { machineBusyMicros } from './machine-cpu.ts';
+import { type BenchMachine, benchMachine, machineBusyMicros } from './machine-cpu.ts';
 import { redisCpuMicros } from './redis-cpu.ts';
 import { checkToolCall, customerId, mcpHeaders, probeToolCall, toolCallBody } from './tool-calls.ts';
 
@@ -86,7 +86,7 @@ export interface TargetSummary {
 export interface McpBenchReport {
   benchmark: 'mcp';
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  machine: BenchMachine;
   settings: Omit<McpBenchSettings, 'redisUrl'>;
   tool: string;
   seed: { customers: number; records: Record<string, number>; seedMs: number };
@@ -348,12 +348,7 @@ export async function runMcpBenchmark(
     const report: McpBenchReport = {
       benchmark: 'mcp',
       startedAt,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-      },
+      machine: benchMachine(),
       settings: publicSettings,
       tool: settings.tool,
       seed: { customers: settings.customers, records: seed.counts, seedMs: seed.seedMs },
