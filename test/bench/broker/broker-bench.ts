@@ -22,7 +22,7 @@ import {
   runFixedCalls,
 } from './load.ts';
 import { cpuSnapshot, phaseCpu } from './phase-cpu.ts';
-import { redisCommandCounts } from './redis-commands.ts';
+import { redisCommandCounts, redisCommandsPerCall } from './redis-commands.ts';
 import {
   type BrokerBenchReport,
   formatBrokerReport,
@@ -325,10 +325,10 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
         children: CHILD_NAMES,
         calls: ok.length,
         seconds,
+        tag,
+        warnings,
       });
-      if (otherLoadCores !== null && otherLoadCores > 0.1) {
-        warnings.push(`${tag}: other processes used ${otherLoadCores} cores during the phase; figures are suspect`);
-      }
+      const redisPerCall = redisCommandsPerCall(redisStart, redisEnd, ok.length, 12);
       const phaseSeries = series.slice(seriesFrom).map((s) => s.rssMiB * MiB);
       const phase: PhaseResult = {
         path,
@@ -354,15 +354,8 @@ export async function runBrokerBench(options: RunBrokerBenchOptions = {}): Promi
                   ]),
                 )
               : null,
-          redisCommands: ok.length > 0 ? r2((sum(redisEnd) - sum(redisStart)) / ok.length) : null,
-          redisByCommand: Object.fromEntries(
-            Object.entries(redisEnd)
-              .map(([c, n]) => [c, (n - (redisStart[c] ?? 0)) / Math.max(1, ok.length)] as const)
-              .filter(([, n]) => n >= 0.05)
-              .sort((a, b) => b[1] - a[1])
-              .slice(0, 12)
-              .map(([c, n]) => [c, r2(n)]),
-          ),
+          redisCommands: redisPerCall.total,
+          redisByCommand: redisPerCall.byCommand,
         },
         cpuMsPerCall: {
           worker: perCall('worker'),

@@ -23,7 +23,8 @@ export async function cpuSnapshot(
 /**
  * A phase's CPU from two snapshots: ms per call of each process (null where unknown), the cores'
  * worth the machine was busy, and how much of that the benchmark's own processes (`children`,
- * Redis, the load generator) do not account for: other load, which makes the figures suspect.
+ * Redis, the load generator) do not account for: other load, which makes the figures suspect
+ * (above 0.1 cores a warning says so).
  */
 export function phaseCpu(o: {
   start: CpuSnapshot;
@@ -31,6 +32,9 @@ export function phaseCpu(o: {
   children: readonly string[];
   calls: number;
   seconds: number;
+  /** The phase's name, for the warning pushed onto `warnings` when other load makes the figures suspect. */
+  tag: string;
+  warnings: string[];
 }): { perCall: (k: string) => number | null; busyCores: number | null; otherLoadCores: number | null } {
   const { start, end, calls, seconds } = o;
   const delta = (k: string) => (start[k] === undefined || end[k] === undefined ? undefined : end[k]! - start[k]!);
@@ -45,5 +49,8 @@ export function phaseCpu(o: {
     machine === undefined || ours.some((v) => v === undefined)
       ? null
       : r2(Math.max(0, machine - ours.reduce((a, b) => a! + b!, 0)!) / 1e6 / seconds);
+  if (otherLoadCores !== null && otherLoadCores > 0.1) {
+    o.warnings.push(`${o.tag}: other processes used ${otherLoadCores} cores during the phase; figures are suspect`);
+  }
   return { perCall, busyCores, otherLoadCores };
 }

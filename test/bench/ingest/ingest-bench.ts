@@ -14,7 +14,7 @@ import { collectCpuProfiles, cpuProfFlags } from '../broker/cpu-profiles.ts';
 import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from '../broker/echo-tool.ts';
 import { errorCounts, type Percentiles, percentiles, runFixedCalls, send } from '../broker/load.ts';
 import { cpuSnapshot, phaseCpu } from '../broker/phase-cpu.ts';
-import { redisCommandCounts } from '../broker/redis-commands.ts';
+import { redisCommandCounts, redisCommandsPerCall } from '../broker/redis-commands.ts';
 import { formatTable } from '../broker/report.ts';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
 import { type BenchMachine, benchMachine } from '../mcp/machine-cpu.ts';
@@ -314,10 +314,10 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
         children: INGEST_CHILDREN,
         calls: ok.length,
         seconds,
+        tag,
+        warnings,
       });
-      if (otherLoadCores !== null && otherLoadCores > 0.1) {
-        warnings.push(`${tag}: other processes used ${otherLoadCores} cores during the phase; figures are suspect`);
-      }
+      const redisPerCall = redisCommandsPerCall(redisStart, redisEnd, ok.length, 10);
       const phase: IngestPhase = {
         path,
         round,
@@ -332,15 +332,8 @@ export async function runIngestBench(options: RunIngestBenchOptions = {}): Promi
           [...INGEST_CHILDREN, 'redis', 'loadGenerator'].map((k) => [k, perCall(k)]),
         ) as IngestPhase['cpuMsPerCall'],
         cosmosRequestsPerCall: ok.length > 0 ? r2((sum(cosmosEnd) - sum(cosmosStart)) / ok.length) : null,
-        redisCommandsPerCall: ok.length > 0 ? r2((sum(redisEnd) - sum(redisStart)) / ok.length) : null,
-        redisByCommand: Object.fromEntries(
-          Object.entries(redisEnd)
-            .map(([c, n]) => [c, (n - (redisStart[c] ?? 0)) / Math.max(1, ok.length)] as const)
-            .filter(([, n]) => n >= 0.05)
-            .sort((a, b) => b[1] - a[1])
-            .slice(0, 10)
-            .map(([c, n]) => [c, r2(n)]),
-        ),
+        redisCommandsPerCall: redisPerCall.total,
+        redisByCommand: redisPerCall.byCommand,
         busyCores,
         otherLoadCores,
         loadAverage: loadAverage(),
