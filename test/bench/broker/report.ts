@@ -150,6 +150,27 @@ export function formatTable(rows: readonly string[][]): string[] {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
 }
 
+/** A phase row's leading cells: path, round, calls counted, calls/s, p50 and p99 ms, errors. */
+export function phaseCells(
+  p: { path: string; round: number; callsPerSecond: number; latencyMs: Percentiles; errors: number },
+  calls: number,
+): string[] {
+  return [
+    p.path,
+    String(p.round),
+    String(calls),
+    p.callsPerSecond.toFixed(0),
+    p.latencyMs.p50.toFixed(1),
+    p.latencyMs.p99.toFixed(1),
+    String(p.errors),
+  ];
+}
+
+/** CPU ms per call of several processes as one cell, `?` where unknown. */
+export function cpuCell(values: readonly (number | null)[]): string {
+  return values.map((x) => (x === null ? '?' : x.toFixed(2))).join(' | ');
+}
+
 export function formatBrokerReport(report: BrokerBenchReport): string {
   const rows: string[][] = [
     [
@@ -164,18 +185,11 @@ export function formatBrokerReport(report: BrokerBenchReport): string {
       'per call: Cosmos reqs|Redis cmds',
     ],
   ];
-  const f = (x: number | null) => (x === null ? '?' : x.toFixed(2));
   for (const p of report.phases) {
     const c = p.cpuMsPerCall;
     rows.push([
-      p.path,
-      String(p.round),
-      String(p.calls),
-      p.callsPerSecond.toFixed(0),
-      p.latencyMs.p50.toFixed(1),
-      p.latencyMs.p99.toFixed(1),
-      String(p.errors),
-      [c.worker, c.ingress, c.mcp, c.cosmos, c.redis, c.loadGenerator].map(f).join(' | '),
+      ...phaseCells(p, p.calls),
+      cpuCell([c.worker, c.ingress, c.mcp, c.cosmos, c.redis, c.loadGenerator]),
       `${p.roundTripsPerCall.cosmos?.total?.toFixed(1) ?? '?'} | ${p.roundTripsPerCall.redisCommands?.toFixed(1) ?? '?'}`,
     ]);
   }

@@ -15,7 +15,7 @@ import { BENCH_RESOURCE, ECHO_PERMISSION, ECHO_TOOL_NAME, echoMessage } from '..
 import { errorCounts, type Percentiles, percentiles, runFixedCalls, send } from '../broker/load.ts';
 import { cpuSnapshot, phaseCpu } from '../broker/phase-cpu.ts';
 import { redisCommandCounts, redisCommandsPerCall } from '../broker/redis-commands.ts';
-import { formatTable } from '../broker/report.ts';
+import { cpuCell, formatTable, phaseCells } from '../broker/report.ts';
 import { type BenchChild, spawnChild } from '../mcp/children.ts';
 import { type BenchMachine, benchMachine } from '../mcp/machine-cpu.ts';
 import {
@@ -499,18 +499,11 @@ export function formatIngestReport(report: IngestBenchReport): string {
       'other load',
     ],
   ];
-  const f = (x: number | null) => (x === null ? '?' : x.toFixed(2));
   for (const p of report.phases) {
     const c = p.cpuMsPerCall;
     rows.push([
-      p.path,
-      String(p.round),
-      String(p.accepted),
-      p.callsPerSecond.toFixed(0),
-      p.latencyMs.p50.toFixed(1),
-      p.latencyMs.p99.toFixed(1),
-      String(p.errors),
-      [c.ingress, c.bare, c.cosmos, c.redis, c.loadGenerator].map(f).join(' | '),
+      ...phaseCells(p, p.accepted),
+      cpuCell([c.ingress, c.bare, c.cosmos, c.redis, c.loadGenerator]),
       `${p.cosmosRequestsPerCall?.toFixed(1) ?? '?'} | ${p.redisCommandsPerCall?.toFixed(1) ?? '?'}`,
       String(p.otherLoadCores ?? '?'),
     ]);
