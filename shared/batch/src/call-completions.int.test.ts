@@ -23,17 +23,18 @@ beforeAll(async () => {
   queues = new BrokerQueues({ connection: redis, prefix, retry: { toolCallAttempts: 2, baseDelayMs: 10 } });
   completions = new CallCompletions({ caller, redis, prefix, logger: pino({ level: 'silent' }) });
   await completions.ready();
-  worker = new Worker(
-    toolCallQueueName(caller),
-    async (job) => (await behaviour.get(job.data.callId)?.()) ?? 'missing',
-    {
-      connection: redis.duplicate({ maxRetriesPerRequest: null }),
-      prefix: bullPrefix(prefix),
-      autorun: false,
-      settings: { backoffStrategy: () => 10 },
-    },
-  );
+  worker = startWorker(false);
 });
+
+/** The test's worker; a fresh one rather than pause/resume, whose wake-up can miss a job. */
+function startWorker(autorun: boolean): Worker {
+  return new Worker(toolCallQueueName(caller), async (job) => (await behaviour.get(job.data.callId)?.()) ?? 'missing', {
+    connection: redis.duplicate({ maxRetriesPerRequest: null }),
+    prefix: bullPrefix(prefix),
+    autorun,
+    settings: { backoffStrategy: () => 10 },
+  });
+}
 
 afterAll(async () => {
   await worker?.close();
@@ -91,13 +92,14 @@ describe('call completions (the caller queue events)', () => {
   });
 
   it('hears a queued call removed (cancelled with its run) as final, without a status', async () => {
-    await worker.pause();
+    // No worker while the call waits, so it is removed from the queue and never taken.
+    await worker.close();
     const id = `tc_${randomUUID()}`;
     const removed = next(id);
     await queues.enqueueToolCall({ callId: id, caller });
     expect(await queues.removeQueuedToolCall(caller, id)).toBe(true);
     expect(await removed).toEqual({ callId: id, final: true });
-    worker.resume();
+    worker = startWorker(true);
   });
 
   it("wakes a full window on a job's completion, the safety poll an hour away", async () => {
