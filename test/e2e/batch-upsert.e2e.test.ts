@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { BatchRunView } from '@mcp-broker/contracts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { enrichTool } from '../support/batch-test-tools.ts';
+import { enrichment, enrichTool } from '../support/batch-test-tools.ts';
 import { type BrokerStack, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
 import { brokerTestTools } from '../support/broker-test-tools.ts';
 
 // Batch write-back by external id (writeBack.externalIdField) through a whole run: the worker's
 // run job, the Bulk API 2.0 upsert job above bulkAbove and the SObject Collections upsert below
-// it, against the Salesforce sandbox's upsert rules.
+// it, against the Salesforce sandbox's upsert rules; and the write-back checked against the
+// org's describe when a run starts.
 
 let sandbox: SalesforceSandbox;
 let stack: BrokerStack;
@@ -41,6 +42,13 @@ beforeAll(async () => {
           Score__c: { type: 'int' },
           // Not unique: two Accounts may carry one key, which an upsert cannot resolve.
           Legacy_Key__c: { length: 40, externalId: true, unique: false },
+        },
+      },
+      // Written back by one schedule only, so its describe is not cached when that run starts.
+      Enrichment__c: {
+        fields: {
+          Account_Key__c: { length: 18, externalId: true },
+          Action__c: { length: 255 },
         },
       },
     },
@@ -82,9 +90,35 @@ beforeAll(async () => {
           fields: { Status__c: 'status', Tool__c: 'tool', Completed_At__c: 'call.completedAt' },
         },
       }),
+      // The write-back checked against the describe: a wrong name fails the run before any call.
+      schedule('unknown-key', 'Ghost', {
+        writeBack: { ...accountUpsert, externalIdField: 'Legacy_Kee__c' },
+      }),
+      schedule('not-a-key', 'Ghost', { writeBack: { ...accountUpsert, externalIdField: 'Industry' } }),
+      schedule('unknown-sobject', 'Ghost', { writeBack: { ...accountUpsert, sobject: 'Acount' } }),
+      schedule('unknown-field', 'Ghost', {
+        writeBack: { ...accountUpsert, fields: { Score__c: 'structuredContent.score', Scroe__c: 'text' } },
+      }),
+      schedule('enrichment-upsert', 'Flaky', {
+        writeBack: {
+          type: 'salesforce-record',
+          org: 'org-a',
+          sobject: 'Enrichment__c',
+          externalIdField: 'Account_Key__c',
+          fields: { Action__c: 'structuredContent.action' },
+        },
+      }),
     ],
   });
 }, 60_000);
+
+const accountUpsert = {
+  type: 'salesforce-record',
+  org: 'org-a',
+  sobject: 'Account',
+  externalIdField: 'Legacy_Key__c',
+  fields: { Score__c: 'structuredContent.score' },
+};
 
 afterAll(async () => {
   await stack?.close();
@@ -162,5 +196,49 @@ describe('batch write-back by external id', () => {
     expect(second.counts).toMatchObject({ selected: 4, writtenBack: 4, writeBackFailed: 0 });
     expect(results()).toHaveLength(4);
     for (const r of results()) expect(r.Id).toBe(created.get(r.Request_Id__c));
+  });
+});
+
+describe('the write-back checked against the org describe at the start of a run', () => {
+  const ghosts: string[] = [];
+  beforeAll(() => {
+    for (let i = 0; i < 3; i++) ghosts.push(sandbox.insertRecord('Account', { Name: `Ghost ${i}`, Industry: 'Ghost' }));
+  });
+  const called = () => ghosts.reduce((n, id) => n + (enrichment.invocations.get(id) ?? 0), 0);
+
+  it.each([
+    ['unknown-key', 'writeBack.externalIdField: Account has no field "Legacy_Kee__c"'],
+    [
+      'not-a-key',
+      'writeBack.externalIdField: Account.Industry is no External ID (or idLookup) field, so an upsert cannot match on it',
+    ],
+    ['unknown-sobject', 'writeBack.sobject: the org has no sObject "Acount"'],
+    ['unknown-field', 'writeBack.fields.Scroe__c: Account has no field "Scroe__c"'],
+  ])('schedule %s fails with BATCH_WRITE_BACK_INVALID before any tool call', async (id, problem) => {
+    const view = await run(id);
+    expect(view.status).toBe('failed');
+    expect(view.error).toEqual({ code: 'BATCH_WRITE_BACK_INVALID', message: expect.stringContaining(problem) });
+    expect(view.error?.message).toMatch(new RegExp(`^Schedule "${id}": the write-back to Ac?count in org "org-a"`));
+    expect(view.counts).toMatchObject({ selected: 0, called: 0, writtenBack: 0, writeBackFailed: 0 });
+    expect(view.errorsByCode).toEqual([{ code: 'BATCH_WRITE_BACK_INVALID', count: 1 }]);
+    expect(called()).toBe(0);
+  });
+
+  it('retries a describe that fails transiently, then runs and writes back', async () => {
+    const accounts = Array.from({ length: 2 }, (_, i) =>
+      sandbox.insertRecord('Account', { Name: `Flaky ${i}`, Industry: 'Flaky' }),
+    );
+    // The run's first two REST requests (its describe of Enrichment__c, and that tried again) are refused.
+    sandbox.faults.requestLimitExceeded({ count: 2 });
+    const view = await run('enrichment-upsert');
+    expect(view.status).toBe('succeeded');
+    expect(view.counts).toMatchObject({ selected: 2, succeeded: 2, writtenBack: 2, writeBackFailed: 0 });
+    expect(
+      sandbox
+        .records('Enrichment__c')
+        .map((r) => r.Account_Key__c)
+        .sort(),
+    ).toEqual([...accounts].sort());
+    for (const id of accounts) expect(enrichment.invocations.get(id)).toBe(1);
   });
 });

@@ -335,6 +335,44 @@ describe('Salesforce sandbox: OAuth, REST and SObject Collections through jsforc
     expect(deleted).toEqual(ids.map((id) => ({ id, success: true, errors: [] })));
   });
 
+  it('describes an object with its fields as Salesforce does, and answers NOT_FOUND for an unknown one', async () => {
+    const token = conn.accessToken ?? '';
+    const unknown = await rest(sandbox, token, 'GET', 'sobjects/Acount/describe');
+    expect(unknown).toMatchObject({
+      status: 404,
+      body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }],
+    });
+
+    const described = await rest(sandbox, token, 'GET', 'sobjects/mcp_result__c/describe');
+    expect(described.status).toBe(200);
+    const body = described.body as { name: string; fields: Record<string, unknown>[] };
+    expect(body.name).toBe('MCP_Result__c');
+    const field = (name: string) => body.fields.find((f) => f.name === name);
+    expect(field('Id')).toMatchObject({
+      type: 'id',
+      externalId: false,
+      idLookup: true,
+      createable: false,
+      updateable: false,
+      nillable: false,
+    });
+    expect(field('CreatedDate')).toMatchObject({ externalId: false, idLookup: false, updateable: false });
+    expect(field('Request_Id__c')).toEqual(
+      expect.objectContaining({
+        type: 'string',
+        length: 255,
+        externalId: true,
+        idLookup: true,
+        createable: true,
+        updateable: true,
+        nillable: true,
+      }),
+    );
+    expect(field('Status__c')).toMatchObject({ type: 'picklist', externalId: false, idLookup: false });
+    // jsforce's own describe reads the same document.
+    expect((await conn.sobject('MCP_Result__c').describe()).fields.map((f) => f.name)).toContain('Request_Id__c');
+  });
+
   it("answers field errors in Salesforce's shape, and jsforce surfaces their errorCode", async () => {
     const opportunities = conn.sobject('Opportunity');
     await expect(opportunities.create({ Name: 'x', Bogus__c: 1 })).rejects.toMatchObject({

@@ -1,7 +1,9 @@
 /**
  * Single-record REST resources under `/services/data/vXX.X/sobjects/`:
  *
- * - `GET sobjects` (describe global, minimal), `GET sobjects/<T>/describe` (fields only);
+ * - `GET sobjects` (describe global, minimal), `GET sobjects/<T>/describe` (the object's name and
+ *   flags, and `fields[]` with `name`, `type`, `length`, `nillable`, `createable`, `updateable`,
+ *   `externalId` and `idLookup`; an unknown object 404 `NOT_FOUND`);
  * - `POST sobjects/<T>` create (201 `{ id, success, errors }`; a platform event is published and
  *   answers `OPERATION_ENQUEUED` with its EventUuid);
  * - `GET|PATCH|DELETE sobjects/<T>/<id>` (PATCH and DELETE answer 204);
@@ -51,6 +53,8 @@ function describe(type: SObjectType): Record<string, unknown> {
     createable: false,
     updateable: false,
     externalId: false,
+    // Id is the one system field a record can be looked up (and upserted) by.
+    idLookup: name === 'Id',
   }));
   const custom = Object.entries(type.definition.fields).map(([name, def]) => ({
     name,
@@ -61,6 +65,9 @@ function describe(type: SObjectType): Record<string, unknown> {
     createable: true,
     updateable: true,
     externalId: def.externalId === true,
+    // Salesforce sets idLookup on every external id (and on some standard fields, such as
+    // Account.Name, which the sandbox's upsert does not accept: it matches external ids only).
+    idLookup: def.externalId === true,
   }));
   return {
     name: type.name,

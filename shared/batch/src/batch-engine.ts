@@ -15,6 +15,7 @@ import { BatchRunner, type BatchRunnerOptions } from './batch-runner.ts';
 import { buildBatchSource } from './build-batch-source.ts';
 import { CallCompletions } from './call-completions.ts';
 import { RunCalls } from './run-calls.ts';
+import { WriteBackCheck } from './write-back-check.ts';
 
 export interface BatchEngineOptions {
   schedules: readonly ScheduleConfig[];
@@ -94,6 +95,7 @@ export class BatchEngine {
         return true;
       },
       org: (orgId) => options.orgs.get(orgId),
+      writeBackCheck: new WriteBackCheck({ org: (orgId) => options.orgs.get(orgId) }),
       logger: options.logger,
       ...options.runner,
     });

@@ -15,6 +15,7 @@ import { CallWindow } from './call-window.ts';
 import { type ChunkItem, type ChunkOutcome, CollectionWriteBack } from './collection-write-back.ts';
 import { RecordMapping, RecordMappingError } from './record-mapping.ts';
 import type { RunCalls } from './run-calls.ts';
+import { WRITE_BACK_INVALID, type WriteBackCheck } from './write-back-check.ts';
 
 export interface BatchRunnerOptions {
   schedules: readonly ScheduleConfig[];
@@ -32,8 +33,10 @@ export interface BatchRunnerOptions {
   cancelQueued: (caller: string, callId: string) => Promise<boolean>;
   /** Connected orgs, for the write-back. */
   org: (orgId: string) => OrgConnection;
+  /** Checks a schedule's write-back against the org's describe when a run starts selecting. */
+  writeBackCheck: WriteBackCheck;
   logger: Logger;
-  /** Tries of one source page before the run job's own retry takes over. Default 3. */
+  /** Tries of one source page (or write-back describe) before the run job's own retry takes over. Default 3. */
   pageAttempts?: number;
   /** First delay between page tries, in ms (doubles, full jitter). Default 500. */
   pageRetryBaseMs?: number;
@@ -57,11 +60,12 @@ class RunCancelled extends Error {}
  * next begins, so a job that dies (a killed worker, a lost lock) is taken over by another replica
  * and continues from there:
  *
- * 1. `selecting`: read a page from the source at the checkpointed cursor, hand each record to the
- *    broker core (`accept`) with the idempotency key (schedule, run, record id), at most the
- *    schedule's concurrency unfinished at once and its calls per minute; checkpoint the cursor and
- *    the offset within the page with the counts. A record handed in again after a crash is the
- *    same call (`duplicate`), so no tool is called twice for it.
+ * 1. `selecting`: check the write-back against the org's describe (a field it lacks fails the run
+ *    before any call), then read a page from the source at the checkpointed cursor, hand each
+ *    record to the broker core (`accept`) with the idempotency key (schedule, run, record id), at
+ *    most the schedule's concurrency unfinished at once and its calls per minute; checkpoint the
+ *    cursor and the offset within the page with the counts. A record handed in again after a
+ *    crash is the same call (`duplicate`), so no tool is called twice for it.
  * 2. `draining`: wait for the run's unfinished calls.
  * 3. `counting`: count the run's calls from their records (the source of truth).
  * 4. `writing-back`: write the outcomes back in chunks (SObject Collections), checkpointing the
@@ -119,6 +123,7 @@ export class BatchRunner {
       );
     }
     try {
+      if (run.phase === 'selecting') run = await this.#checkWriteBack(run, schedule);
       if (run.phase === 'selecting') run = await this.#select(run, schedule, caller);
       if (run.phase === 'draining' || run.phase === 'counting') run = await this.#drainAndCount(run, schedule);
       if (run.phase === 'writing-back') run = await this.#writeBack(run, schedule);
@@ -135,6 +140,24 @@ export class BatchRunner {
     const run = await this.#o.runs.get(caller, runId);
     if (!run || finalBatchRunStatuses.includes(run.status)) return;
     await this.#end(run, 'failed', { code: 'BATCH_RUN_ABANDONED', message: `Gave up on the run: ${reason}` });
+  }
+
+  /**
+   * A write-back the org cannot take (an unknown sObject or field, an external id field that is
+   * none) fails the run before its first call; checked on every attempt that selects (the
+   * describe is cached), so a resumed run's calls are still drained and counted, not written.
+   */
+  async #checkWriteBack(run: BatchRunRecord, schedule: ScheduleConfig): Promise<BatchRunRecord> {
+    const config = schedule.writeBack;
+    if (!config) return run;
+    const refusal = await this.#retried(
+      'batch write-back describe',
+      () => this.#o.writeBackCheck.check(schedule.id, config),
+      () => true,
+    );
+    if (!refusal) return run;
+    this.#o.logger.warn({ run: run.id, schedule: schedule.id, err: refusal.message }, 'batch write-back refused');
+    return this.#save(run, (r) => ({ ...r, phase: 'draining', error: refusal }));
   }
 
   async #select(initial: BatchRunRecord, schedule: ScheduleConfig, caller: CallerConfig): Promise<BatchRunRecord> {
@@ -331,25 +354,39 @@ export class BatchRunner {
     cursor: string | undefined,
     pageSize: number,
   ): Promise<SourcePage | BatchSourceError> {
+    const read = async () => {
+      try {
+        return await source.readPage(cursor, pageSize);
+      } catch (error) {
+        throw error instanceof BatchSourceError
+          ? error
+          : new BatchSourceError('BATCH_SOURCE_FAILED', (error as Error).message ?? String(error), true);
+      }
+    };
+    try {
+      return await this.#retried('batch source page', read, (error) => (error as BatchSourceError).transient);
+    } catch (error) {
+      if (!(error instanceof BatchSourceError) || error.transient) throw error;
+      this.#o.logger.warn({ code: error.code, err: error.message }, 'batch source refused the query');
+      return error;
+    }
+  }
+
+  /**
+   * Runs `step`, trying it again with backoff while it fails `transient`ly, `pageAttempts` times
+   * in all; then (or at once for a final failure) the failure is thrown, and a transient one
+   * leaves it to the run job's attempts, which resume from the checkpoint.
+   */
+  async #retried<T>(what: string, step: () => Promise<T>, transient: (error: unknown) => boolean): Promise<T> {
     const attempts = this.#o.pageAttempts ?? 3;
     const backoff = new Backoff({ baseDelayMs: this.#o.pageRetryBaseMs ?? 500, maxDelayMs: 30_000 });
     for (let attempt = 1; ; attempt++) {
       try {
-        return await source.readPage(cursor, pageSize);
+        return await step();
       } catch (error) {
-        const failure =
-          error instanceof BatchSourceError
-            ? error
-            : new BatchSourceError('BATCH_SOURCE_FAILED', (error as Error).message ?? String(error), true);
-        if (!failure.transient) {
-          this.#o.logger.warn({ code: failure.code, err: failure.message }, 'batch source refused the query');
-          return failure;
-        }
-        if (attempt >= attempts) throw failure;
-        this.#o.logger.warn(
-          { code: failure.code, attempt, err: failure.message },
-          'batch source page failed; retrying',
-        );
+        if (!transient(error) || attempt >= attempts) throw error;
+        const failure = error as { code?: string; message?: string };
+        this.#o.logger.warn({ code: failure.code, attempt, err: failure.message }, `${what} failed; retrying`);
         await abortableSleep(backoff.next());
       }
     }
@@ -375,8 +412,9 @@ export class BatchRunner {
       if (tally.unfinished.length === 0) {
         return this.#save(run, (r) => ({
           ...r,
-          // A run that could not select everything still writes back what it called.
-          phase: schedule.writeBack ? 'writing-back' : 'done',
+          // A run that could not select everything still writes back what it called, unless the
+          // write-back itself is what the org refused.
+          phase: schedule.writeBack && r.error?.code !== WRITE_BACK_INVALID ? 'writing-back' : 'done',
           counts: {
             ...r.counts,
             succeeded: tally.succeeded,

@@ -235,6 +235,10 @@ export const failureCatalog = {
     retry: 'final',
     hint: "The source refused the query or failed after retries; the message is the source's own. Fix the schedule.",
   },
+  BATCH_WRITE_BACK_INVALID: {
+    retry: 'final',
+    hint: "The org's describe of the write-back sObject refused the schedule before any call: no such sObject, an externalIdField it lacks or that is no External ID, or a mapped field it lacks or that cannot be written. The message names the schedule, the sObject and the field; fix writeBack.",
+  },
   BATCH_RUN_CANCELLED: {
     retry: 'final',
     hint: 'The run was cancelled; calls not yet started were cancelled with it.',
