@@ -185,6 +185,35 @@ describe('a worker killed with SIGKILL after its running write', () => {
   }, 120_000);
 });
 
+describe('a worker killed before its running write, again and again until the queue gives up', () => {
+  it('dead-letters the call with the runs the queue started as its attempts, and one callback', async () => {
+    await killAll();
+    closeGate();
+    const id = await submitGated('crash-stalls', '/crash-stalls');
+    // BullMQ fails a job that stalls more than maxStalledCount (3) times: four runs, each killed
+    // within the threshold, so the record never hears of them.
+    for (let run = 1; run <= 4; run++) {
+      const worker = startWorkerProcess();
+      await expect.poll(() => gate.started, { timeout: 30_000 }).toBe(run);
+      expect(await recordOf(id)).toMatchObject({ status: 'queued', attempts: 0 });
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+    }
+    // The next worker takes the job only to fail it (that activation runs nothing).
+    startWorkerProcess();
+    await expect
+      .poll(async () => (await recordOf(id)).deliveries[0]?.status, { timeout: 60_000, interval: 200 })
+      .toBe('delivered');
+    expect(await recordOf(id)).toMatchObject({
+      status: 'failed',
+      attempts: 4,
+      error: { code: 'BROKER_WORKER_ABANDONED', deadLettered: true },
+    });
+    expect(gate.started).toBe(4);
+    expect(receiver.received.filter((c) => c.json.id === id).map((c) => c.json.status)).toEqual(['failed']);
+  }, 180_000);
+});
+
 describe('a worker stopped with SIGTERM', () => {
   it('drains: finishes the call in hand, takes no new job, exits 0; the next worker runs the queued one', async () => {
     // Only the worker under test may take jobs.

@@ -168,10 +168,14 @@ export class BrokerWorker {
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade < attempts && !/stalled more than/i.test(err.message)) return;
     const { callId, caller } = job.data;
+    // The runs the queue started, which the record may never have seen (each killed before its
+    // lazy `running` write). The activation that fails a job for stalling too often (BullMQ's
+    // deferred failure) runs nothing, so it is not one of them.
+    const attemptsStarted = job.attemptsStarted - (job.deferredFailure ? 1 : 0);
     try {
       const error = { code: 'BROKER_WORKER_ABANDONED' as const, message: `Gave up on the call: ${err.message}` };
       const saved = await this.#o.repository.apply(caller, callId, (current, now) =>
-        lifecycle.deadLetter(current, now, error, 'abandoned by the queue'),
+        lifecycle.deadLetter(current, now, error, { note: 'abandoned by the queue', attemptsStarted }),
       );
       if (saved?.changed) {
         this.#o.metrics?.callFinished(saved.record);

@@ -174,10 +174,19 @@ describe('tool-call lifecycle: outcomes', () => {
   });
 
   it('deadLetter marks the failure as given up (replayable), with its note when there is one', () => {
-    const next = must(deadLetter(running(), T2, error, 'abandoned by the queue'));
+    const next = must(deadLetter(running(), T2, error, { note: 'abandoned by the queue' }));
     expect(next).toMatchObject({ status: 'failed', completedAt: T2, error: { ...error, deadLettered: true } });
     expect(next.history.at(-1)).toEqual({ status: 'failed', at: T2, note: 'abandoned by the queue' });
     expect(must(deadLetter(running(), T2, error)).history.at(-1)).toEqual({ status: 'failed', at: T2 });
+  });
+
+  it('deadLetter counts the runs the queue started that the record never saw, less its rate-limit waits', () => {
+    // Four runs each killed before their running write: the record still says queued, 0 attempts.
+    expect(must(deadLetter(queued(), T1, error, { attemptsStarted: 4 })).attempts).toBe(4);
+    expect(must(deadLetter(queued({ rateLimitWaits: 1 }), T1, error, { attemptsStarted: 4 })).attempts).toBe(3);
+    // Never fewer than the record counted itself.
+    expect(must(deadLetter(queued({ attempts: 5 }), T1, error, { attemptsStarted: 2 })).attempts).toBe(5);
+    expect(must(deadLetter(queued(), T1, error)).attempts).toBe(0);
   });
 
   it('an outcome may be stored on a call still queued (a retried job that runs no more)', () => {

@@ -88,9 +88,13 @@ export function start(
   options: { attemptsStarted?: number } = {},
 ): ToolCallRecord | undefined {
   if (isFinal(current)) return undefined;
-  const floor = (options.attemptsStarted ?? 0) - (current.rateLimitWaits ?? 0);
-  const attempts = Math.max(current.attempts + 1, floor);
+  const attempts = Math.max(current.attempts + 1, attemptsFloor(current, options.attemptsStarted));
   return moved(current, now, 'running', { attempts, startedAt: current.startedAt ?? now }, `attempt ${attempts}`);
+}
+
+/** The attempts the queue's `attemptsStarted` proves, less the runs that were rate-limit waits. */
+function attemptsFloor(current: ToolCallRecord, attemptsStarted: number | undefined): number {
+  return (attemptsStarted ?? 0) - (current.rateLimitWaits ?? 0);
 }
 
 /** The tool answered. */
@@ -110,19 +114,27 @@ export function fail(
   return ended(current, now, 'failed', patch);
 }
 
-/** The broker gave up (retries exhausted, the queue abandoned the job): failed, and replayable. */
+/**
+ * The broker gave up (retries exhausted, the queue abandoned the job): failed, and replayable.
+ * `attemptsStarted` (the runs of the job the queue started) is a floor on the attempts, as for
+ * `start`: a job abandoned for stalling too often may have had every run killed before its
+ * `running` write, so that only the queue counted them.
+ */
 export function deadLetter(
   current: ToolCallRecord,
   now: string,
   error: RecordedFailure,
-  note?: string,
+  options: { note?: string; attemptsStarted?: number } = {},
 ): ToolCallRecord | undefined {
   return ended(
     current,
     now,
     'failed',
-    { error: { code: error.code, message: error.message, deadLettered: true } },
-    note,
+    {
+      attempts: Math.max(current.attempts, attemptsFloor(current, options.attemptsStarted)),
+      error: { code: error.code, message: error.message, deadLettered: true },
+    },
+    options.note,
   );
 }
 
