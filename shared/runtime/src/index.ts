@@ -10,5 +10,5 @@ export {
   toBrokerError,
 } from './http-server.ts';
 export { ConfigError, loadConfig } from './load-config.ts';
-export { createLogger, type Logger, type LoggerConfig, redactedPaths, scrubSecrets } from './logger.ts';
+export { createLogger, type Logger, type LoggerConfig, scrubSecrets } from './logger.ts';
 export { parseTraceparent, resolveRequestId, type TraceContext } from './request-id.ts';

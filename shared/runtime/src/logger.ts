@@ -40,35 +40,6 @@ const CENSOR = '[REDACTED]';
 // Log objects are a few levels deep; anything deeper is replaced rather than walked (and a cycle ends here).
 const MAX_DEPTH = 8;
 
-/**
- * Kept for the step-cost benchmark's what-if rows: the path list pino's `redact` used before
- * issue 14 (its wildcards cost ~14 µs a line). The logger no longer uses it.
- */
-export const redactedPaths = [
-  'authorization',
-  'headers.authorization',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["ocp-apim-subscription-key"]',
-  'res.headers["set-cookie"]',
-  '*.authorization',
-  '*.Authorization',
-  'token',
-  '*.token',
-  '*.accessToken',
-  '*.access_token',
-  '*.refreshToken',
-  '*.refresh_token',
-  '*.clientSecret',
-  '*.client_secret',
-  '*.password',
-  '*.secret',
-  '*.apiKey',
-  '*.subscriptionKey',
-  '*.key',
-  '*.assertion',
-];
-
 /** Whether a field of this name holds a secret (see SECRET_FIELDS). */
 export function isSecretField(name: string): boolean {
   const n = name.toLowerCase().replace(/[-_]/g, '');
