@@ -5,7 +5,13 @@ import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/sale
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { enrichment, enrichTool } from '../support/batch-test-tools.ts';
-import { type BrokerStack, REDIS_URL, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
+import {
+  type BrokerStack,
+  REDIS_URL,
+  settledCall,
+  startBrokerStack,
+  startCallbackReceiver,
+} from '../support/broker-stack.ts';
 import { brokerTestTools } from '../support/broker-test-tools.ts';
 
 // Scheduled batch enrichment end to end on real peers: the Salesforce sandbox (SOQL query with
@@ -58,16 +64,6 @@ beforeAll(async () => {
   sandbox = await startSalesforceSandbox({
     longPollTimeoutMs: 2_000,
     objects: {
-      MCP_Batch_Run__e: {
-        fields: {
-          Run_Id__c: { length: 64, required: true },
-          Schedule__c: { length: 64 },
-          Status__c: { length: 32 },
-          Counts__c: { type: 'textarea', length: 32000 },
-          Errors__c: { type: 'textarea', length: 32000 },
-          Duration_Ms__c: { type: 'double' },
-        },
-      },
       Account: {
         fields: {
           Name: { length: 255, required: true, label: 'Account Name' },
@@ -337,10 +333,7 @@ describe('batch runs: interactive calls of the same caller', () => {
         body: JSON.stringify({ tool: 'test_echo', arguments: { message: `interactive-${i}` } }),
       });
       const { id: callId } = (await res.json()) as { id: string };
-      const done = await fetch(`${stack.ingressUrl}/v1/tool-calls/${callId}?wait=10`, {
-        headers: { authorization: stack.auth('caller-a') },
-      });
-      const view = (await done.json()) as { status: string; startedAt?: string; createdAt: string };
+      const view = await settledCall(stack, callId);
       expect(view.status).toBe('succeeded');
       delays.push(Date.parse(view.startedAt as string) - Date.parse(view.createdAt));
       expect(Date.now() - submitted).toBeLessThan(5_000);

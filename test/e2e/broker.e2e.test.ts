@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { SIGNATURE_HEADER, toolCallId, verifyCallbackSignature } from '@mcp-broker/broker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerStack, CALLBACK_SECRET, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
+import {
+  type BrokerStack,
+  CALLBACK_SECRET,
+  settledCall,
+  startBrokerStack,
+  startCallbackReceiver,
+} from '../support/broker-stack.ts';
 import { brokerTestTools, invocations, waits } from '../support/broker-test-tools.ts';
 
 let stack: BrokerStack;
@@ -42,24 +48,15 @@ async function submit(body: unknown, options: { caller?: Caller; key?: string | 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
 type Json = any;
 
-async function get(
-  id: string,
-  options: { caller?: Caller; wait?: number } = {},
-): Promise<{ status: number; json: Json }> {
-  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}${options.wait ? `?wait=${options.wait}` : ''}`, {
+async function get(id: string, options: { caller?: Caller } = {}): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}`, {
     headers: { authorization: stack.auth(options.caller ?? 'caller-a') },
   });
   return { status: res.status, json: await res.json() };
 }
 
 /** Waits (server-side, via ?wait) until the call is final. */
-async function settled(id: string, caller: Caller = 'caller-a'): Promise<Json> {
-  for (let i = 0; i < 6; i++) {
-    const { json } = await get(id, { caller, wait: 20 });
-    if (['succeeded', 'failed', 'cancelled'].includes(json.status)) return json;
-  }
-  throw new Error(`call ${id} did not settle`);
-}
+const settled = (id: string, caller: Caller = 'caller-a'): Promise<Json> => settledCall<Json>(stack, id, caller);
 
 const callbacksFor = (id: string) => receiver.received.filter((c) => c.json.id === id);
 

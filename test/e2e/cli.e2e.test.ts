@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { lifecycle, ToolCallRepository } from '@mcp-broker/broker';
 import { freePort } from '@mcp-broker/redis-process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerStack, REDIS_URL, startBrokerStack } from '../support/broker-stack.ts';
+import { type BrokerStack, REDIS_URL, settledCall, startBrokerStack } from '../support/broker-stack.ts';
 import { brokerTestTools } from '../support/broker-test-tools.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -245,9 +245,7 @@ describe('mcp-broker status, calls, dead letters and replay', () => {
       body: JSON.stringify({ tool: 'test_echo', arguments: { message: 'from-cli-test' } }),
     });
     const { id } = (await submitted.json()) as { id: string };
-    await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=20`, {
-      headers: { authorization: stack.auth('caller-a') },
-    });
+    await settledCall(stack, id);
     const show = await cli(['calls', 'show', id, '--json'], as('caller-a'));
     expect(show.code, show.stderr).toBe(0);
     expect(show.json()).toMatchObject({ id, status: 'succeeded', tool: 'test_echo' });
@@ -285,12 +283,7 @@ describe('mcp-broker status, calls, dead letters and replay', () => {
 
     const left = await cli(['dead-letters', 'list', '--caller', 'caller-a'], as('admin'));
     expect(left.stdout).toContain('No dead letters.');
-    for (const id of ids) {
-      const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=20`, {
-        headers: { authorization: stack.auth('caller-a') },
-      });
-      expect(((await res.json()) as { status: string }).status).toBe('succeeded');
-    }
+    for (const id of ids) expect((await settledCall(stack, id)).status).toBe('succeeded');
   });
 
   it('schedules list answers the caller’s schedules (none here)', async () => {

@@ -4,7 +4,7 @@ import { type ServiceTelemetry, startTelemetry, telemetryConfigSchema } from '@m
 import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
+import type { BrokerStack, settledCall, startCallbackReceiver } from '../support/broker-stack.ts';
 
 // One process holds ingress, the worker and the MCP server, so one tracer provider sees every
 // span: each hop is told apart by what made the span (Fastify route, BullMQ, undici, the tool).
@@ -12,6 +12,7 @@ const exporter = new InMemorySpanExporter();
 let telemetry: ServiceTelemetry;
 let stack: BrokerStack;
 let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+let settle: typeof settledCall;
 
 beforeAll(async () => {
   telemetry = await startTelemetry(loadConfig(telemetryConfigSchema, { OTEL_METRICS_EXPORTER: 'prometheus' }), {
@@ -19,7 +20,8 @@ beforeAll(async () => {
     spanExporter: exporter,
   });
   // Imported only now, as main.ts does: node:http (the callbacks' client) is instrumented when it loads.
-  const { startBrokerStack, startCallbackReceiver } = await import('../support/broker-stack.ts');
+  const { settledCall, startBrokerStack, startCallbackReceiver } = await import('../support/broker-stack.ts');
+  settle = settledCall;
   const { brokerTestTools } = await import('../support/broker-test-tools.ts');
   receiver = await startCallbackReceiver();
   stack = await startBrokerStack({
@@ -62,16 +64,7 @@ async function submit(body: unknown, caller: { traceId: string; parentId: string
   return (await res.json()) as { id: string };
 }
 
-async function settled(id: string) {
-  for (let i = 0; i < 6; i++) {
-    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=20`, {
-      headers: { authorization: stack.auth('caller-a') },
-    });
-    const json = (await res.json()) as { status: string; attempts: number };
-    if (['succeeded', 'failed', 'cancelled'].includes(json.status)) return json;
-  }
-  throw new Error(`call ${id} did not settle`);
-}
+const settled = (id: string) => settle(stack, id);
 
 /** Spans of one trace, waiting until `done` holds (the audit write and callbacks end after the call). */
 async function traceSpans(traceId: string, done: (spans: ReadableSpan[]) => boolean): Promise<ReadableSpan[]> {

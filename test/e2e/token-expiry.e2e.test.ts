@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerStack, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
+import { type BrokerStack, settledCall, startBrokerStack, startCallbackReceiver } from '../support/broker-stack.ts';
 import { brokerTestTools, invocations } from '../support/broker-test-tools.ts';
 
 const TOKEN_TTL_SECONDS = 2;
@@ -35,10 +35,7 @@ async function call(message: string) {
   });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: string };
-  const done = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=30`, {
-    headers: { authorization: stack.auth('caller-a') },
-  });
-  return (await done.json()) as { status: string; attempts: number; error?: unknown };
+  return settledCall(stack, id);
 }
 
 describe('upstream token expiry mid-run', () => {

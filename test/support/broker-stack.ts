@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from '@mcp-broker/auth';
 import { type BrokerConfig, brokerConfigSchema, hashPassword } from '@mcp-broker/broker-config';
+import type { ToolCallView } from '@mcp-broker/contracts';
 import { type DevOAuthServer, startDevOAuthServer } from '@mcp-broker/dev-oauth';
 import { ingressConfigSchema, type StartedIngress, startIngress } from '@mcp-broker/ingress';
 import { buildMcpServer, type McpServer, type ToolDefinition } from '@mcp-broker/mcp-server';
@@ -72,6 +73,27 @@ export interface BrokerStack {
   /** Basic credentials of a configured caller. */
   auth(caller: 'caller-a' | 'caller-b' | 'admin'): string;
   close(): Promise<void>;
+}
+
+const FINAL_CALL_STATUSES = ['succeeded', 'failed', 'cancelled'];
+
+/**
+ * Waits until a call is final, server-side (`GET /v1/tool-calls/{id}?wait=20`, up to six times),
+ * and answers its view as the caller reads it; throws when it is not final by then.
+ */
+export async function settledCall<T extends { status: string } = ToolCallView>(
+  stack: Pick<BrokerStack, 'ingressUrl' | 'auth'>,
+  id: string,
+  caller: 'caller-a' | 'caller-b' | 'admin' = 'caller-a',
+): Promise<T> {
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${stack.ingressUrl}/v1/tool-calls/${id}?wait=20`, {
+      headers: { authorization: stack.auth(caller) },
+    });
+    const view = (await res.json()) as T;
+    if (FINAL_CALL_STATUSES.includes(view.status)) return view;
+  }
+  throw new Error(`call ${id} did not settle`);
 }
 
 /**
