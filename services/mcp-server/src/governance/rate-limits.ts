@@ -1,7 +1,8 @@
 import { BrokerError, type Identity } from '@mcp-broker/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { CoalescedConsumer, type PointOutcome } from './coalesced-consume.ts';
 import { requestIdentityKey } from './request-identity-key.ts';
 
 /** A fixed-window quota. */
@@ -32,9 +33,9 @@ export type RateLimitHeaders = Record<'ratelimit-policy' | 'ratelimit', string>;
  * Per-identity and per-tool quotas kept in Redis, so every replica draws on the same counters.
  */
 export class RateLimits {
-  readonly #identity: RateLimiterRedis;
+  readonly #identity: CoalescedConsumer;
   readonly #identityRule: RateLimitRule;
-  readonly #tools = new Map<string, { limiter: RateLimiterRedis; rule: RateLimitRule }>();
+  readonly #tools = new Map<string, { limiter: CoalescedConsumer; rule: RateLimitRule }>();
   readonly #failMode: 'closed' | 'open';
   readonly #logger: Logger;
 
@@ -43,13 +44,16 @@ export class RateLimits {
     this.#logger = options.logger;
     this.#identityRule = options.perIdentity;
     const make = (prefix: string, rule: RateLimitRule) =>
-      new RateLimiterRedis({
-        storeClient: options.redis,
-        keyPrefix: `${options.keyPrefix}rl:${prefix}`,
-        points: rule.points,
-        duration: rule.windowSeconds,
-        rejectIfRedisNotReady: true,
-      });
+      new CoalescedConsumer(
+        new RateLimiterRedis({
+          storeClient: options.redis,
+          keyPrefix: `${options.keyPrefix}rl:${prefix}`,
+          points: rule.points,
+          duration: rule.windowSeconds,
+          rejectIfRedisNotReady: true,
+        }),
+        rule.points,
+      );
     this.#identity = make('id', options.perIdentity);
     for (const [tool, rule] of Object.entries(options.perTool ?? {})) {
       this.#tools.set(tool, { limiter: make(`tool:${tool}`, rule), rule });
@@ -75,34 +79,16 @@ export class RateLimits {
   }
 
   async #consume(
-    limiter: RateLimiterRedis,
+    limiter: CoalescedConsumer,
     rule: RateLimitRule,
     policy: string,
     key: string,
   ): Promise<RateLimitHeaders | undefined> {
     const policyHeader = `"${policy}";q=${rule.points};w=${rule.windowSeconds}`;
+    let outcome: PointOutcome;
     try {
-      const res = await limiter.consume(key, 1);
-      return {
-        'ratelimit-policy': policyHeader,
-        ratelimit: `"${policy}";r=${res.remainingPoints};t=${Math.ceil(res.msBeforeNext / 1000)}`,
-      };
+      outcome = await limiter.consume(key);
     } catch (err) {
-      if (err instanceof RateLimiterRes) {
-        const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new BrokerError(
-          'BROKER_RATE_LIMITED',
-          `Rate limit exceeded: ${rule.points} calls per ${rule.windowSeconds} s (${policy}). Retry after ${retryAfter} s.`,
-          {
-            details: { policy, limit: rule.points, windowSeconds: rule.windowSeconds, retryAfterSeconds: retryAfter },
-            headers: {
-              'retry-after': String(retryAfter),
-              'ratelimit-policy': policyHeader,
-              ratelimit: `"${policy}";r=0;t=${retryAfter}`,
-            },
-          },
-        );
-      }
       if (this.#failMode === 'open') {
         this.#logger.warn({ err, policy }, 'rate-limit store unreachable; failing open');
         return undefined;
@@ -114,5 +100,24 @@ export class RateLimits {
         { headers: { 'retry-after': '5' }, cause: err },
       );
     }
+    if (outcome.allowed) {
+      return {
+        'ratelimit-policy': policyHeader,
+        ratelimit: `"${policy}";r=${outcome.remainingPoints};t=${Math.ceil(outcome.msBeforeNext / 1000)}`,
+      };
+    }
+    const retryAfter = Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+    throw new BrokerError(
+      'BROKER_RATE_LIMITED',
+      `Rate limit exceeded: ${rule.points} calls per ${rule.windowSeconds} s (${policy}). Retry after ${retryAfter} s.`,
+      {
+        details: { policy, limit: rule.points, windowSeconds: rule.windowSeconds, retryAfterSeconds: retryAfter },
+        headers: {
+          'retry-after': String(retryAfter),
+          'ratelimit-policy': policyHeader,
+          ratelimit: `"${policy}";r=0;t=${retryAfter}`,
+        },
+      },
+    );
   }
 }
