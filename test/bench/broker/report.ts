@@ -295,7 +295,8 @@ function cpuCeilingLines(phases: readonly PhaseResult[]): string[] {
     const d = total(direct);
     const b = total(broker);
     lines.push(
-      `CPU per call r${broker.round}: direct-pooled ${d.toFixed(2)} ms, broker ${b.toFixed(2)} ms (worker ${worker.toFixed(2)}); ` +
+      `CPU per call r${broker.round}: direct-pooled ${d.toFixed(2)} ms, broker ${b.toFixed(2)} ms (worker ${worker.toFixed(2)}), ` +
+        `${(b / d).toFixed(1)}× (issue 14's target: ≤ 2×); ` +
         `on shared cores the ratio is bounded near ${(d / b).toFixed(2)}, and by ${(d / (b - worker)).toFixed(2)} even with a free worker`,
     );
   }

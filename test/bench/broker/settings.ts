@@ -97,7 +97,7 @@ export function brokerSettingsFromEnv(env: NodeJS.ProcessEnv): BrokerBenchSettin
     scryptN,
     logLevel: env.BENCH_LOG_LEVEL ?? 'info',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    targetRatio: num('BENCH_BROKER_TARGET_RATIO', 0.75, 0),
+    targetRatio: num('BENCH_BROKER_TARGET_RATIO', 0.45, 0),
     callTimeoutMs: Math.round(num('BENCH_BROKER_CALL_TIMEOUT_MS', 60_000, 1_000)),
     maxPhaseSeconds: num('BENCH_BROKER_MAX_PHASE_SECONDS', 1_200, 1),
     rssGrowthLimit: num('BENCH_BROKER_RSS_GROWTH_LIMIT', 0.1, 0),
