@@ -17,7 +17,7 @@ describe('CoalescedConsumer against Redis', () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     monitor = await new Redis(REDIS_URL).monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.some((a) => a.startsWith(prefix)) && /^(evalsha|eval)$/i.test(args[0] ?? '')) sent.push(args[0]);
+      if (args.some((a) => a.startsWith(prefix)) && /^(evalsha|eval)$/i.test(args[0] ?? '')) sent.push(args[0] ?? '');
     });
   });
 
