@@ -104,8 +104,19 @@ describe('call completions (the caller queue events)', () => {
 
   it("wakes a full window on a job's completion, the safety poll an hour away", async () => {
     const id = `tc_${randomUUID()}`;
+    // The job is `active` in Redis before the worker calls its processor, so the test waits for
+    // the processor itself: finishing before it ran would leave the job running for good.
     let finish: (status: string) => void = () => {};
-    behaviour.set(id, () => new Promise((resolve) => (finish = resolve)));
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => (started = resolve));
+    behaviour.set(
+      id,
+      () =>
+        new Promise((resolve) => {
+          finish = resolve;
+          started();
+        }),
+    );
     const window = new CallWindow({
       size: 1,
       isLive: (callId) => queues.hasLiveToolCall(caller, callId),
@@ -116,8 +127,7 @@ describe('call completions (the caller queue events)', () => {
     window.add(id);
     const released: FinishedCall[] = [];
     const waiting = window.waitBelow({ onReleased: async (calls) => void released.push(...calls) });
-    while (!(await queues.toolCallQueue(caller).getJobState(id)).startsWith('active'))
-      await new Promise((r) => setTimeout(r, 10));
+    await running;
     finish('failed');
     await waiting;
     expect(released).toEqual([{ callId: id, status: 'failed', final: true }]);
