@@ -1,8 +1,9 @@
-import { batchWriteBackSchema, salesforceOrgSchema } from '@mcp-broker/broker-config';
+import { batchWriteBackSchema } from '@mcp-broker/broker-config';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
-import { OrgConnection } from '@mcp-broker/salesforce';
+import type { OrgConnection } from '@mcp-broker/salesforce';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxOrgConnection } from '../test-support/sandbox-org.ts';
 import { BulkIngestWriteBack } from './bulk-ingest-write-back.ts';
 import { CollectionWriteBack } from './collection-write-back.ts';
 
@@ -32,16 +33,7 @@ beforeAll(async () => {
       },
     },
   });
-  org = new OrgConnection({
-    org: salesforceOrgSchema.parse({
-      id: 'acme-org',
-      caller: 'acme',
-      loginUrl: sandbox.loginUrl,
-      apiVersion: sandbox.apiVersion,
-      auth: { type: 'client-credentials', clientId: sandbox.clientId, clientSecret: { fromEnv: 'SF_SECRET' } },
-    }),
-    env: { SF_SECRET: sandbox.clientSecret },
-  });
+  org = sandboxOrgConnection(sandbox);
 });
 afterAll(async () => {
   await org?.close();

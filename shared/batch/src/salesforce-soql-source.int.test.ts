@@ -1,7 +1,7 @@
-import { salesforceOrgSchema } from '@mcp-broker/broker-config';
-import { OrgConnection } from '@mcp-broker/salesforce';
+import type { OrgConnection } from '@mcp-broker/salesforce';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxOrgConnection } from '../test-support/sandbox-org.ts';
 import { BatchSourceError } from './batch-source.ts';
 import { BulkQuery } from './salesforce-bulk-query.ts';
 import { SalesforceSoqlSource } from './salesforce-soql-source.ts';
@@ -13,16 +13,7 @@ let clockOffsetMs = 0;
 beforeAll(async () => {
   sandbox = await startSalesforceSandbox({ now: () => new Date(Date.now() + clockOffsetMs) });
   for (let i = 0; i < 450; i++) sandbox.insertRecord('Account', { Name: `Account ${String(i).padStart(3, '0')}` });
-  org = new OrgConnection({
-    org: salesforceOrgSchema.parse({
-      id: 'acme-org',
-      caller: 'acme',
-      loginUrl: sandbox.loginUrl,
-      apiVersion: sandbox.apiVersion,
-      auth: { type: 'client-credentials', clientId: sandbox.clientId, clientSecret: { fromEnv: 'SF_SECRET' } },
-    }),
-    env: { SF_SECRET: sandbox.clientSecret },
-  });
+  org = sandboxOrgConnection(sandbox);
 });
 afterAll(async () => {
   await org?.close();

@@ -1,7 +1,8 @@
-import { type BatchWriteBackConfig, batchWriteBackSchema, salesforceOrgSchema } from '@mcp-broker/broker-config';
-import { OrgConnection } from '@mcp-broker/salesforce';
+import { type BatchWriteBackConfig, batchWriteBackSchema } from '@mcp-broker/broker-config';
+import type { OrgConnection } from '@mcp-broker/salesforce';
 import { type SalesforceSandbox, startSalesforceSandbox } from '@mcp-broker/salesforce-sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxOrgConnection } from '../test-support/sandbox-org.ts';
 import { WriteBackCheck } from './write-back-check.ts';
 
 let sandbox: SalesforceSandbox;
@@ -21,16 +22,7 @@ beforeAll(async () => {
       },
     },
   });
-  org = new OrgConnection({
-    org: salesforceOrgSchema.parse({
-      id: 'acme-org',
-      caller: 'acme',
-      loginUrl: sandbox.loginUrl,
-      apiVersion: sandbox.apiVersion,
-      auth: { type: 'client-credentials', clientId: sandbox.clientId, clientSecret: { fromEnv: 'SF_SECRET' } },
-    }),
-    env: { SF_SECRET: sandbox.clientSecret },
-  });
+  org = sandboxOrgConnection(sandbox);
 });
 afterAll(async () => {
   await org?.close();
