@@ -302,7 +302,10 @@ describe('databricks-sql target', () => {
   });
 
   it('gives up a statement still running when the delivery runs out of time, unconfirmed', async () => {
-    const slow = await startDatabricksSandbox({ statementTimings: { pendingMs: 4000, runningMs: 4000 } });
+    // The budget must cover the token and the submit on a loaded machine (CI missed it at 1.5 s:
+    // the deadline came before the submit, so nothing was left unconfirmed), and still end long
+    // before the statement does.
+    const slow = await startDatabricksSandbox({ statementTimings: { pendingMs: 10_000, runningMs: 10_000 } });
     try {
       slow.createTable(TABLE, [...RESULT_COLUMNS]);
       const h = new DatabricksSqlHandler({
@@ -313,7 +316,7 @@ describe('databricks-sql target', () => {
         pollIntervalMs: 20,
       });
       const error = await failure(
-        h.deliver(target(), { record: record(), targetIndex: 0, signal: AbortSignal.timeout(1500) }),
+        h.deliver(target(), { record: record(), targetIndex: 0, signal: AbortSignal.timeout(5000) }),
       );
       expect(error).toMatchObject({ kind: 'transient', code: 'DATABRICKS_TIMEOUT', unconfirmed: true });
     } finally {
