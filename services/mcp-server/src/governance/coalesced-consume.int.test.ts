@@ -14,7 +14,10 @@ describe('CoalescedConsumer against Redis', () => {
   const sent: string[] = [];
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    // The limiter refuses while the client is still connecting (rejectIfRedisNotReady), so the
+    // tests start only once it is ready: on a loaded machine the first consume came before that.
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+    await redis.connect();
     monitor = await new Redis(REDIS_URL).monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args.some((a) => a.startsWith(prefix)) && /^(evalsha|eval)$/i.test(args[0] ?? '')) sent.push(args[0] ?? '');
