@@ -35,6 +35,7 @@ export {
   type Acceptance,
   type AcceptOptions,
   createToolCallIntake,
+  MAX_CARRIED_RECORD_CHARS,
   ToolCallIntake,
   type ToolCallIntakeOptions,
 } from './intake/tool-call-intake.ts';

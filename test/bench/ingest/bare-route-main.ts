@@ -7,15 +7,12 @@
  * Env: BENCH_COSMOS_ENDPOINT, BENCH_COSMOS_KEY, BENCH_DATABASE, BENCH_REDIS_URL, BENCH_REDIS_PREFIX,
  * BENCH_CALLER, BENCH_ENDPOINT.
  */
-import { BrokerQueues, ToolCallRepository } from '@mcp-broker/broker';
+import { BrokerQueues, MAX_CARRIED_RECORD_CHARS, ToolCallRepository } from '@mcp-broker/broker';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore } from '@mcp-broker/store';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { announceReady, requiredEnv, serveParent } from '../mcp/ipc.ts';
-
-/** As intake's MAX_CARRIED_RECORD_CHARS: a small record travels with its job. */
-const MAX_CARRIED_RECORD_CHARS = 16 * 1024;
 
 const caller = requiredEnv('BENCH_CALLER');
 const endpoint = requiredEnv('BENCH_ENDPOINT');

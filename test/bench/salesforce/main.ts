@@ -6,10 +6,14 @@
  *   (a) a bare jsforce subscriber that only counts them (bare-subscriber-main.ts);
  *   (b) the broker's channel (channel-main.ts): PlatformEventConnector → SalesforceEventSink →
  *       intake.accept, each event recorded in the store and queued in BullMQ. No worker runs, so the
- *       calls stay queued: the figure is the channel's drain rate.
+ *       calls stay queued: the figure is the channel's drain rate;
+ *   (c) a bare durable subscriber (durable-subscriber-main.ts): jsforce, and per event only the
+ *       record's create and the job's add, at the channel's concurrency, as a second caller's calls
+ *       (so (b)'s verification does not count them). The channel's rate against it says what the
+ *       channel costs beyond the durable minimum.
  * This process holds the sandbox, the embedded store, the governed MCP server (tools/list for the
  * argument check) and the OAuth server, for both phases alike.
- * Reports events/s of both, their ratio (target ≥ BENCH_SALESFORCE_TARGET_RATIO), each reader's peak
+ * Reports events/s of each, the channel's ratio to (a) (target ≥ BENCH_SALESFORCE_TARGET_RATIO) and to (c), each reader's peak
  * RSS, the most events the channel held, and checks that every event became exactly one call
  * (one record per event, each queued once). Knobs (env), defaults in brackets:
  *   BENCH_SALESFORCE_EVENTS [20000], BENCH_SALESFORCE_ANSWER_EVENTS [1000] (most events in one
@@ -161,6 +165,44 @@ try {
   await broker.stop(5_000);
   log(`(b) ${b.events} events in ${b.seconds.toFixed(1)} s: ${b.eventsPerSecond.toFixed(0)} events/s`);
 
+  // (c) the bare durable subscriber: create and add per event, nothing else, as caller-b.
+  const durableCaller = stack.broker.callers.find((c) => c.id !== org.caller && !c.admin);
+  if (!durableCaller) throw new Error('the stack has no second caller');
+  const workerEnv = stack.childWorkerEnv(configPath);
+  const durable = await spawnChild({
+    name: 'durable-subscriber',
+    entry: '../salesforce/durable-subscriber-main.ts',
+    logDir,
+    env: {
+      BENCH_SF_LOGIN_URL: sandbox.loginUrl,
+      BENCH_SF_CLIENT_ID: sandbox.clientId,
+      BENCH_SF_CLIENT_SECRET: sandbox.clientSecret,
+      BENCH_SF_API_VERSION: sandbox.apiVersion,
+      BENCH_SF_CHANNEL: CHANNEL,
+      BENCH_SF_EVENTS: String(settings.events),
+      BENCH_SF_CONCURRENCY: String(settings.concurrency),
+      BENCH_CALLER: durableCaller.id,
+      BENCH_ENDPOINT: durableCaller.upstream.endpoint,
+      BENCH_REDIS_PREFIX: stack.prefix,
+      REDIS_URL: workerEnv.REDIS_URL ?? REDIS_URL,
+      COSMOS_ENDPOINT: workerEnv.COSMOS_ENDPOINT ?? '',
+      COSMOS_KEY: workerEnv.COSMOS_KEY ?? '',
+      COSMOS_DATABASE: workerEnv.COSMOS_DATABASE ?? '',
+    },
+  });
+  children.push(durable);
+  log(`(c) bare durable subscriber (create + add per event, concurrency ${settings.concurrency}) draining…`);
+  const cpuBeforeC = { here: process.cpuUsage(), child: await durable.call<number>('cpu') };
+  const c = await durable.call<Drain & { peakEventsHeld: number }>('drain', 1_900_000);
+  const cpuHereC = process.cpuUsage(cpuBeforeC.here);
+  const durableCpuMsPerEvent = {
+    subscriberProcess:
+      Math.round(((await durable.call<number>('cpu')) - cpuBeforeC.child) / 10 / settings.events) / 100,
+    storeSandboxAndMcpProcess: Math.round((cpuHereC.user + cpuHereC.system) / 10 / settings.events) / 100,
+  };
+  await durable.stop(5_000);
+  log(`(c) ${c.events} events in ${c.seconds.toFixed(1)} s: ${c.eventsPerSecond.toFixed(0)} events/s`);
+
   // Every event exactly one call: one record per event (the record id comes from the idempotency
   // key), each still queued, and one job per record in the caller's queue.
   const { resources: records } = await stack.store
@@ -193,7 +235,12 @@ try {
       statuses.queued === settings.events &&
       queuedJobs === settings.events,
   };
-  ok = verification.onePerEvent && a.events === settings.events && b.events === settings.events && b.rejected === 0;
+  ok =
+    verification.onePerEvent &&
+    a.events === settings.events &&
+    b.events === settings.events &&
+    b.rejected === 0 &&
+    c.events === settings.events;
   const report = {
     benchmark: 'salesforce',
     startedAt,
@@ -205,10 +252,12 @@ try {
     settings: { ...settings, channel: CHANNEL, worker: 'stopped (no BullMQ worker runs: calls stay queued)' },
     bare: a,
     broker: { ...b, cpuMsPerEvent },
+    bareDurable: { ...c, cpuMsPerEvent: durableCpuMsPerEvent },
     ratio: {
       value: Math.round(ratio * 1000) / 1000,
       target: settings.targetRatio,
       meetsTarget: ratio >= settings.targetRatio,
+      toBareDurable: Math.round((b.eventsPerSecond / c.eventsPerSecond) * 1000) / 1000,
     },
     verification,
     ok,
@@ -222,6 +271,10 @@ try {
   log(
     `bare ${a.eventsPerSecond.toFixed(0)} events/s (peak RSS ${a.peakRssMiB} MiB), broker channel ${b.eventsPerSecond.toFixed(0)} events/s ` +
       `(peak RSS ${b.peakRssMiB} MiB, at most ${b.peakEventsHeld} events held; CPU ms/event: channel ${cpuMsPerEvent.channelProcess}, store+sandbox+MCP ${cpuMsPerEvent.storeSandboxAndMcpProcess}): ratio ${ratio.toFixed(2)} (target ${settings.targetRatio})`,
+  );
+  log(
+    `bare durable (create + add only) ${c.eventsPerSecond.toFixed(0)} events/s (CPU ms/event: subscriber ${durableCpuMsPerEvent.subscriberProcess}, ` +
+      `store+sandbox ${durableCpuMsPerEvent.storeSandboxAndMcpProcess}): the channel at ${(b.eventsPerSecond / c.eventsPerSecond).toFixed(2)} of it`,
   );
   log(ok ? 'ok: every event became exactly one call' : 'NOT ok: see verification above');
   log(`results: ${out}; child logs: ${logDir}`);
