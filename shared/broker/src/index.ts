@@ -29,12 +29,14 @@ export {
   DeliveryError,
   type WriteBackTargetHandler,
 } from './delivery/write-back-target-handler.ts';
+export { AcceptCoalescer, type ToolCallAcceptor } from './intake/accept-coalescer.ts';
 export type { ArgumentProblems, ArgumentValidator } from './intake/argument-validator.ts';
 export { CatalogArgumentValidator } from './intake/catalog-argument-validator.ts';
 export {
   type Acceptance,
   type AcceptOptions,
   createToolCallIntake,
+  type ManyAcceptance,
   ToolCallIntake,
   type ToolCallIntakeOptions,
 } from './intake/tool-call-intake.ts';
