@@ -99,7 +99,12 @@ export class IdempotencyLocks {
         held.push(undefined);
         continue;
       }
-      held.push(await this.acquire(key).catch((err) => (failures.push(err), undefined)));
+      try {
+        held.push(await this.acquire(key));
+      } catch (err) {
+        failures.push(err);
+        held.push(undefined);
+      }
     }
     if (failures.length > 0) {
       await this.releaseMany(held.filter((l): l is HeldLock => l !== undefined));
