@@ -60,17 +60,10 @@ export class AcceptCoalescer implements ToolCallAcceptor {
     // The latest configuration of the caller (the object its last request came with).
     const { caller } = state;
     state.inFlight += 1;
-    const run =
-      group.length === 1
-        ? this.#intake.accept(caller, (group[0] as Waiting).request, (group[0] as Waiting).options).then(
-            (acceptance): Parameters<typeof settle>[1] => [acceptance],
-            (error): Parameters<typeof settle>[1] => [{ outcome: 'failed', error }],
-          )
-        : this.#intake.acceptMany(
-            caller,
-            group.map((w) => w.request),
-            group.map((w) => w.options),
-          );
+    // Under its first request's trace context: a group started when the one before it ended would
+    // otherwise inherit that group's context, and every group after the first join the first event's trace.
+    const first = group[0] as Waiting;
+    const run = this.#intake.withTraceContext(first.options.traceContext, () => this.#run(caller, group));
     void run
       .then(
         (outcomes) => settle(group, outcomes),
@@ -83,6 +76,18 @@ export class AcceptCoalescer implements ToolCallAcceptor {
         if (state.inFlight === 0 && state.waiting.length === 0) this.#callers.delete(callerId);
         else if (state.inFlight === 0) this.#send(callerId);
       });
+  }
+  #run(caller: CallerConfig, group: Waiting[]): Promise<Awaited<ReturnType<ToolCallIntake['acceptMany']>>> {
+    return group.length === 1
+      ? this.#intake.accept(caller, (group[0] as Waiting).request, (group[0] as Waiting).options).then(
+          (acceptance): Parameters<typeof settle>[1] => [acceptance],
+          (error): Parameters<typeof settle>[1] => [{ outcome: 'failed', error }],
+        )
+      : this.#intake.acceptMany(
+          caller,
+          group.map((w) => w.request),
+          group.map((w) => w.options),
+        );
   }
 }
 

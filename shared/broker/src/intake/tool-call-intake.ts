@@ -133,9 +133,10 @@ export class ToolCallIntake {
     options: readonly AcceptOptions[] = [],
   ): Promise<ManyAcceptance[]> {
     const out: (ManyAcceptance | undefined)[] = new Array(requests.length);
+    // What a request does on its own path is traced under its own request, not the group's first.
     const settle = async (i: number, work: () => Promise<Acceptance>) => {
       try {
-        out[i] = await work();
+        out[i] = await this.#o.queues.withTraceContext(options[i]?.traceContext, work);
       } catch (error) {
         out[i] = { outcome: 'failed', error };
       }
@@ -209,7 +210,9 @@ export class ToolCallIntake {
         .filter((_, n) => !locks[n])
         .map(async (i) => {
           try {
-            out[i] = await this.#whileLocked(caller, requests[i] as ToolCallRequest);
+            out[i] = await this.#o.queues.withTraceContext(options[i]?.traceContext, () =>
+              this.#whileLocked(caller, requests[i] as ToolCallRequest),
+            );
           } catch (error) {
             out[i] = { outcome: 'failed', error };
           }
@@ -293,6 +296,11 @@ export class ToolCallIntake {
   /** The trace context to pass as `traceContext` with a request handed to `acceptMany` later. */
   activeTraceContext(): unknown {
     return this.#o.queues.activeTraceContext();
+  }
+
+  /** Runs `fn` under a trace context `activeTraceContext()` gave (a group under its first request's). */
+  withTraceContext<T>(traceContext: unknown, fn: () => T): T {
+    return this.#o.queues.withTraceContext(traceContext, fn);
   }
 
   async #enqueueIfQueued(caller: CallerConfig, record: ToolCallRecord, created: boolean): Promise<void> {

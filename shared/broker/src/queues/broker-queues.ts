@@ -142,6 +142,15 @@ export class BrokerQueues {
     return this.#o.telemetry?.contextManager.active();
   }
 
+  /**
+   * Runs `fn` with `traceContext` (from `activeTraceContext()`) active, so what it queues and
+   * stores is traced under that request; as it is without telemetry or a context.
+   */
+  withTraceContext<T>(traceContext: unknown, fn: () => T): T {
+    const telemetry = this.#o.telemetry;
+    return telemetry && traceContext !== undefined ? telemetry.contextManager.with(traceContext, fn) : fn();
+  }
+
   /** The PRODUCER span BullMQ's `add` makes, made by hand for a job added in a group, and the context its job carries. */
   #addSpan(queue: Queue, jobId: string, traceContext: unknown) {
     const telemetry = this.#o.telemetry;
