@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BrokerQueues } from '../queues/broker-queues.ts';
+import { BrokerQueues, bullPrefix } from '../queues/broker-queues.ts';
+import { toolCallQueueName } from '../queues/queue-names.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
 import { batchesOf, ToolCallRepository } from '../record/tool-call-repository.ts';
 import { AcceptCoalescer } from './accept-coalescer.ts';
@@ -196,6 +198,69 @@ describe('tool-call intake: acceptMany', () => {
     expect(await jobsOf(idOf(twice))).toHaveLength(1);
     const [stored] = await recordsWithKey(reused.idempotencyKey);
     expect(stored).toMatchObject({ arguments: { opportunity_id: 'opp-000001-01' } });
+  });
+
+  it('a refused request and an acceptable one under the same key in one group are decided in order, as one after the other', async () => {
+    const key = randomUUID();
+    const refusedFirst = await intake.acceptMany(acme, [
+      request({ idempotencyKey: key, tool: 'drop_tables' }),
+      request({ idempotencyKey: key }),
+    ]);
+    // The refusal is recorded under the key; the call after it finds the key another request's.
+    expect(outcomes(refusedFirst)).toEqual(['refused', 'refused']);
+    expect(refusedFirst[0]).toMatchObject({
+      reason: { code: 'BROKER_TOOL_NOT_ALLOWED' },
+      record: { status: 'failed' },
+    });
+    expect(refusedFirst[1]).toMatchObject({ reason: { code: 'BROKER_IDEMPOTENCY_KEY_REUSED' } });
+    const other = randomUUID();
+    const acceptedFirst = await intake.acceptMany(acme, [
+      request({ idempotencyKey: other }),
+      request({ idempotencyKey: other, tool: 'drop_tables' }),
+    ]);
+    // The call is recorded first; the refusal under its key does not fail it.
+    expect(outcomes(acceptedFirst)).toEqual(['queued', 'refused']);
+    expect(acceptedFirst[1]).not.toHaveProperty('record');
+    const [stored] = await recordsWithKey(other);
+    expect(stored).toMatchObject({ status: 'queued', tool: 'generate_contract' });
+  });
+
+  it('a finished (failed) job left under the id of a call still queued is replaced, as enqueueToolCall does', async () => {
+    // A prefix of its own: the worker that fails the job sees no other test's jobs.
+    const own = `${prefix}finished:`;
+    const ownQueues = new BrokerQueues({ connection: redis, prefix: own, retry: { toolCallAttempts: 1 } });
+    const ownIntake = new ToolCallIntake({
+      repository,
+      queues: ownQueues,
+      redis,
+      prefix: own,
+      validator,
+      writeBackPolicy,
+    });
+    const r = request();
+    const recorded = await repository.create('acme', 'local', r);
+    await ownQueues.enqueueToolCall({ callId: recorded.record.id, caller: 'acme' });
+    const worker = new Worker(
+      toolCallQueueName('acme'),
+      async () => {
+        throw new Error('an earlier record with this id failed');
+      },
+      { connection: redis.duplicate(), prefix: bullPrefix(own) },
+    );
+    const queue = ownQueues.toolCallQueue('acme');
+    try {
+      await vi.waitFor(async () => expect(await queue.getJobState(recorded.record.id)).toBe('failed'), {
+        timeout: 10_000,
+      });
+      await worker.close();
+      const result = await ownIntake.acceptMany(acme, [r, request()]);
+      expect(outcomes(result)).toEqual(['duplicate', 'queued']);
+      expect(await queue.getJobState(recorded.record.id)).toBe('waiting');
+      expect((await queue.getJobs(['waiting'])).filter((j) => j.data.callId === recorded.record.id)).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await ownQueues.close();
+    }
   });
 
   it('a key already recorded is a duplicate of that call (queued once), and one already used with other arguments is refused', async () => {

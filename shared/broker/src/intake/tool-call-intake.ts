@@ -123,9 +123,9 @@ export class ToolCallIntake {
    * written in Cosmos transactional batches, the jobs checked and added in one pipeline each.
    *
    * Refused requests take `accept`'s own path (they are rare and write back). A key seen earlier
-   * in the group is handed to `accept` once the group is done: it is then the duplicate (or the
-   * key reuse) of its first request, as when the two come one after the other, rather than a
-   * `BROKER_IDEMPOTENCY_IN_PROGRESS` against its own group.
+   * in the group (accepted or refused) is handed to `accept` once the group is done: it is then
+   * the duplicate (or the key reuse) of its first request, as when the two come one after the
+   * other, rather than a `BROKER_IDEMPOTENCY_IN_PROGRESS` against its own group or a race with it.
    */
   async acceptMany(
     caller: CallerConfig,
@@ -161,6 +161,12 @@ export class ToolCallIntake {
       if (out[i]) continue;
       const reason = reasons[i];
       const option = options[i] ?? {};
+      // A key seen before in the group, whatever became of it (a refusal is recorded under its key too).
+      if (usableKey(request.idempotencyKey) && firstOfKey.has(request.idempotencyKey)) {
+        later.push(i);
+        continue;
+      }
+      if (usableKey(request.idempotencyKey)) firstOfKey.add(request.idempotencyKey);
       if (reason) {
         alone.push(
           settle(i, async () =>
@@ -169,10 +175,7 @@ export class ToolCallIntake {
               : this.#recordRefusal(caller, request, reason, option.refusal ?? reason),
           ),
         );
-      } else if (firstOfKey.has(request.idempotencyKey)) {
-        later.push(i);
       } else {
-        firstOfKey.add(request.idempotencyKey);
         group.push(i);
       }
     }
