@@ -94,7 +94,9 @@ export class BrokerQueues {
     const byCaller = new Map<string, { job: ToolCallJob; jobId: string; traceContext?: unknown }[]>();
     for (const { job, replay, traceContext } of jobs) {
       const entry = { job, jobId: toolCallJobId(job.callId, replay ?? 0), traceContext };
-      byCaller.set(job.caller, [...(byCaller.get(job.caller) ?? []), entry]);
+      const entries = byCaller.get(job.caller);
+      if (entries) entries.push(entry);
+      else byCaller.set(job.caller, [entry]);
     }
     await Promise.all(
       [...byCaller].map(async ([caller, entries]) => {
