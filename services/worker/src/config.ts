@@ -44,6 +44,11 @@ export const workerConfigSchema = z.object({
     .transform((v) => v === 'true'),
   /** Lease of a channel's subscriber in Redis, in ms: a dead replica's channels are taken over after it. */
   SALESFORCE_LEASE_TTL_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
+  /**
+   * Most platform events of one caller accepted together in one group (idempotency locks, records
+   * and jobs written with shared round trips); 1 accepts each event on its own.
+   */
+  SALESFORCE_ACCEPT_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   LOG_LEVEL: logLevelSchema,
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,4 +1,4 @@
-import type { ToolCallIntake } from '@mcp-broker/broker';
+import type { ToolCallAcceptor } from '@mcp-broker/broker';
 import type { CallerConfig, SalesforceOrgConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { EventAcceptance, EventPosition, EventRefusal, ToolCallSink } from '@mcp-broker/salesforce-events';
@@ -8,14 +8,16 @@ import { SpanKind, withSpan } from '@mcp-broker/telemetry';
  * Platform events enter the one path here: each event's request is handed to the same
  * `intake.accept` as an API call, as the org's caller, so it is checked, recorded and queued the
  * same way; a refused one (by the mapping or by the broker) is recorded as a failed call whose
- * write-back targets still hear about the failure.
+ * write-back targets still hear about the failure. With an `AcceptCoalescer` as `intake`, the
+ * events a channel hands in at once are accepted in groups; each event still gets its own answer.
  */
 export class SalesforceEventSink implements ToolCallSink {
-  readonly #intake: ToolCallIntake;
+  readonly #intake: ToolCallAcceptor;
   readonly #callerOf: (org: string) => CallerConfig;
 
   constructor(options: {
-    intake: ToolCallIntake;
+    /** The intake, or an `AcceptCoalescer` in front of it (`SALESFORCE_ACCEPT_BATCH` above 1). */
+    intake: ToolCallAcceptor;
     orgs: readonly SalesforceOrgConfig[];
     callers: readonly CallerConfig[];
   }) {

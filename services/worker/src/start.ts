@@ -1,5 +1,5 @@
 import { BatchEngine } from '@mcp-broker/batch';
-import { createBrokerCore, HttpCallbackHandler } from '@mcp-broker/broker';
+import { AcceptCoalescer, createBrokerCore, HttpCallbackHandler } from '@mcp-broker/broker';
 import {
   applyDeprecatedSettingsEnv,
   assertSecretsPresent,
@@ -171,7 +171,7 @@ export async function startWorker(
           store,
           connections: (orgId) => orgs.get(orgId),
           sink: new SalesforceEventSink({
-            intake: core.intake,
+            intake: new AcceptCoalescer({ intake: core.intake, maxBatch: config.SALESFORCE_ACCEPT_BATCH }),
             orgs: broker.salesforce.orgs,
             callers: broker.callers,
           }),

@@ -28,17 +28,17 @@ describe('salesforce channel: checkpointEvery and flow control', () => {
     ]);
   });
 
-  it('defaults: a checkpoint every 50 events or 1,000 ms, 8 events at once, a high-water mark of 1,000', () => {
+  it('defaults: a checkpoint every 50 events or 1,000 ms, 100 events at once, a high-water mark of 1,000', () => {
     const channel = salesforceChannelSchema.parse({ channel: CHANNEL });
     expect(channel).toMatchObject({
       checkpointEvery: { events: 50, ms: 1000 },
-      concurrency: 8,
+      concurrency: 100,
       highWaterMark: 1000,
     });
     expect(channel.lowWaterMark).toBeUndefined();
     expect(SALESFORCE_CHANNEL_DEFAULTS).toEqual({
       checkpointEvery: { events: 50, ms: 1000 },
-      concurrency: 8,
+      concurrency: 100,
       highWaterMark: 1000,
     });
     // One half given: the other keeps its default.

@@ -29,6 +29,7 @@ export {
   DeliveryError,
   type WriteBackTargetHandler,
 } from './delivery/write-back-target-handler.ts';
+export { AcceptCoalescer, type ToolCallAcceptor } from './intake/accept-coalescer.ts';
 export type { ArgumentProblems, ArgumentValidator } from './intake/argument-validator.ts';
 export { CatalogArgumentValidator } from './intake/catalog-argument-validator.ts';
 export {
@@ -36,6 +37,7 @@ export {
   type AcceptOptions,
   createToolCallIntake,
   MAX_CARRIED_RECORD_CHARS,
+  type ManyAcceptance,
   ToolCallIntake,
   type ToolCallIntakeOptions,
 } from './intake/tool-call-intake.ts';

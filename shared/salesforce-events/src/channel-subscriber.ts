@@ -290,7 +290,11 @@ export class ChannelSubscriber {
       replayFrom,
       process: (message, replayId) => this.#process(message, replayId),
       commit: (replayId) => this.#commit(replayId),
-      concurrency: channel.concurrency ?? SALESFORCE_CHANNEL_DEFAULTS.concurrency,
+      // More at once than the session may hold would never run: capped at the high-water mark.
+      concurrency: Math.min(
+        channel.concurrency ?? SALESFORCE_CHANNEL_DEFAULTS.concurrency,
+        channel.highWaterMark ?? SALESFORCE_CHANNEL_DEFAULTS.highWaterMark,
+      ),
       highWaterMark: channel.highWaterMark ?? SALESFORCE_CHANNEL_DEFAULTS.highWaterMark,
       ...(channel.lowWaterMark === undefined ? {} : { lowWaterMark: channel.lowWaterMark }),
       largestAnswer: this.#largestAnswer,

@@ -6,17 +6,18 @@
  * runs here or anywhere in the run: the calls stay queued (what is measured is the drain rate of
  * the channel, not the tool calls). Its own process, so its peak RSS is the subscriber's.
  * Env: what `startBrokerStack().childWorkerEnv()` gives (BROKER_CONFIG, REDIS_URL, COSMOS_*,
- * secrets), BENCH_SF_LAST_REPLAY_ID (the channel is drained when its checkpoint position is there).
+ * secrets), BENCH_SF_LAST_REPLAY_ID (the channel is drained when its checkpoint position is there),
+ * SALESFORCE_ACCEPT_BATCH (the worker's setting: events accepted in one group, as the worker does).
  */
 
-import { createBrokerCore } from '@mcp-broker/broker';
+import { AcceptCoalescer, createBrokerCore } from '@mcp-broker/broker';
 import { loadBrokerConfigFile } from '@mcp-broker/broker-config';
 import { createBrokerUpstream } from '@mcp-broker/mcp-client';
 import { createLogger } from '@mcp-broker/runtime';
 import { OrgConnections } from '@mcp-broker/salesforce';
 import { PlatformEventConnector } from '@mcp-broker/salesforce-events';
 import { createStore, storeOptionsFromEnv } from '@mcp-broker/store';
-import { SalesforceEventSink } from '@mcp-broker/worker';
+import { SalesforceEventSink, workerConfigSchema } from '@mcp-broker/worker';
 import { Redis } from 'ioredis';
 import { announceReady, requiredEnv, serveParent } from '../mcp/ipc.ts';
 import { peakRssMiB, rssMiB } from './process-memory.ts';
@@ -33,6 +34,7 @@ const store = await createStore(
   }),
 );
 const redis = new Redis(requiredEnv('REDIS_URL'), { maxRetriesPerRequest: null });
+const acceptBatch = workerConfigSchema.shape.SALESFORCE_ACCEPT_BATCH.parse(env.SALESFORCE_ACCEPT_BATCH);
 const upstream = createBrokerUpstream(broker, { env });
 const core = createBrokerCore({ broker, store, redis, catalog: upstream.catalog, env });
 const orgs = new OrgConnections({ orgs: broker.salesforce.orgs, env, logger });
@@ -42,7 +44,11 @@ const connector = new PlatformEventConnector({
   keyPrefix: core.settings.keyPrefix,
   store,
   connections: (orgId) => orgs.get(orgId),
-  sink: new SalesforceEventSink({ intake: core.intake, orgs: broker.salesforce.orgs, callers: broker.callers }),
+  sink: new SalesforceEventSink({
+    intake: new AcceptCoalescer({ intake: core.intake, maxBatch: acceptBatch }),
+    orgs: broker.salesforce.orgs,
+    callers: broker.callers,
+  }),
   logger,
 });
 

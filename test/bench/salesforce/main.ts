@@ -19,7 +19,8 @@
  *   BENCH_SALESFORCE_EVENTS [20000], BENCH_SALESFORCE_ANSWER_EVENTS [1000] (most events in one
  *   long-poll answer of the sandbox), BENCH_SALESFORCE_CONCURRENCY, BENCH_SALESFORCE_HIGH_WATER_MARK,
  *   BENCH_SALESFORCE_CHECKPOINT_EVENTS, BENCH_SALESFORCE_CHECKPOINT_MS [the channel defaults:
- *   8, 1000, 50, 1000], BENCH_SALESFORCE_TARGET_RATIO [0.5], BENCH_SALESFORCE_OUT
+ *   100, 1000, 50, 1000], BENCH_SALESFORCE_ACCEPT_BATCH [100: the worker's SALESFORCE_ACCEPT_BATCH
+ *   default; 1 accepts each event on its own], BENCH_SALESFORCE_TARGET_RATIO [0.5], BENCH_SALESFORCE_OUT
  *   [test/bench/results/salesforce-latest.json], BENCH_SALESFORCE_CPU_PROF [unset; 1: profile the
  *   channel's process, summarised with test/bench/mcp/profile-summary.ts], REDIS_URL.
  * Exit code 0 when every event became exactly one call and both readers saw every event (whether or
@@ -49,6 +50,8 @@ const settings = {
     ms: num('BENCH_SALESFORCE_CHECKPOINT_MS', SALESFORCE_CHANNEL_DEFAULTS.checkpointEvery.ms, 0),
   },
   targetRatio: envNumber(process.env, 'BENCH_SALESFORCE_TARGET_RATIO', 0.5, 0),
+  /** The channel process's SALESFORCE_ACCEPT_BATCH (events accepted in one group; 1: one at a time). */
+  acceptBatch: num('BENCH_SALESFORCE_ACCEPT_BATCH', 100, 1),
 };
 const out = process.env.BENCH_SALESFORCE_OUT ?? join(import.meta.dirname, '..', 'results', 'salesforce-latest.json');
 const CHANNEL = '/event/MCP_Tool_Request__e';
@@ -142,13 +145,17 @@ try {
     name: 'channel',
     entry: '../salesforce/channel-main.ts',
     logDir,
-    env: { ...stack.childWorkerEnv(configPath), BENCH_SF_LAST_REPLAY_ID: String(lastReplayId) },
+    env: {
+      ...stack.childWorkerEnv(configPath),
+      BENCH_SF_LAST_REPLAY_ID: String(lastReplayId),
+      SALESFORCE_ACCEPT_BATCH: String(settings.acceptBatch),
+    },
     // BENCH_SALESFORCE_CPU_PROF=1: the channel's process under --cpu-prof (the profile lands in the log directory).
     ...(process.env.BENCH_SALESFORCE_CPU_PROF === '1' ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${logDir}`] } : {}),
   });
   children.push(broker);
   log(
-    `(b) the broker's channel draining (concurrency ${settings.concurrency}, high-water mark ${settings.highWaterMark}, ` +
+    `(b) the broker's channel draining (concurrency ${settings.concurrency}, accept batch ${settings.acceptBatch}, high-water mark ${settings.highWaterMark}, ` +
       `checkpoint every ${settings.checkpointEvery.events} events / ${settings.checkpointEvery.ms} ms; no worker: calls stay queued)…`,
   );
   // CPU of both processes over the drain: this one serves the store, the sandbox and tools/list.

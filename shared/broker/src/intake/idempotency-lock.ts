@@ -61,7 +61,82 @@ export class IdempotencyLocks {
       this.#inFlight.delete(token);
       throw err;
     }
-    return { release: () => this.#release(key, token) };
+    return this.#lock(key, token);
+  }
+
+  /**
+   * `acquire` for many keys at once (a group of accepted requests): one pipelined SET NX for all
+   * of them, so the common case (no lock held) costs one round trip instead of one per key. A key
+   * whose SET failed goes through `acquire`'s own path (GET, orphan take-over, second round), so
+   * the take-over rules are the same. One entry per key, in order; a key given twice gets the
+   * lock once and undefined after. Throws when Redis cannot be reached (no lock is kept then).
+   */
+  async acquireMany(keys: readonly string[]): Promise<(HeldLock | undefined)[]> {
+    const tokens = keys.map(() => `${this.#process}:${randomUUID()}`);
+    for (const token of tokens) this.#inFlight.add(token);
+    let replies: [Error | null, unknown][];
+    try {
+      const pipeline = this.#redis.pipeline();
+      for (const [i, key] of keys.entries()) pipeline.set(key, tokens[i] as string, 'PX', this.#ttlMs, 'NX');
+      replies = (await pipeline.exec()) ?? [];
+    } catch (err) {
+      for (const token of tokens) this.#inFlight.delete(token);
+      throw err;
+    }
+    const held: (HeldLock | undefined)[] = [];
+    const failures: unknown[] = [];
+    for (const [i, key] of keys.entries()) {
+      const token = tokens[i] as string;
+      const [error, reply] = replies[i] ?? [new Error('no reply'), null];
+      if (error) failures.push(error);
+      if (!error && reply === 'OK') {
+        held.push(this.#lock(key, token));
+        continue;
+      }
+      this.#inFlight.delete(token);
+      // A repeat of a key this group already holds must not take over its own group's lock.
+      if (error || keys.indexOf(key) < i) {
+        held.push(undefined);
+        continue;
+      }
+      try {
+        held.push(await this.acquire(key));
+      } catch (err) {
+        failures.push(err);
+        held.push(undefined);
+      }
+    }
+    if (failures.length > 0) {
+      await this.releaseMany(held.filter((l): l is HeldLock => l !== undefined));
+      throw failures[0];
+    }
+    return held;
+  }
+
+  /**
+   * Releases locks this instance gave out, in one pipelined round trip; a lock whose release did
+   * not land (Redis gone) is retried like `release` does.
+   */
+  async releaseMany(locks: readonly HeldLock[]): Promise<void> {
+    const own = locks.filter((l): l is Lock => l instanceof Lock && l.owner === this);
+    // No longer in flight from here on, whatever Redis says (as in #release).
+    for (const lock of own) this.#inFlight.delete(lock.token);
+    let replies: [Error | null, unknown][] | undefined;
+    try {
+      const pipeline = this.#redis.pipeline();
+      for (const lock of own) pipeline.eval(RELEASE, 1, lock.key, lock.token);
+      replies = (await pipeline.exec()) ?? undefined;
+    } catch {
+      replies = undefined;
+    }
+    await Promise.all(
+      own.map((lock, i) => (replies?.[i] && !replies[i][0] ? undefined : this.#release(lock.key, lock.token))),
+    );
+    await Promise.all(locks.filter((l) => !own.includes(l as Lock)).map((l) => l.release()));
+  }
+
+  #lock(key: string, token: string): Lock {
+    return new Lock(key, token, this, () => this.#release(key, token));
   }
 
   async #release(key: string, token: string): Promise<void> {
@@ -85,5 +160,20 @@ export class IdempotencyLocks {
     } catch {
       return false;
     }
+  }
+}
+
+/** A lock this process holds: its key and token, so a group's locks can be released in one pipeline. */
+class Lock implements HeldLock {
+  readonly key: string;
+  readonly token: string;
+  readonly owner: IdempotencyLocks;
+  readonly release: () => Promise<void>;
+
+  constructor(key: string, token: string, owner: IdempotencyLocks, release: () => Promise<void>) {
+    this.key = key;
+    this.token = token;
+    this.owner = owner;
+    this.release = release;
   }
 }

@@ -2,6 +2,7 @@ import type { BrokerConfig, CallerConfig } from '@mcp-broker/broker-config';
 import {
   BrokerError,
   type RecordErrorCode,
+  type ToolCallJob,
   type ToolCallRecord,
   type ToolCallRequest,
   type WriteBackTarget,
@@ -14,7 +15,7 @@ import { type RecordedFailure, refuse } from '../record/tool-call-lifecycle.ts';
 import type { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
 import { CatalogArgumentValidator } from './catalog-argument-validator.ts';
-import { IdempotencyLocks } from './idempotency-lock.ts';
+import { type HeldLock, IdempotencyLocks } from './idempotency-lock.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';
 
 /**
@@ -35,6 +36,15 @@ export type Acceptance =
    */
   | { outcome: 'refused'; reason: BrokerError; record?: ToolCallRecord };
 
+/**
+ * What became of one request of a group handed to `acceptMany`: what `accept` returns, or
+ * `failed` with what `accept` would have thrown (transient trouble: the store or Redis down,
+ * `BROKER_IDEMPOTENCY_IN_PROGRESS`, the tool list not reachable). A `failed` request is not
+ * known to be recorded and queued, so its source must not acknowledge it (the others of the
+ * group are done, each on its own).
+ */
+export type ManyAcceptance = Acceptance | { outcome: 'failed'; error: unknown };
+
 export interface AcceptOptions {
   /** The source found the request unusable itself (a malformed event): record this refusal, check nothing else. */
   refusal?: RecordedFailure;
@@ -43,6 +53,11 @@ export interface AcceptOptions {
    * true). The synchronous API passes false: it answers 4xx and stores nothing.
    */
   recordRefusal?: boolean;
+  /**
+   * The trace context the request was handed in (`activeTraceContext()` then), for `acceptMany`,
+   * which runs in one context for the whole group: the call's queue `add` span is its child.
+   */
+  traceContext?: unknown;
 }
 
 export interface ToolCallIntakeOptions {
@@ -86,23 +101,8 @@ export class ToolCallIntake {
     }
 
     // The IETF Idempotency-Key draft: a second request while the first is still being accepted is 409.
-    const lock = await this.#locks.acquire(`${this.#o.prefix}idem:${toolCallId(caller.id, request.idempotencyKey)}`);
-    if (!lock) {
-      // The holder may be gone (a worker killed mid-accept keeps its lock until it expires). Once
-      // the key's record exists, the request is that call whatever the holder does next, so it is
-      // answered as a duplicate (queued again if still queued, a no-op when its job exists) rather
-      // than refused until the lock lapses: a resumed batch run follows its in-flight record at once.
-      const found = await this.#o.repository.find(caller.id, caller.upstream.endpoint, request);
-      if (found?.kind === 'conflict') return { outcome: 'refused', reason: keyReused(found.record) };
-      if (found) {
-        await this.#enqueueIfQueued(caller, found.record, false);
-        return { outcome: 'duplicate', record: found.record };
-      }
-      throw new BrokerError(
-        'BROKER_IDEMPOTENCY_IN_PROGRESS',
-        'A request with this Idempotency-Key is still being accepted; retry in a moment.',
-      );
-    }
+    const lock = await this.#locks.acquire(this.#lockKey(caller, request.idempotencyKey));
+    if (!lock) return this.#whileLocked(caller, request);
     try {
       const outcome = await this.#o.repository.create(caller.id, caller.upstream.endpoint, request);
       if (outcome.kind === 'conflict') return { outcome: 'refused', reason: keyReused(outcome.record) };
@@ -115,18 +115,201 @@ export class ToolCallIntake {
     }
   }
 
-  async #enqueueIfQueued(caller: CallerConfig, record: ToolCallRecord, created: boolean): Promise<void> {
-    if (record.status !== 'queued') return;
+  /**
+   * `accept` for a group of requests of one caller (a channel's events handed in together): one
+   * outcome per request, in order, each what `accept` would have made of it on its own — or
+   * `failed` with what it would have thrown (see `ManyAcceptance`). It is `accept` with the round
+   * trips shared: the idempotency locks taken and released in one pipeline each, the new records
+   * written in Cosmos transactional batches, the jobs checked and added in one pipeline each.
+   *
+   * Refused requests take `accept`'s own path (they are rare and write back). A key seen earlier
+   * in the group (accepted or refused) is handed to `accept` once the group is done: it is then
+   * the duplicate (or the key reuse) of its first request, as when the two come one after the
+   * other, rather than a `BROKER_IDEMPOTENCY_IN_PROGRESS` against its own group or a race with it.
+   */
+  async acceptMany(
+    caller: CallerConfig,
+    requests: readonly ToolCallRequest[],
+    options: readonly AcceptOptions[] = [],
+  ): Promise<ManyAcceptance[]> {
+    const out: (ManyAcceptance | undefined)[] = new Array(requests.length);
+    // What a request does on its own path is traced under its own request, not the group's first.
+    const settle = async (i: number, work: () => Promise<Acceptance>) => {
+      try {
+        out[i] = await this.#o.queues.withTraceContext(options[i]?.traceContext, work);
+      } catch (error) {
+        out[i] = { outcome: 'failed', error };
+      }
+    };
+    // Checked first, all at once (the tool list is cached): what is refused is settled alone.
+    const reasons = await Promise.all(
+      requests.map(async (request, i) => {
+        const refusal = options[i]?.refusal;
+        try {
+          return refusal ? sourceRefusal(refusal) : await this.#refusalOf(caller, request);
+        } catch (error) {
+          out[i] = { outcome: 'failed', error };
+          return undefined;
+        }
+      }),
+    );
+    const alone: Promise<void>[] = [];
+    const later: number[] = [];
+    const group: number[] = [];
+    const firstOfKey = new Set<string>();
+    for (const [i, request] of requests.entries()) {
+      if (out[i]) continue;
+      const reason = reasons[i];
+      const option = options[i] ?? {};
+      // A key seen before in the group, whatever became of it (a refusal is recorded under its key too).
+      if (usableKey(request.idempotencyKey) && firstOfKey.has(request.idempotencyKey)) {
+        later.push(i);
+        continue;
+      }
+      if (usableKey(request.idempotencyKey)) firstOfKey.add(request.idempotencyKey);
+      if (reason) {
+        alone.push(
+          settle(i, async () =>
+            option.recordRefusal === false || !usableKey(request.idempotencyKey)
+              ? { outcome: 'refused', reason }
+              : this.#recordRefusal(caller, request, reason, option.refusal ?? reason),
+          ),
+        );
+      } else {
+        group.push(i);
+      }
+    }
+    await Promise.all([...alone, this.#acceptGroup(caller, requests, options, group, out)]);
+    // After the group's locks are released: each is its first request's duplicate (or key reuse).
+    await Promise.all(
+      later.map((i) => settle(i, () => this.accept(caller, requests[i] as ToolCallRequest, options[i]))),
+    );
+    return out as ManyAcceptance[];
+  }
+
+  /** The shared round trips of `acceptMany`, for the requests at `indexes` (checked, distinct keys). */
+  async #acceptGroup(
+    caller: CallerConfig,
+    requests: readonly ToolCallRequest[],
+    options: readonly AcceptOptions[],
+    indexes: readonly number[],
+    out: (ManyAcceptance | undefined)[],
+  ): Promise<void> {
+    if (indexes.length === 0) return;
+    const failAll = (at: readonly number[], error: unknown) => {
+      for (const i of at) out[i] = { outcome: 'failed', error };
+    };
+    let locks: (HeldLock | undefined)[];
+    try {
+      locks = await this.#locks.acquireMany(
+        indexes.map((i) => this.#lockKey(caller, (requests[i] as ToolCallRequest).idempotencyKey)),
+      );
+    } catch (error) {
+      return failAll(indexes, error);
+    }
+    const held = indexes.filter((_, n) => locks[n]);
+    try {
+      const contended = indexes
+        .filter((_, n) => !locks[n])
+        .map(async (i) => {
+          try {
+            out[i] = await this.#o.queues.withTraceContext(options[i]?.traceContext, () =>
+              this.#whileLocked(caller, requests[i] as ToolCallRequest),
+            );
+          } catch (error) {
+            out[i] = { outcome: 'failed', error };
+          }
+        });
+      const created = await this.#o.repository.createMany(
+        caller.id,
+        caller.upstream.endpoint,
+        held.map((i) => requests[i] as ToolCallRequest),
+      );
+      const toQueue: number[] = [];
+      for (const [n, i] of held.entries()) {
+        const outcome = created[n];
+        if (!outcome || outcome.kind === 'failed') {
+          out[i] = { outcome: 'failed', error: outcome?.error ?? new Error('no outcome') };
+        } else if (outcome.kind === 'conflict') {
+          out[i] = { outcome: 'refused', reason: keyReused(outcome.record) };
+        } else {
+          out[i] = { outcome: outcome.kind === 'created' ? 'queued' : 'duplicate', record: outcome.record };
+          // Also a replay still queued: a crash between recording and enqueueing is repaired here.
+          if (outcome.record.status === 'queued') toQueue.push(i);
+        }
+      }
+      try {
+        await this.#o.queues.enqueueToolCalls(
+          toQueue.map((i) => {
+            const acceptance = out[i] as Extract<Acceptance, { outcome: 'queued' | 'duplicate' }>;
+            return {
+              ...this.#jobOf(caller, acceptance.record, acceptance.outcome === 'queued'),
+              traceContext: options[i]?.traceContext,
+            };
+          }),
+        );
+      } catch (error) {
+        // Recorded but maybe not queued: not acknowledged, so the redelivery enqueues it (as a replay still queued).
+        failAll(toQueue, error);
+      }
+      await Promise.all(contended);
+    } finally {
+      await this.#locks.releaseMany(locks.filter((l): l is HeldLock => l !== undefined));
+    }
+  }
+
+  #lockKey(caller: CallerConfig, idempotencyKey: string): string {
+    return `${this.#o.prefix}idem:${toolCallId(caller.id, idempotencyKey)}`;
+  }
+
+  /**
+   * A request whose key's lock another request holds. The holder may be gone (a worker killed
+   * mid-accept keeps its lock until it expires). Once the key's record exists, the request is that
+   * call whatever the holder does next, so it is answered as a duplicate (queued again if still
+   * queued, a no-op when its job exists) rather than refused until the lock lapses: a resumed
+   * batch run follows its in-flight record at once.
+   */
+  async #whileLocked(caller: CallerConfig, request: ToolCallRequest): Promise<Acceptance> {
+    const found = await this.#o.repository.find(caller.id, caller.upstream.endpoint, request);
+    if (found?.kind === 'conflict') return { outcome: 'refused', reason: keyReused(found.record) };
+    if (found) {
+      await this.#enqueueIfQueued(caller, found.record, false);
+      return { outcome: 'duplicate', record: found.record };
+    }
+    throw new BrokerError(
+      'BROKER_IDEMPOTENCY_IN_PROGRESS',
+      'A request with this Idempotency-Key is still being accepted; retry in a moment.',
+    );
+  }
+
+  /** The job of a queued record. */
+  #jobOf(caller: CallerConfig, record: ToolCallRecord, created: boolean): { job: ToolCallJob; replay: number } {
     // A new, small record goes with its job, so the worker's first write skips reading it back.
     // Large ones (arguments up to the body limit) are read instead: Redis holds ids, not payloads.
     const etag =
       created && JSON.stringify(record).length <= MAX_CARRIED_RECORD_CHARS
         ? this.#o.repository.etagOf(record)
         : undefined;
-    await this.#o.queues.enqueueToolCall(
-      { callId: record.id, caller: caller.id, ...(etag ? { created: { record, etag } } : {}) },
-      record.replays ?? 0,
-    );
+    return {
+      job: { callId: record.id, caller: caller.id, ...(etag ? { created: { record, etag } } : {}) },
+      replay: record.replays ?? 0,
+    };
+  }
+
+  /** The trace context to pass as `traceContext` with a request handed to `acceptMany` later. */
+  activeTraceContext(): unknown {
+    return this.#o.queues.activeTraceContext();
+  }
+
+  /** Runs `fn` under a trace context `activeTraceContext()` gave (a group under its first request's). */
+  withTraceContext<T>(traceContext: unknown, fn: () => T): T {
+    return this.#o.queues.withTraceContext(traceContext, fn);
+  }
+
+  async #enqueueIfQueued(caller: CallerConfig, record: ToolCallRecord, created: boolean): Promise<void> {
+    if (record.status !== 'queued') return;
+    const { job, replay } = this.#jobOf(caller, record, created);
+    await this.#o.queues.enqueueToolCall(job, replay);
   }
 
   /** The first reason the broker refuses the request, or undefined; other failures (the tool list unreachable) throw. */

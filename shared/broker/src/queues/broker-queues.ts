@@ -1,5 +1,5 @@
 import type { ToolCallJob, ToolCallRecord, WriteBackJob } from '@mcp-broker/contracts';
-import { Queue, type QueueOptions, type Telemetry } from 'bullmq';
+import { Job, type JobsOptions, Queue, type QueueOptions, SpanKind, type Telemetry, TelemetryAttributes } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   MAINTENANCE_QUEUE,
@@ -70,17 +70,116 @@ export class BrokerQueues {
     const jobId = toolCallJobId(job.callId, replay);
     await this.#guard(queue, async () => {
       if (!(await clearFinished(queue, jobId))) return;
-      await queue.add('tool-call', job, {
-        jobId,
-        attempts: this.retry.toolCallAttempts,
-        backoff: { type: 'broker' },
-        // Completed jobs are not needed (the record is the truth), and deleting one at once costs
-        // fewer Redis commands per call than keeping the last 1,000 and trimming the rest; failed
-        // ones stay for inspection.
-        removeOnComplete: true,
-        removeOnFail: { age: 7 * 86_400 },
-      });
+      await queue.add('tool-call', job, this.#toolCallJobOptions(jobId));
     });
+  }
+
+  /**
+   * `enqueueToolCall` for many jobs (a group of accepted calls), with its rules: no job where a
+   * live one exists, a finished one under the id removed first, the same job options. The common
+   * case costs two round trips for the whole group: one pipelined EXISTS of every job's key (no
+   * key: nothing to clear, as `clearFinished` would find), then one `addBulk` (a MULTI). A job
+   * whose key exists takes `clearFinished`'s own path. A job added meanwhile by another process
+   * is kept: BullMQ ignores an add under an existing id.
+   *
+   * With telemetry each job still gets its own `add <queue>.tool-call` PRODUCER span, child of
+   * `traceContext` (`activeTraceContext()` where the job's request was handed in), and carries
+   * that span's context like `enqueueToolCall`'s job does, so every call keeps its own trace. The
+   * group's add is made without BullMQ's `addBulk` span, which would put every job of the group
+   * under one event's trace.
+   */
+  async enqueueToolCalls(
+    jobs: readonly { job: ToolCallJob; replay?: number; traceContext?: unknown }[],
+  ): Promise<void> {
+    const byCaller = new Map<string, { job: ToolCallJob; jobId: string; traceContext?: unknown }[]>();
+    for (const { job, replay, traceContext } of jobs) {
+      const entry = { job, jobId: toolCallJobId(job.callId, replay ?? 0), traceContext };
+      const entries = byCaller.get(job.caller);
+      if (entries) entries.push(entry);
+      else byCaller.set(job.caller, [entry]);
+    }
+    await Promise.all(
+      [...byCaller].map(async ([caller, entries]) => {
+        const queue = this.toolCallQueue(caller);
+        await this.#guard(queue, async () => {
+          const pipeline = this.#o.connection.pipeline();
+          for (const { jobId } of entries) pipeline.exists(queue.toKey(jobId));
+          const replies = (await pipeline.exec()) ?? [];
+          const addable = await Promise.all(
+            entries.map(async ({ jobId }, i) => {
+              const [error, exists] = replies[i] ?? [new Error('no reply'), 1];
+              if (error) throw error;
+              return exists === 0 || (await clearFinished(queue, jobId));
+            }),
+          );
+          const toAdd = entries.filter((_, i) => addable[i]);
+          if (toAdd.length === 0) return;
+          const spans = toAdd.map((entry) => this.#addSpan(queue, entry.jobId, entry.traceContext));
+          try {
+            // Job.createBulk is addBulk without its span (each job has its own, above).
+            await Job.createBulk(
+              queue,
+              toAdd.map(({ job, jobId }, i) => ({
+                name: 'tool-call',
+                data: job,
+                opts: { ...this.#toolCallJobOptions(jobId), ...spans[i]?.telemetry },
+              })),
+            );
+          } catch (err) {
+            for (const span of spans) span?.span.recordException(err as Error);
+            throw err;
+          } finally {
+            for (const span of spans) span?.span.end();
+          }
+        });
+      }),
+    );
+  }
+
+  /**
+   * The active trace context (telemetry's context manager), to hand to `enqueueToolCalls` with a
+   * job that is added later, from a group; undefined without telemetry.
+   */
+  activeTraceContext(): unknown {
+    return this.#o.telemetry?.contextManager.active();
+  }
+
+  /**
+   * Runs `fn` with `traceContext` (from `activeTraceContext()`) active, so what it queues and
+   * stores is traced under that request; as it is without telemetry or a context.
+   */
+  withTraceContext<T>(traceContext: unknown, fn: () => T): T {
+    const telemetry = this.#o.telemetry;
+    return telemetry && traceContext !== undefined ? telemetry.contextManager.with(traceContext, fn) : fn();
+  }
+
+  /** The PRODUCER span BullMQ's `add` makes, made by hand for a job added in a group, and the context its job carries. */
+  #addSpan(queue: Queue, jobId: string, traceContext: unknown) {
+    const telemetry = this.#o.telemetry;
+    if (!telemetry) return undefined;
+    const parent = traceContext ?? telemetry.contextManager.active();
+    const span = telemetry.tracer.startSpan(`add ${queue.name}.tool-call`, { kind: SpanKind.PRODUCER }, parent);
+    span.setAttributes({
+      [TelemetryAttributes.QueueName]: queue.name,
+      [TelemetryAttributes.QueueOperation]: 'add',
+      [TelemetryAttributes.JobName]: 'tool-call',
+      [TelemetryAttributes.JobId]: jobId,
+    });
+    const metadata = telemetry.contextManager.getMetadata(span.setSpanOnContext(parent));
+    return { span, telemetry: { telemetry: { metadata } } };
+  }
+
+  #toolCallJobOptions(jobId: string): JobsOptions {
+    return {
+      jobId,
+      attempts: this.retry.toolCallAttempts,
+      backoff: { type: 'broker' },
+      // Completed jobs are not needed (the record is the truth), and deleting one at once costs
+      // fewer Redis commands per call than keeping the last 1,000 and trimming the rest; failed
+      // ones stay for inspection.
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 86_400 },
+    };
   }
 
   /**

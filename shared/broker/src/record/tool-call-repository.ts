@@ -8,6 +8,20 @@ export type CreateOutcome =
   | { kind: 'existing'; record: ToolCallRecord }
   | { kind: 'conflict'; record: ToolCallRecord };
 
+/** What `createMany` made of one request: what `create` returns, or what it would have thrown. */
+export type ManyOutcome = CreateOutcome | { kind: 'failed'; error: unknown };
+
+type BatchOperations = Parameters<ReturnType<Store['container']>['items']['batch']>[0];
+
+/** Operations Cosmos takes in one transactional batch. */
+export const MAX_BATCH_OPERATIONS = 100;
+
+/**
+ * Bytes of records (as JSON) one batch carries: under Cosmos's 2 MB request limit with room for
+ * the envelope, so a batch of large arguments is split rather than refused.
+ */
+export const MAX_BATCH_BYTES = 1_500_000;
+
 /** What `apply` did: the record as stored, and whether the transition changed it. */
 export interface Applied {
   record: ToolCallRecord;
@@ -83,6 +97,64 @@ export class ToolCallRepository {
     request: ToolCallRequest,
     initial?: Transition,
   ): Promise<CreateOutcome> {
+    return this.#create(this.#fresh(caller, endpoint, request, initial));
+  }
+
+  /**
+   * `create` for many requests of one caller (a group of platform events): one outcome per
+   * request, in order, each as `create` would give it, or `failed` with what `create` would have
+   * thrown. The records go in Cosmos transactional batches (one request for up to
+   * `MAX_BATCH_OPERATIONS` records under `MAX_BATCH_BYTES`, all in the caller's partition), which
+   * is most of the saving: the client's per-request cost is paid once per batch, not per record.
+   * Every record not answered 201 — a 409 (the key's record exists), the 424s an atomic batch
+   * gives the rest once one fails, anything else — and every record of a batch that failed as a
+   * whole goes through `create` on its own, so duplicates, key reuse and errors are decided
+   * exactly as there. A batch lost in flight may have written its records: `create` then finds
+   * each one and answers `existing`, the same call.
+   */
+  async createMany(caller: string, endpoint: string, requests: readonly ToolCallRequest[]): Promise<ManyOutcome[]> {
+    const records = requests.map((request) => this.#fresh(caller, endpoint, request));
+    const outcomes: (ManyOutcome | undefined)[] = new Array(records.length);
+    const batches = batchesOf(records);
+    await Promise.all(
+      batches.map(async (batch) => {
+        if (batch.length === 1) return; // Alone (large, or the last one): the single path costs the same.
+        let results: { statusCode: number; eTag?: string; resourceBody?: unknown }[] = [];
+        try {
+          const response = await this.#container.items.batch(
+            // The SDK types bodies as JSON values; a record is one (it is stored as JSON).
+            batch.map((i) => ({ operationType: 'Create', resourceBody: records[i] })) as unknown as BatchOperations,
+            caller,
+          );
+          results = response.result ?? [];
+        } catch {
+          // Decided below, one record at a time.
+        }
+        for (const [n, i] of batch.entries()) {
+          const result = results[n];
+          if (result?.statusCode !== 201 || !result.resourceBody) continue;
+          const body = result.resourceBody as ToolCallRecord & { _etag?: string };
+          outcomes[i] = {
+            kind: 'created',
+            record: this.#versioned(body._etag || !result.eTag ? body : { ...body, _etag: result.eTag }),
+          };
+        }
+      }),
+    );
+    await Promise.all(
+      records.map(async (record, i) => {
+        if (outcomes[i]) return;
+        try {
+          outcomes[i] = await this.#create(record);
+        } catch (error) {
+          outcomes[i] = { kind: 'failed', error };
+        }
+      }),
+    );
+    return outcomes as ManyOutcome[];
+  }
+
+  #fresh(caller: string, endpoint: string, request: ToolCallRequest, initial?: Transition): ToolCallRecord {
     const id = toolCallId(caller, request.idempotencyKey);
     const now = this.#now();
     const fresh: ToolCallRecord = {
@@ -105,13 +177,16 @@ export class ToolCallRepository {
       ttl: Math.round((this.#o.retentionDays ?? 30) * 86_400),
     };
     const started = initial?.(fresh, now) ?? fresh;
-    const record = { ...started, deliveriesLeft: deliveriesLeft(started) };
+    return { ...started, deliveriesLeft: deliveriesLeft(started) };
+  }
+
+  async #create(record: ToolCallRecord): Promise<CreateOutcome> {
     try {
       const { resource } = await this.#container.items.create(record);
       return { kind: 'created', record: this.#versioned(resource as ToolCallRecord) };
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
-      const existing = await this.get(caller, id);
+      const existing = await this.get(record.caller, record.id);
       if (!existing) throw err;
       return existing.fingerprint === record.fingerprint
         ? { kind: 'existing', record: existing }
@@ -316,6 +391,28 @@ export class ToolCallRepository {
       .fetchAll();
     return resources[0] ? strip(resources[0]) : undefined;
   }
+}
+
+/**
+ * Indexes of `records` in batches of at most `MAX_BATCH_OPERATIONS` and `MAX_BATCH_BYTES` (a record
+ * above the byte limit alone in its batch), in order.
+ */
+export function batchesOf(records: readonly ToolCallRecord[]): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const [i, record] of records.entries()) {
+    const size = Buffer.byteLength(JSON.stringify(record));
+    if (current.length > 0 && (current.length >= MAX_BATCH_OPERATIONS || bytes + size > MAX_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /** Deliveries not yet final; kept on the record so a query can find them without reading arrays. */
