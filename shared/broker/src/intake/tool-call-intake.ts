@@ -104,14 +104,23 @@ export class ToolCallIntake {
     const lock = await this.#locks.acquire(this.#lockKey(caller, request.idempotencyKey));
     if (!lock) return this.#whileLocked(caller, request);
     try {
+      // Asked while the store writes the record, to spare the 202 a round trip: a new call's job id
+      // is free nearly always. Undefined (the normal check follows) when Redis did not answer.
+      const jobAbsent = this.#o.queues
+        .toolCallJobAbsent(caller.id, toolCallId(caller.id, request.idempotencyKey))
+        .catch(() => undefined);
       const outcome = await this.#o.repository.create(caller.id, caller.upstream.endpoint, request);
       if (outcome.kind === 'conflict') return { outcome: 'refused', reason: keyReused(outcome.record) };
       // Enqueue also for a replay still queued: a crash between recording and enqueueing is repaired
       // here, and the job id derived from the call makes a second enqueue a no-op.
-      await this.#enqueueIfQueued(caller, outcome.record, outcome.kind === 'created');
+      const knownAbsent = outcome.kind === 'created' && (await jobAbsent) === true;
+      await this.#enqueueIfQueued(caller, outcome.record, outcome.kind === 'created', knownAbsent);
       return { outcome: outcome.kind === 'created' ? 'queued' : 'duplicate', record: outcome.record };
     } finally {
-      await lock.release();
+      // Not awaited: the answer need not wait for the release's round trip. A resend arriving
+      // before it lands meets the lock with the record made, and is answered as that call
+      // (`#whileLocked`); a release that fails is retried by the lock itself.
+      void lock.release();
     }
   }
 
@@ -306,10 +315,15 @@ export class ToolCallIntake {
     return this.#o.queues.withTraceContext(traceContext, fn);
   }
 
-  async #enqueueIfQueued(caller: CallerConfig, record: ToolCallRecord, created: boolean): Promise<void> {
+  async #enqueueIfQueued(
+    caller: CallerConfig,
+    record: ToolCallRecord,
+    created: boolean,
+    knownAbsent = false,
+  ): Promise<void> {
     if (record.status !== 'queued') return;
     const { job, replay } = this.#jobOf(caller, record, created);
-    await this.#o.queues.enqueueToolCall(job, replay);
+    await this.#o.queues.enqueueToolCall(job, replay, { knownAbsent: knownAbsent && replay === 0 });
   }
 
   /** The first reason the broker refuses the request, or undefined; other failures (the tool list unreachable) throw. */

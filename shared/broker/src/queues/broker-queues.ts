@@ -65,13 +65,26 @@ export class BrokerQueues {
    * the same id belongs to an earlier record with this id (one that expired, or a store that was
    * lost), and BullMQ would silently ignore the add: it is removed first.
    */
-  async enqueueToolCall(job: ToolCallJob, replay = 0): Promise<void> {
+  async enqueueToolCall(job: ToolCallJob, replay = 0, options: { knownAbsent?: boolean } = {}): Promise<void> {
     const queue = this.toolCallQueue(job.caller);
     const jobId = toolCallJobId(job.callId, replay);
     await this.#guard(queue, async () => {
-      if (!(await clearFinished(queue, jobId))) return;
+      // `knownAbsent`: the caller saw no key under this id (`toolCallJobAbsent`) since it took the
+      // call's idempotency lock, so there is nothing to clear. A live job added since by another
+      // process is kept anyway: BullMQ ignores an add under an existing id.
+      if (!options.knownAbsent && !(await clearFinished(queue, jobId))) return;
       await queue.add('tool-call', job, this.#toolCallJobOptions(jobId));
     });
+  }
+
+  /**
+   * Whether no job, live or finished, exists under the call's job id: one EXISTS, cheaper than the
+   * state check `enqueueToolCall` makes otherwise, and askable before the record is written (the
+   * id derives from the idempotency key), so intake asks it while the store creates the record.
+   */
+  async toolCallJobAbsent(caller: string, callId: string, replay = 0): Promise<boolean> {
+    const queue = this.toolCallQueue(caller);
+    return (await this.#o.connection.exists(queue.toKey(toolCallJobId(callId, replay)))) === 0;
   }
 
   /**
