@@ -27,7 +27,7 @@ export type MarkState =
  */
 export class RunningMark {
   readonly #repository: ToolCallRepository;
-  readonly #log: Logger;
+  readonly #log: () => Logger;
   readonly #basis: ToolCallRecord;
   /** When the attempt began: the `running` history entry and `startedAt` carry it, whenever written. */
   readonly #startedAt: string;
@@ -38,7 +38,8 @@ export class RunningMark {
 
   constructor(options: {
     repository: ToolCallRepository;
-    log: Logger;
+    /** The job's logger, built on first use. */
+    log: () => Logger;
     /** The record the job began from (its ETag known to the repository). */
     basis: ToolCallRecord;
     /** BullMQ's `attemptsStarted` of the job (see `lifecycle.start`). */
@@ -80,7 +81,7 @@ export class RunningMark {
       .then((saved) => this.#stateOf(saved))
       .catch((err: unknown): MarkState => {
         // The call goes on; its outcome's write carries the start instead (or fails like this one).
-        this.#log.warn({ err }, 'could not mark the call running; the outcome will carry the start');
+        this.#log().warn({ err }, 'could not mark the call running; the outcome will carry the start');
         return { kind: 'unwritten', basis: this.#basis };
       })
       .then((state) => {

@@ -48,7 +48,10 @@ export interface ToolCallJobDeps {
 export function toolCallProcessor(deps: ToolCallJobDeps) {
   return async (job: Job<ToolCallJob>, _token: string | undefined, worker: () => Worker): Promise<string> => {
     const { callId, caller } = job.data;
-    const log = deps.logger.child({ callId, caller, jobId: job.id });
+    // Built on first use: a call that goes well logs nothing of its own, and a child logger per
+    // job (its bindings redacted and serialised) was a cost every call paid.
+    let child: Logger | undefined;
+    const log = () => (child ??= deps.logger.child({ callId, caller, jobId: job.id }));
     // A job's first run starts from the record the job carries (the write is ETag-checked, so a
     // record changed since is read then); a retried, stalled or rate-limited job reads it.
     const carried = job.attemptsMade === 0 && job.attemptsStarted <= 1 ? job.data.created : undefined;
@@ -56,7 +59,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       ? deps.repository.adopt(carried.record, carried.etag)
       : await deps.repository.get(caller, callId);
     if (!record) {
-      log.warn('job for an unknown tool call; dropped');
+      log().warn('job for an unknown tool call; dropped');
       return 'missing';
     }
     if (lifecycle.isFinal(record)) {
@@ -66,17 +69,21 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
     // Registered before the call starts: a cancellation published from then on is seen, and one
     // flagged earlier is on the record (read, or found by the ETag-checked `running` write).
     const cancellation = deps.cancellations.register(callId);
+    // One signal stops the call: the caller's cancel, or the `running` write finding it cancelled,
+    // final or gone. A listener on the per-call cancel signal rather than `AbortSignal.any`, whose
+    // composite is tracked by weak references until collected.
+    const stop = new AbortController();
+    const onCancel = () => stop.abort(cancellation.signal.reason);
+    if (cancellation.signal.aborted) onCancel();
+    else cancellation.signal.addEventListener('abort', onCancel, { once: true });
     try {
       if (record.cancelRequested) return await finish(deps, record, cancelledBeforeItRan);
-      // Stops the call when the `running` write finds it cancelled, final or gone.
-      const interrupted = new AbortController();
       const mark = new RunningMark({
         repository: deps.repository,
         log,
         basis: record,
         attemptsStarted: job.attemptsStarted,
-        onInterrupt: (state) =>
-          interrupted.abort(new Error(`call is ${state.kind === 'missing' ? 'gone' : 'cancelled'}`)),
+        onInterrupt: (state) => stop.abort(new Error(`call is ${state.kind === 'missing' ? 'gone' : 'cancelled'}`)),
       });
       const writeAfterMs = deps.runningWriteAfterMs ?? 0;
       if (writeAfterMs === 0) {
@@ -94,7 +101,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
         mark.schedule(writeAfterMs);
       }
       deps.metrics?.callStarted(mark.preview());
-      const signal = AbortSignal.any([cancellation.signal, interrupted.signal]);
+      const { signal } = stop;
       const progress = progressWriter(deps, record, log, () => mark.write());
       let result: ToolResult | undefined;
       let failure: unknown;
@@ -116,6 +123,7 @@ export function toolCallProcessor(deps: ToolCallJobDeps) {
       if (result) return await outcomeOf(deps, basis, result, around);
       return await afterFailure(deps, job, worker, log, { failure, aborted: signal.aborted, basis, around });
     } finally {
+      cancellation.signal.removeEventListener('abort', onCancel);
       cancellation.release();
     }
   };
@@ -128,7 +136,7 @@ async function afterFailure(
   deps: ToolCallJobDeps,
   job: Job<ToolCallJob>,
   worker: () => Worker,
-  log: Logger,
+  log: () => Logger,
   attempt: { failure: unknown; aborted: boolean; basis: ToolCallRecord; around: Around },
 ): Promise<string> {
   const { failure: err, around } = attempt;
@@ -138,7 +146,7 @@ async function afterFailure(
     return finish(deps, fresh, around(cancelledWhileRunning));
   }
   if (!isInvocationFailure(err)) {
-    log.error({ err }, 'unexpected failure calling the tool');
+    log().error({ err }, 'unexpected failure calling the tool');
     return retryOrDeadLetter(
       deps,
       job,
@@ -276,7 +284,7 @@ async function finish(deps: ToolCallJobDeps, record: ToolCallRecord, end: Transi
 function progressWriter(
   deps: ToolCallJobDeps,
   record: ToolCallRecord,
-  log: Logger,
+  log: () => Logger,
   markRunning: () => Promise<unknown>,
 ) {
   const interval = deps.progressIntervalMs ?? 1000;
@@ -295,7 +303,7 @@ function progressWriter(
           lifecycle.reportProgress(current, now, value),
         ),
       )
-      .catch((err: unknown) => log.warn({ err }, 'progress update failed'));
+      .catch((err: unknown) => log().warn({ err }, 'progress update failed'));
     return writing;
   };
   return {

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { HttpCallbackTarget, ToolCallRecord } from '@mcp-broker/contracts';
 import { parseRetryAfter } from '@mcp-broker/resilience';
+import { AttemptDeadline } from './attempt-deadline.ts';
 import { SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import {
   type CallbackPolicy,
@@ -107,11 +108,12 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
     };
     // Once the body has gone out the receiver may act on it, whatever happens to the answer.
     let sent = false;
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    // The target's own timeout, or the caller's signal (the attempt's budget) if that comes first.
+    const deadline = new AttemptDeadline(timeoutMs, signal);
     const { status, retryAfter } = await new Promise<{ status: number; retryAfter: string | undefined }>(
       (resolve, reject) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        const req = send(url, { method: 'POST', headers, lookup: pinned, signal: deadline }, (res) => {
+        const req = send(url, { method: 'POST', headers, lookup: pinned, signal: deadline.signal }, (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
         });
@@ -121,24 +123,26 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
         req.on('error', reject);
         req.end(body);
       },
-    ).catch((err: Error) => {
-      if (deadline.aborted) {
+    )
+      .catch((err: Error) => {
+        if (deadline.signal.aborted) {
+          throw new DeliveryError(
+            'transient',
+            'CALLBACK_TIMEOUT',
+            `Callback to ${url.host} gave no answer within ${timeoutMs} ms${sent ? '; it may have been received' : ''}.`,
+            undefined,
+            { unconfirmed: sent },
+          );
+        }
         throw new DeliveryError(
           'transient',
-          'CALLBACK_TIMEOUT',
-          `Callback to ${url.host} gave no answer within ${timeoutMs} ms${sent ? '; it may have been received' : ''}.`,
+          'CALLBACK_UNREACHABLE',
+          `Callback to ${url.host} failed: ${err.message}`,
           undefined,
           { unconfirmed: sent },
         );
-      }
-      throw new DeliveryError(
-        'transient',
-        'CALLBACK_UNREACHABLE',
-        `Callback to ${url.host} failed: ${err.message}`,
-        undefined,
-        { unconfirmed: sent },
-      );
-    });
+      })
+      .finally(() => deadline.dispose());
     if (status >= 200 && status < 300) return { httpStatus: status };
     if (status === 408 || status === 429 || status >= 500) {
       // A zero wait means "now": the job's own backoff applies instead.

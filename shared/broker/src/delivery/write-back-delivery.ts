@@ -2,6 +2,7 @@ import type { Delivery, ToolCallRecord, WriteBackTarget } from '@mcp-broker/cont
 import type { Logger } from 'pino';
 import type { BrokerQueues } from '../queues/broker-queues.ts';
 import type { ToolCallRepository } from '../record/tool-call-repository.ts';
+import { AttemptDeadline } from './attempt-deadline.ts';
 import { DeliveryError, type WriteBackTargetHandler } from './write-back-target-handler.ts';
 
 export interface WriteBackDeliveryOptions {
@@ -126,17 +127,16 @@ export class WriteBackDelivery {
         error: new DeliveryError('permanent', 'TARGET_UNSUPPORTED', `No handler for ${delivery.target.type}.`),
       };
     }
+    const deadline = new AttemptDeadline(timeoutMs);
     try {
-      const receipt = await handler.deliver(delivery.target, {
-        record,
-        targetIndex: index,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const receipt = await handler.deliver(delivery.target, { record, targetIndex: index, signal: deadline.signal });
       return { status: 'delivered', receipt };
     } catch (err) {
       const error =
         err instanceof DeliveryError ? err : new DeliveryError('transient', 'DELIVERY_ERROR', (err as Error).message);
       return { status: error.kind === 'permanent' || lastAttempt ? 'failed' : 'pending', error };
+    } finally {
+      deadline.dispose();
     }
   }
 
