@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrokerQueues } from '../queues/broker-queues.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BrokerQueues, bullPrefix } from '../queues/broker-queues.ts';
+import { toolCallQueueName } from '../queues/queue-names.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
 import { ToolCallRepository } from '../record/tool-call-repository.ts';
 import type { ArgumentValidator } from './argument-validator.ts';
@@ -343,5 +345,58 @@ describe('tool-call intake: accept', () => {
     });
     const id = first.outcome === 'queued' ? first.record.id : '';
     expect((await toolCallJobs()).filter((j) => j.callId === id)).toHaveLength(1);
+  });
+  it('a resend the moment the 202 is given is the duplicate of its call, not BROKER_IDEMPOTENCY_IN_PROGRESS (the answer does not wait for the lock to be released)', async () => {
+    const key = randomUUID();
+    const first = await intake.accept(acme, request({ idempotencyKey: key }));
+    // Sent in the same tick: the first request's release may not have reached Redis yet.
+    const [again, third] = await Promise.all([
+      intake.accept(acme, request({ idempotencyKey: key })),
+      intake.accept(acme, request({ idempotencyKey: key })),
+    ]);
+    expect([first.outcome, again.outcome, third.outcome]).toEqual(['queued', 'duplicate', 'duplicate']);
+    const id = first.outcome === 'queued' ? first.record.id : '';
+    expect((await toolCallJobs()).filter((j) => j.callId === id)).toHaveLength(1);
+    // And the lock is gone soon after, so nothing lingers for its 15 s.
+    await vi.waitFor(async () => expect(await redis.exists(`${prefix}idem:${id}`)).toBe(0), { timeout: 5_000 });
+  });
+
+  it('a finished job left under a new call’s id (its earlier record gone) is still removed and the new call queued, though the id is checked while the record is written', async () => {
+    // A prefix of its own: the worker that fails the job sees no other test's jobs.
+    const own = `${prefix}leftover:`;
+    const ownQueues = new BrokerQueues({ connection: redis, prefix: own, retry: { toolCallAttempts: 1 } });
+    const ownIntake = new ToolCallIntake({
+      repository,
+      queues: ownQueues,
+      redis,
+      prefix: own,
+      validator,
+      writeBackPolicy,
+    });
+    const key = randomUUID();
+    const id = toolCallId('acme', key);
+    // The job of an earlier call under this key, failed, whose record is gone (expired, or a lost store).
+    await ownQueues.enqueueToolCall({ callId: id, caller: 'acme' });
+    const worker = new Worker(
+      toolCallQueueName('acme'),
+      async () => {
+        throw new Error('the earlier call failed');
+      },
+      { connection: redis.duplicate(), prefix: bullPrefix(own) },
+    );
+    const queue = ownQueues.toolCallQueue('acme');
+    try {
+      await vi.waitFor(async () => expect(await queue.getJobState(id)).toBe('failed'), { timeout: 10_000 });
+      await worker.close();
+      const accepted = await ownIntake.accept(acme, request({ idempotencyKey: key }));
+      expect(accepted).toMatchObject({ outcome: 'queued', record: { id, status: 'queued' } });
+      expect(await queue.getJobState(id)).toBe('waiting');
+      const [job] = await queue.getJobs(['waiting']);
+      // The new call's job: it carries the new record, not the earlier one's ids only.
+      expect(job?.data).toMatchObject({ callId: id, created: { record: { id } } });
+    } finally {
+      await worker.close();
+      await ownQueues.close();
+    }
   });
 });
