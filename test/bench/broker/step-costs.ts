@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpCallbackHandler, lifecycle, ToolCallRepository } from '@mcp-broker/broker';
 import type { ToolCallRecord } from '@mcp-broker/contracts';
+import { Deadline } from '@mcp-broker/resilience';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore } from '@mcp-broker/store';
 import pino from 'pino';
 // Not exported by the package: the delivery's deadline, measured as the delivery uses it.
-import { AttemptDeadline } from '../../../shared/broker/src/delivery/attempt-deadline.ts';
 import { type BenchChild, killAllChildren, spawnChild } from '../mcp/children.ts';
 
 const ops = Number(process.env.BENCH_STEP_OPS ?? 3000);
@@ -209,7 +209,7 @@ try {
   );
 
   // 4. The attempt's deadline: before (two AbortSignal.timeout and an AbortSignal.any per
-  //    attempt, timers left pending for 10 s) and now (AttemptDeadline, cleared at the end).
+  //    attempt, timers left pending for 10 s) and now (Deadline, cleared at the end).
   const signalOps = ops * 20;
   report(
     await measure('signals (before): AbortSignal.timeout ×2 + AbortSignal.any', signalOps, 1, () => {
@@ -218,9 +218,9 @@ try {
     }),
   );
   report(
-    await measure('signals (now): AttemptDeadline ×2, disposed', signalOps, 1, () => {
-      const attempt = new AttemptDeadline(10_000);
-      const own = new AttemptDeadline(10_000, attempt.signal);
+    await measure('signals (now): Deadline ×2, disposed', signalOps, 1, () => {
+      const attempt = new Deadline(10_000, { what: 'The attempt' });
+      const own = new Deadline(10_000, { outer: attempt.signal, what: 'The attempt' });
       const aborted = own.signal.aborted;
       own.dispose();
       attempt.dispose();

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createTokenVerifier } from '@mcp-broker/auth';
 import { startLocalTestIssuer } from '@mcp-broker/auth/testing';
 import { fingerprint, type Identity } from '@mcp-broker/contracts';
+import { Deadline } from '@mcp-broker/resilience';
 import { createLogger } from '@mcp-broker/runtime';
 import { createStore } from '@mcp-broker/store';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -29,7 +30,6 @@ import pino from 'pino';
 import { AuditLog } from '../../../services/mcp-server/src/governance/audit-log.ts';
 import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
 import { gateJsonRpc } from '../../../services/mcp-server/src/protocol/json-rpc-gate.ts';
-import { ToolDeadline } from '../../../services/mcp-server/src/protocol/tool-deadline.ts';
 import { benchTool } from './bench-tool.ts';
 import { type BenchChild, killAllChildren, spawnChild } from './children.ts';
 import { redisCpuMicros } from './redis-cpu.ts';
@@ -285,9 +285,9 @@ try {
     }),
   );
   report(
-    await measure('signals (now): one ToolDeadline', ops, 1, () => {
+    await measure('signals (now): one Deadline', ops, 1, () => {
       const controller = new AbortController();
-      const deadline = new ToolDeadline(controller.signal, 10_000);
+      const deadline = new Deadline(10_000, { outer: controller.signal, what: 'The tool' });
       controller.abort();
       deadline.dispose();
     }),

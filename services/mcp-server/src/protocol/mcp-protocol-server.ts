@@ -1,5 +1,5 @@
 import { BrokerError, isBrokerError, isToolCallId } from '@mcp-broker/contracts';
-import { raceAbort } from '@mcp-broker/resilience';
+import { Deadline, raceAbort } from '@mcp-broker/resilience';
 import { parseTraceparent } from '@mcp-broker/runtime';
 import type { Store } from '@mcp-broker/store';
 import { contextFromMeta, SpanKind, setSpanAttributes, withSpan } from '@mcp-broker/telemetry';
@@ -24,7 +24,6 @@ import { ToolError } from '../tools/tool-definition.ts';
 import type { ToolRegistry } from '../tools/tool-registry.ts';
 import { toJsonRpcCode } from './json-rpc-errors.ts';
 import { fromAuthInfo, type RequestContext } from './request-context.ts';
-import { ToolDeadline } from './tool-deadline.ts';
 
 type CallToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -133,7 +132,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
     };
 
     const tool = deps.registry.get(name);
-    let deadline: ToolDeadline | undefined;
+    let deadline: Deadline | undefined;
     try {
       if (!tool) {
         throw new BrokerError(
@@ -160,7 +159,7 @@ export function createProtocolServer(deps: ProtocolServerDeps): Server {
 
       // One signal for the tool: aborted by the client's cancellation or by the tool's timeout.
       // (AbortSignal.timeout + AbortSignal.any cost two signals and a weakly held composite per call.)
-      deadline = new ToolDeadline(extra.signal, tool.timeoutMs);
+      deadline = new Deadline(tool.timeoutMs, { outer: extra.signal, what: 'The tool' });
       const { signal } = deadline;
       const progressToken = extra._meta?.progressToken;
       const result = await raceAbort(

@@ -2,8 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { HttpCallbackTarget, ToolCallRecord } from '@mcp-broker/contracts';
-import { parseRetryAfter } from '@mcp-broker/resilience';
-import { AttemptDeadline } from './attempt-deadline.ts';
+import { Deadline, parseRetryAfter } from '@mcp-broker/resilience';
 import { SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import {
   type CallbackPolicy,
@@ -109,7 +108,7 @@ export class HttpCallbackHandler implements WriteBackTargetHandler<HttpCallbackT
     // Once the body has gone out the receiver may act on it, whatever happens to the answer.
     let sent = false;
     // The target's own timeout, or the caller's signal (the attempt's budget) if that comes first.
-    const deadline = new AttemptDeadline(timeoutMs, signal);
+    const deadline = new Deadline(timeoutMs, { outer: signal, what: 'The attempt' });
     const { status, retryAfter } = await new Promise<{ status: number; retryAfter: string | undefined }>(
       (resolve, reject) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

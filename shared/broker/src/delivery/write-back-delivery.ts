@@ -1,8 +1,8 @@
 import type { Delivery, ToolCallRecord, WriteBackTarget } from '@mcp-broker/contracts';
+import { Deadline } from '@mcp-broker/resilience';
 import type { Logger } from 'pino';
 import type { BrokerQueues } from '../queues/broker-queues.ts';
 import type { ToolCallRepository } from '../record/tool-call-repository.ts';
-import { AttemptDeadline } from './attempt-deadline.ts';
 import { DeliveryError, type WriteBackTargetHandler } from './write-back-target-handler.ts';
 
 export interface WriteBackDeliveryOptions {
@@ -127,7 +127,7 @@ export class WriteBackDelivery {
         error: new DeliveryError('permanent', 'TARGET_UNSUPPORTED', `No handler for ${delivery.target.type}.`),
       };
     }
-    const deadline = new AttemptDeadline(timeoutMs);
+    const deadline = new Deadline(timeoutMs, { what: 'The attempt' });
     try {
       const receipt = await handler.deliver(delivery.target, { record, targetIndex: index, signal: deadline.signal });
       return { status: 'delivered', receipt };
