@@ -23,6 +23,7 @@ import { createStore } from '@mcp-broker/store';
 import pino from 'pino';
 // Not exported by the package: the delivery's deadline, measured as the delivery uses it.
 import { type BenchChild, killAllChildren, spawnChild } from '../mcp/children.ts';
+import { measureStep, type StepResult } from '../step-measure.ts';
 
 const ops = Number(process.env.BENCH_STEP_OPS ?? 3000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -33,53 +34,6 @@ process.once('SIGINT', () => {
   killAllChildren();
   process.exit(130);
 });
-
-interface StepResult {
-  step: string;
-  ops: number;
-  /** CPU in this process per operation, µs. */
-  cpuUs: number;
-  /** CPU in the peer process per operation, µs; null when there is none. */
-  peerCpuUs: number | null;
-  peer: string | null;
-}
-
-const cpuNow = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-};
-
-/** Runs `op` n times (after n/10 warm-up runs) with `parallel` in flight. */
-async function measure(
-  step: string,
-  n: number,
-  parallel: number,
-  op: (i: number) => unknown,
-  peer?: { name: string; cpu: () => Promise<number> },
-): Promise<StepResult> {
-  const run = async (count: number, offset: number) => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, count) }, async () => {
-        while (next < count) await op(offset + next++);
-      }),
-    );
-  };
-  await run(Math.ceil(n / 10), 1_000_000);
-  const peer0 = await peer?.cpu();
-  const cpu0 = cpuNow();
-  await run(n, 0);
-  const cpu1 = cpuNow();
-  const peer1 = await peer?.cpu();
-  const r1 = (x: number) => Math.round(x * 10) / 10;
-  return {
-    step,
-    ops: n,
-    cpuUs: r1((cpu1 - cpu0) / n),
-    peerCpuUs: peer0 === undefined || peer1 === undefined ? null : r1((peer1 - peer0) / n),
-    peer: peer?.name ?? null,
-  };
-}
 
 const logDir = await mkdtemp(join(tmpdir(), 'mcpb-broker-steps-'));
 try {
@@ -123,7 +77,7 @@ try {
   // 1. Cosmos: ingress's create, and a worker write (ETag-checked replace from a known basis).
   const created: ToolCallRecord[] = [];
   report(
-    await measure(
+    await measureStep(
       'cosmos: create the record (ingress)',
       ops,
       concurrency,
@@ -136,7 +90,7 @@ try {
   );
   let latest = created.slice();
   report(
-    await measure(
+    await measureStep(
       'cosmos: replace from the known ETag (a worker write)',
       ops,
       concurrency,
@@ -166,9 +120,9 @@ try {
       req.on('error', reject);
       req.end(body);
     });
-  report(await measure('http: POST with node:http (keep-alive agent)', ops, concurrency, nodePost, sinkPeer));
+  report(await measureStep('http: POST with node:http (keep-alive agent)', ops, concurrency, nodePost, sinkPeer));
   report(
-    await measure(
+    await measureStep(
       'http: POST with fetch',
       ops,
       concurrency,
@@ -195,7 +149,7 @@ try {
     { content: [{ type: 'text', text: 'hello' }] },
   ) as ToolCallRecord;
   report(
-    await measure(
+    await measureStep(
       'delivery: one signed http-callback (HttpCallbackHandler)',
       ops,
       concurrency,
@@ -212,13 +166,13 @@ try {
   //    attempt, timers left pending for 10 s) and now (Deadline, cleared at the end).
   const signalOps = ops * 20;
   report(
-    await measure('signals (before): AbortSignal.timeout ×2 + AbortSignal.any', signalOps, 1, () => {
+    await measureStep('signals (before): AbortSignal.timeout ×2 + AbortSignal.any', signalOps, 1, () => {
       const attempt = AbortSignal.timeout(10_000);
       return AbortSignal.any([attempt, AbortSignal.timeout(10_000)]).aborted;
     }),
   );
   report(
-    await measure('signals (now): Deadline ×2, disposed', signalOps, 1, () => {
+    await measureStep('signals (now): Deadline ×2, disposed', signalOps, 1, () => {
       const attempt = new Deadline(10_000, { what: 'The attempt' });
       const own = new Deadline(10_000, { outer: attempt.signal, what: 'The attempt' });
       const aborted = own.signal.aborted;
@@ -237,12 +191,12 @@ try {
   });
   const fields = { callId: 'tc_0123456789abcdef', caller: 'bench', target: 0, type: 'http-callback' };
   report(
-    await measure('logging: a child logger per job (before; not written to)', ops * 5, 1, (i) => {
+    await measureStep('logging: a child logger per job (before; not written to)', ops * 5, 1, (i) => {
       logger.child({ callId: `tc_${i}`, caller: 'bench', jobId: `tc_${i}` });
     }),
   );
   report(
-    await measure('logging: the "write-back delivered" line at info', ops * 5, 1, () => {
+    await measureStep('logging: the "write-back delivered" line at info', ops * 5, 1, () => {
       logger.info(fields, 'write-back delivered');
     }),
   );

@@ -30,6 +30,7 @@ import pino from 'pino';
 import { AuditLog } from '../../../services/mcp-server/src/governance/audit-log.ts';
 import { RateLimits } from '../../../services/mcp-server/src/governance/rate-limits.ts';
 import { gateJsonRpc } from '../../../services/mcp-server/src/protocol/json-rpc-gate.ts';
+import { measureStep, type StepResult } from '../step-measure.ts';
 import { benchTool } from './bench-tool.ts';
 import { type BenchChild, killAllChildren, spawnChild } from './children.ts';
 import { redisCpuMicros } from './redis-cpu.ts';
@@ -74,60 +75,6 @@ process.once('SIGINT', () => {
   killAllChildren();
   process.exit(130);
 });
-
-interface StepResult {
-  step: string;
-  ops: number;
-  /** CPU in this process per operation (main thread, GC and thread pool), µs. */
-  cpuUs: number;
-  /** CPU in the peer process per operation (Cosmos or Redis), µs; null when there is none. */
-  peerCpuUs: number | null;
-  peer: string | null;
-  /** Wall time per operation at the given concurrency, µs (throughput view, not latency). */
-  wallUs: number;
-}
-
-const cpuNow = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-};
-
-/** Runs `op` n times (after n/10 warm-up runs) with `parallel` in flight; `settle` waits for background work. */
-async function measure(
-  step: string,
-  n: number,
-  parallel: number,
-  op: (i: number) => unknown,
-  peer?: { name: string; cpu: () => Promise<number | undefined> },
-  settle?: () => Promise<void>,
-): Promise<StepResult> {
-  const run = async (count: number, offset: number) => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, count) }, async () => {
-        while (next < count) await op(offset + next++);
-      }),
-    );
-    await settle?.();
-  };
-  await run(Math.ceil(n / 10), 1_000_000);
-  const peer0 = await peer?.cpu();
-  const cpu0 = cpuNow();
-  const t0 = performance.now();
-  await run(n, 0);
-  const wall = performance.now() - t0;
-  const cpu1 = cpuNow();
-  const peer1 = await peer?.cpu();
-  const r1 = (x: number) => Math.round(x * 10) / 10;
-  return {
-    step,
-    ops: n,
-    cpuUs: r1((cpu1 - cpu0) / n),
-    peerCpuUs: peer0 === undefined || peer1 === undefined ? null : r1((peer1 - peer0) / n),
-    peer: peer?.name ?? null,
-    wallUs: r1((wall * 1000) / n),
-  };
-}
 
 const logDir = await mkdtemp(join(tmpdir(), 'mcpb-steps-'));
 const issuer = await startLocalTestIssuer();
@@ -179,14 +126,16 @@ try {
     cache: { maxEntries: 0 },
   });
   report(
-    await measure('token: verify JWT (RS256, jose), no cache', ops, concurrency, () =>
+    await measureStep('token: verify JWT (RS256, jose), no cache', ops, concurrency, () =>
       uncached.verify(`Bearer ${token}`),
     ),
   );
   // As the server runs it: a token sent again is answered from the verified-token cache.
   const verifier = createTokenVerifier({ issuers: [{ issuer: issuer.issuer }], audience: RESOURCE });
   report(
-    await measure('token: the same token again (cache)', ops, concurrency, () => verifier.verify(`Bearer ${token}`)),
+    await measureStep('token: the same token again (cache)', ops, concurrency, () =>
+      verifier.verify(`Bearer ${token}`),
+    ),
   );
 
   // 2. Per-identity rate limit: one rate-limiter-flexible consume (a Lua script) in Redis.
@@ -197,7 +146,7 @@ try {
     logger,
   });
   report(
-    await measure(
+    await measureStep(
       'rate limit: consume 1 point (Redis)',
       ops,
       concurrency,
@@ -224,7 +173,7 @@ try {
     ['audit: record, buffered, batch per partition', new AuditLog({ store, logger })],
   ] as const) {
     report(
-      await measure(
+      await measureStep(
         step,
         ops,
         concurrency,
@@ -238,7 +187,7 @@ try {
   // 4. Logging the governed server added per request before issue 14's second round: two child
   //    loggers (subject; request id + tool) and the runtime's "request completed" line at info.
   report(
-    await measure('logging (before): 2 child loggers + "request completed"', ops, 1, (i) => {
+    await measureStep('logging (before): 2 child loggers + "request completed"', ops, 1, (i) => {
       const requestLog = logger.child({ requestId: `r-${i}` }).child({ subject: 'bench-app' });
       logger.child({ requestId: `r-${i}`, tool: 'query_customer_data', subject: 'bench-app' });
       requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
@@ -248,7 +197,7 @@ try {
   // Since issue 14: the subject is added to the request's own child, the tool's child is built only
   // when the call logs (a successful call does not), so one child and one line per request.
   report(
-    await measure('logging (now): 1 child + subject + "request completed"', ops, 1, (i) => {
+    await measureStep('logging (now): 1 child + subject + "request completed"', ops, 1, (i) => {
       const requestLog = logger.child({ requestId: `r-${i}` });
       requestLog.setBindings({ subject: 'bench-app' });
       requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
@@ -268,7 +217,7 @@ try {
   ] as const) {
     const base = redactedLogger(paths as string[] | undefined);
     report(
-      await measure(step, ops, 1, (i) => {
+      await measureStep(step, ops, 1, (i) => {
         const requestLog = base.child({ requestId: `r-${i}` });
         requestLog.setBindings({ subject: 'bench-app' });
         requestLog.info({ method: 'POST', url: '/mcp', statusCode: 200, ms: 12.34 }, 'request completed');
@@ -278,14 +227,14 @@ try {
 
   // 5. Per-call guards in the protocol server: timeout + cancellation signals.
   report(
-    await measure('signals (before): AbortSignal.timeout + any', ops, 1, () => {
+    await measureStep('signals (before): AbortSignal.timeout + any', ops, 1, () => {
       const controller = new AbortController();
       AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
       controller.abort();
     }),
   );
   report(
-    await measure('signals (now): one Deadline', ops, 1, () => {
+    await measureStep('signals (now): one Deadline', ops, 1, () => {
       const controller = new AbortController();
       const deadline = new Deadline(10_000, { outer: controller.signal, what: 'The tool' });
       controller.abort();
@@ -301,9 +250,9 @@ try {
     method: 'tools/call',
     params: { name: 'query_customer_data', arguments: { customer_id: 'cus-000001' } },
   });
-  report(await measure('gate: JSON-RPC tools/call (parse + schemas)', ops, 1, () => gateJsonRpc(callBody)));
+  report(await measureStep('gate: JSON-RPC tools/call (parse + schemas)', ops, 1, () => gateJsonRpc(callBody)));
   report(
-    await measure('audit: argument fingerprint (canonical JSON + SHA-256)', ops, 1, () =>
+    await measureStep('audit: argument fingerprint (canonical JSON + SHA-256)', ops, 1, () =>
       fingerprint({ customer_id: 'cus-000001' }),
     ),
   );
@@ -312,7 +261,7 @@ try {
   const tool = benchTool();
   const noSignal = new AbortController().signal;
   report(
-    await measure(
+    await measureStep(
       `tool: ${tool.name} handler (5 Cosmos requests)`,
       Math.ceil(ops / 5),
       concurrency,
@@ -347,9 +296,11 @@ try {
     await transport.close();
     await server.close();
   };
-  report(await measure('SDK per request: new Server + transport', Math.ceil(ops / 5), 1, () => perRequest()));
+  report(await measureStep('SDK per request: new Server + transport', Math.ceil(ops / 5), 1, () => perRequest()));
   const shared = new AjvJsonSchemaValidator();
-  report(await measure('SDK per request, one shared Ajv validator', Math.ceil(ops / 5), 1, () => perRequest(shared)));
+  report(
+    await measureStep('SDK per request, one shared Ajv validator', Math.ceil(ops / 5), 1, () => perRequest(shared)),
+  );
 
   const out = join(logDir, 'step-costs.json');
   await writeFile(out, `${JSON.stringify({ ops, concurrency, results }, null, 2)}\n`);

@@ -110,19 +110,21 @@ try {
   log(`${settings.events} events retained on ${CHANNEL} (answers of at most ${settings.answerEvents} events)`);
 
   const logDir = await mkdtemp(join(tmpdir(), 'bench-salesforce-'));
+  // What both jsforce subscribers, (a) and (c), need to log in and read the channel.
+  const subscriberEnv = {
+    BENCH_SF_LOGIN_URL: sandbox.loginUrl,
+    BENCH_SF_CLIENT_ID: sandbox.clientId,
+    BENCH_SF_CLIENT_SECRET: sandbox.clientSecret,
+    BENCH_SF_API_VERSION: sandbox.apiVersion,
+    BENCH_SF_CHANNEL: CHANNEL,
+    BENCH_SF_EVENTS: String(settings.events),
+  };
   // (a) the bare subscriber.
   const bare = await spawnChild({
     name: 'bare-subscriber',
     entry: '../salesforce/bare-subscriber-main.ts',
     logDir,
-    env: {
-      BENCH_SF_LOGIN_URL: sandbox.loginUrl,
-      BENCH_SF_CLIENT_ID: sandbox.clientId,
-      BENCH_SF_CLIENT_SECRET: sandbox.clientSecret,
-      BENCH_SF_API_VERSION: sandbox.apiVersion,
-      BENCH_SF_CHANNEL: CHANNEL,
-      BENCH_SF_EVENTS: String(settings.events),
-    },
+    env: subscriberEnv,
   });
   children.push(bare);
   log('(a) bare jsforce subscriber draining…');
@@ -181,12 +183,7 @@ try {
     entry: '../salesforce/durable-subscriber-main.ts',
     logDir,
     env: {
-      BENCH_SF_LOGIN_URL: sandbox.loginUrl,
-      BENCH_SF_CLIENT_ID: sandbox.clientId,
-      BENCH_SF_CLIENT_SECRET: sandbox.clientSecret,
-      BENCH_SF_API_VERSION: sandbox.apiVersion,
-      BENCH_SF_CHANNEL: CHANNEL,
-      BENCH_SF_EVENTS: String(settings.events),
+      ...subscriberEnv,
       BENCH_SF_CONCURRENCY: String(settings.concurrency),
       BENCH_CALLER: durableCaller.id,
       BENCH_ENDPOINT: durableCaller.upstream.endpoint,
