@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
+import type { CallerConfig } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { intakeBrokerConfig, intakeRequest, recordsWithKey as recordsIn } from '../../test-support/intake-fixture.ts';
 import { BrokerQueues, bullPrefix } from '../queues/broker-queues.ts';
 import { toolCallQueueName } from '../queues/queue-names.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
@@ -22,36 +23,7 @@ let repository: ToolCallRepository;
 let intake: ToolCallIntake;
 let writeBackPolicy: WriteBackPolicy;
 
-const broker = brokerConfigSchema.parse({
-  endpoints: { local: { url: 'http://127.0.0.1:1/mcp' } },
-  callers: [
-    {
-      id: 'acme',
-      auth: { type: 'basic', username: 'acme', passwordHash: 'scrypt$2$8$1$c2FsdA==$aGFzaA==' },
-      upstream: {
-        endpoint: 'local',
-        credential: {
-          type: 'client-credentials',
-          tokenUrl: 'http://127.0.0.1:1/token',
-          clientId: 'acme',
-          clientSecret: { fromEnv: 'UNUSED' },
-          scope: 's',
-        },
-      },
-      tools: ['generate_contract', 'flaky_tool'],
-    },
-  ],
-  salesforce: {
-    orgs: [
-      {
-        id: 'acme-org',
-        caller: 'acme',
-        loginUrl: 'https://login.salesforce.com',
-        auth: { type: 'client-credentials', clientId: 'c', clientSecret: { fromEnv: 'UNUSED' } },
-      },
-    ],
-  },
-});
+const broker = intakeBrokerConfig(['acme'], ['generate_contract', 'flaky_tool']);
 const acme = broker.callers[0] as CallerConfig;
 // `flaky_tool`'s list cannot be read (transient); any other tool but generate_contract is unknown.
 const validator: ArgumentValidator = {
@@ -123,23 +95,9 @@ afterAll(async () => {
   await store.close();
 });
 
-const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
-  tool: 'generate_contract',
-  arguments: { opportunity_id: 'opp-000001-01' },
-  writeBack: [],
-  idempotencyKey: randomUUID(),
-  source: { kind: 'salesforce' as const, reference: 'acme-org//event/MCP_Tool_Request__e/1' },
-  correlation: { requestId: 'req-accept-many' },
-  ...over,
-});
+const request = (over: Partial<ToolCallRequest> = {}) => intakeRequest('req-accept-many', over);
 
-async function recordsWithKey(key: string) {
-  const { resources } = await store
-    .container('toolCalls')
-    .items.query({ query: 'SELECT * FROM c WHERE c.idempotencyKey = @k', parameters: [{ name: '@k', value: key }] })
-    .fetchAll();
-  return resources;
-}
+const recordsWithKey = (key: string) => recordsIn(store, key);
 
 async function jobsOf(id: string) {
   const jobs = await queues.toolCallQueue('acme').getJobs(['waiting', 'delayed', 'prioritized', 'active']);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
+import type { CallerConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type ToolCallRequest } from '@mcp-broker/contracts';
 import { createStore, type Store } from '@mcp-broker/store';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { intakeBrokerConfig, intakeRequest, recordsWithKey as recordsIn } from '../../test-support/intake-fixture.ts';
 import { BrokerQueues, bullPrefix } from '../queues/broker-queues.ts';
 import { toolCallQueueName } from '../queues/queue-names.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
@@ -21,32 +22,7 @@ let intake: ToolCallIntake;
 let repository: ToolCallRepository;
 let writeBackPolicy: WriteBackPolicy;
 
-const broker = brokerConfigSchema.parse({
-  endpoints: { local: { url: 'http://127.0.0.1:1/mcp' } },
-  callers: ['acme', 'other'].map((id) => ({
-    id,
-    auth: { type: 'basic', username: id, passwordHash: 'scrypt$2$8$1$c2FsdA==$aGFzaA==' },
-    upstream: {
-      endpoint: 'local',
-      credential: {
-        type: 'client-credentials',
-        tokenUrl: 'http://127.0.0.1:1/token',
-        clientId: id,
-        clientSecret: { fromEnv: 'UNUSED' },
-        scope: 's',
-      },
-    },
-    tools: ['generate_contract'],
-  })),
-  salesforce: {
-    orgs: ['acme', 'other'].map((caller) => ({
-      id: `${caller}-org`,
-      caller,
-      loginUrl: 'https://login.salesforce.com',
-      auth: { type: 'client-credentials', clientId: 'c', clientSecret: { fromEnv: 'UNUSED' } },
-    })),
-  },
-});
+const broker = intakeBrokerConfig(['acme', 'other'], ['generate_contract']);
 const acme = broker.callers[0] as CallerConfig;
 // The endpoint's tool list is another module's concern (CatalogArgumentValidator); here one tool exists.
 const validator: ArgumentValidator = {
@@ -69,15 +45,7 @@ afterAll(async () => {
   await store.close();
 });
 
-const request = (over: Partial<ToolCallRequest> = {}): ToolCallRequest => ({
-  tool: 'generate_contract',
-  arguments: { opportunity_id: 'opp-000001-01' },
-  writeBack: [],
-  idempotencyKey: randomUUID(),
-  source: { kind: 'salesforce' as const, reference: 'acme-org//event/MCP_Tool_Request__e/1' },
-  correlation: { requestId: 'req-intake-test' },
-  ...over,
-});
+const request = (over: Partial<ToolCallRequest> = {}) => intakeRequest('req-intake-test', over);
 
 async function writeBackJobs() {
   return (await queues.writeBackQueue().getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => j.data);
@@ -87,13 +55,7 @@ async function toolCallJobs(caller = 'acme') {
   return (await queues.toolCallQueue(caller).getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => j.data);
 }
 
-async function recordsWithKey(key: string) {
-  const { resources } = await store
-    .container('toolCalls')
-    .items.query({ query: 'SELECT * FROM c WHERE c.idempotencyKey = @k', parameters: [{ name: '@k', value: key }] })
-    .fetchAll();
-  return resources;
-}
+const recordsWithKey = (key: string) => recordsIn(store, key);
 
 describe('tool-call intake: accept', () => {
   it("refuses a target in another caller's org, naming the field, and with recordRefusal false stores nothing", async () => {
