@@ -16,7 +16,7 @@ export class SalesforceEventSink implements ToolCallSink {
   readonly #callerOf: (org: string) => CallerConfig;
 
   constructor(options: {
-    /** The intake, or an `AcceptCoalescer` in front of it (`SALESFORCE_ACCEPT_BATCH` above 1). */
+    /** The intake, or an `AcceptCoalescer` in front of it (the worker setting SALESFORCE_ACCEPT_BATCH above 1). */
     intake: ToolCallAcceptor;
     orgs: readonly SalesforceOrgConfig[];
     callers: readonly CallerConfig[];

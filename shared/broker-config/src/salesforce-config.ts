@@ -82,7 +82,7 @@ export const salesforceChannelSchema = z
      * Events handed to the broker at once. The checkpoint still follows replay order (it never
      * passes an event not yet handled); the calls run concurrently in the worker anyway. 1 hands
      * them over strictly one at a time. Default 100, so the worker can accept them in groups
-     * (`SALESFORCE_ACCEPT_BATCH`); never more than `highWaterMark` (the events held).
+     * (the worker setting SALESFORCE_ACCEPT_BATCH); never more than `highWaterMark` (the events held).
      */
     concurrency: z.int().min(1).max(256).default(SALESFORCE_CHANNEL_DEFAULTS.concurrency),
     /**
