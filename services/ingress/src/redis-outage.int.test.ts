@@ -26,19 +26,37 @@ const submit = (key: string) =>
     payload: '{"tool":"echo","arguments":{"n":1}}',
   });
 
+/**
+ * Freezes Redis the moment it has executed (and fsynced) an idempotency lock's SET. `frozen`
+ * settles then, so the test waits for the freeze itself rather than a fixed time that a loaded
+ * machine may not keep.
+ */
+async function freezeAtTheLock(): Promise<{ stopMonitoring: () => void; frozen: Promise<void> }> {
+  let onFrozen: () => void = () => {};
+  const frozen = new Promise<void>((resolve) => {
+    onFrozen = resolve;
+  });
+  const stopMonitoring = await redis.monitor((line) => {
+    if (/"set" "[^"]*idem:/i.test(line)) {
+      redis.freeze();
+      onFrozen();
+    }
+  });
+  return { stopMonitoring, frozen };
+}
+
 describe('a submission cut off by a Redis outage after taking its idempotency lock', () => {
   it('answers 503, and the retry with the same key right after Redis is back is accepted, not 409', async () => {
     // The caller's queue exists before the outage (a queue first built during one is the subject
     // of the next test).
     expect((await submit('warm-up')).statusCode).toBe(202);
-    // Freeze Redis the moment it has executed (and fsynced) the lock, so the rest of the request,
-    // and the lock's release, meet a Redis that is gone.
-    const stopMonitoring = await redis.monitor((line) => {
-      if (/"set" "[^"]*idem:/i.test(line)) redis.freeze();
-    });
+    // Redis freezes the moment it has executed the lock, so the rest of the request, and the
+    // lock's release, meet a Redis that is gone.
+    const { stopMonitoring, frozen } = await freezeAtTheLock();
     const first = submit('outage-key');
     // The request now hangs on the frozen Redis; killing it fails the pending commands.
-    await new Promise((r) => setTimeout(r, 500));
+    await frozen;
+    await new Promise((r) => setTimeout(r, 200));
     stopMonitoring();
     await redis.kill();
     const answered = await first;
@@ -49,7 +67,7 @@ describe('a submission cut off by a Redis outage after taking its idempotency lo
     // What the docs tell a client: resend the same request with the same key.
     let retry = await submit('outage-key');
     const seen = [retry.statusCode];
-    for (let i = 0; i < 100 && retry.statusCode === 503; i++) {
+    for (let i = 0; i < 300 && retry.statusCode === 503; i++) {
       // ioredis is still reconnecting; 503 again is correct, 409 is not.
       await new Promise((r) => setTimeout(r, 100));
       retry = await submit('outage-key');
@@ -65,18 +83,17 @@ describe("a caller's first submission during a Redis outage", () => {
   it('answers 503, and once Redis is back the resend is accepted and its job queued (no queue stays broken)', async () => {
     // Redis goes away after the lock is taken, so the caller's queue is first built against a
     // Redis that is gone.
-    const stopMonitoring = await redis.monitor((line) => {
-      if (/"set" "[^"]*idem:/i.test(line)) redis.freeze();
-    });
+    const { stopMonitoring, frozen } = await freezeAtTheLock();
     const pending = submit('first-during-outage');
-    await new Promise((r) => setTimeout(r, 500));
+    await frozen;
+    await new Promise((r) => setTimeout(r, 200));
     stopMonitoring();
     await redis.kill();
     const during = await pending;
     expect(during.statusCode).toBe(503);
     await redis.start();
     let after = await submit('first-during-outage');
-    for (let i = 0; i < 100 && after.statusCode === 503; i++) {
+    for (let i = 0; i < 300 && after.statusCode === 503; i++) {
       await new Promise((r) => setTimeout(r, 100));
       after = await submit('first-during-outage');
     }
