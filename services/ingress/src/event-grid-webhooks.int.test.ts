@@ -417,7 +417,9 @@ describe('Event Grid webhook: deliveries become tool calls', () => {
         subscriptionName: 'orders',
         headers: { 'x-event-grid-key': KEY },
         timeoutMs: 300,
-        retryDelaysMs: [1_000],
+        // Long enough for the first accept to have recorded the call before the retry comes, even
+        // on a loaded machine: a retry that meets it still being accepted is answered 409 at once.
+        retryDelaysMs: [3_000],
         maxDeliveryAttempts: 2,
       });
       const outcome = await driver.deliver([event]);
