@@ -171,7 +171,11 @@ export async function startWorker(
           store,
           connections: (orgId) => orgs.get(orgId),
           sink: new SalesforceEventSink({
-            intake: new AcceptCoalescer({ intake: core.intake, maxBatch: config.SALESFORCE_ACCEPT_BATCH }),
+            intake: new AcceptCoalescer({
+              intake: core.intake,
+              maxBatch: config.SALESFORCE_ACCEPT_BATCH,
+              onGroup: (caller, size) => metrics.acceptGroup(caller, size),
+            }),
             orgs: broker.salesforce.orgs,
             callers: broker.callers,
           }),

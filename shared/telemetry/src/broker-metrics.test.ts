@@ -72,6 +72,19 @@ describe('BrokerMetrics', () => {
     expect((await points('mcpb_call_written_back_seconds'))[0]?.attributes).toMatchObject({ target: 'other' });
   });
 
+  it('records each accept group’s size by caller, an unconfigured caller as other', async () => {
+    const { metrics, points } = await setup();
+    metrics.acceptGroup('caller-a', 1);
+    metrics.acceptGroup('caller-a', 100);
+    metrics.acceptGroup('tc_not_configured', 7);
+    const groups = await points('mcpb_accept_group_size');
+    expect(groups.map((p) => [p.attributes, (p.value as { sum: number; count: number }).sum])).toEqual([
+      [{ caller: 'caller-a' }, 101],
+      [{ caller: 'other' }, 7],
+    ]);
+    expect((groups[0]?.value as { count: number }).count).toBe(2);
+  });
+
   it('reads queue depth and the oldest waiting job per caller at collection; a failing queue is skipped', async () => {
     const { metrics, points } = await setup();
     metrics.observeQueues([

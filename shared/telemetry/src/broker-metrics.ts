@@ -36,6 +36,9 @@ const seconds = (fromIso: string | undefined, toMs: number): number | undefined 
   return Number.isFinite(from) ? Math.max(0, (toMs - from) / 1000) : undefined;
 };
 
+/** Group sizes: up to SALESFORCE_ACCEPT_BATCH, at most 1,000. */
+const ACCEPT_GROUP_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
+
 /** Latency buckets in seconds: tool calls run from milliseconds to minutes. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
@@ -58,6 +61,7 @@ export class BrokerMetrics {
   readonly #tokenRefreshes;
   readonly #writeBackFailures;
   readonly #writeBackAttempts;
+  readonly #acceptGroups;
   readonly #meter: Meter;
 
   constructor(meter: Meter, known: { callers: Iterable<string>; tools?: Iterable<string> }) {
@@ -94,6 +98,12 @@ export class BrokerMetrics {
     this.#writeBackAttempts = meter.createCounter('mcpb_write_back_attempts', {
       description: 'Write-back attempts by target type and result.',
     });
+    this.#acceptGroups = meter.createHistogram('mcpb_accept_group_size', {
+      description:
+        'Requests accepted together in one group (platform events, SALESFORCE_ACCEPT_BATCH), by caller: 1 while the source is quiet, larger under a backlog.',
+      unit: '{request}',
+      advice: { explicitBucketBoundaries: ACCEPT_GROUP_BUCKETS },
+    });
   }
 
   #labels(facts: { caller: string; tool: string }): Attributes {
@@ -126,6 +136,11 @@ export class BrokerMetrics {
 
   rateLimitWait(record: Pick<CallFacts, 'caller' | 'tool'>): void {
     this.#rateLimitWaits.add(1, this.#labels(record));
+  }
+
+  /** A group of `size` requests of `caller` was handed to intake together (`AcceptCoalescer`). */
+  acceptGroup(caller: string, size: number): void {
+    this.#acceptGroups.record(size, { caller: this.#callers.value(caller) });
   }
 
   tokenRefresh(caller: string, endpoint: string): void {

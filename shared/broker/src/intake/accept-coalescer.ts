@@ -31,9 +31,17 @@ export class AcceptCoalescer implements ToolCallAcceptor {
   readonly #maxBatch: number;
   readonly #callers = new Map<string, { caller: CallerConfig; waiting: Waiting[]; inFlight: number }>();
 
-  constructor(options: { intake: ToolCallIntake; maxBatch: number }) {
+  readonly #onGroup: ((callerId: string, size: number) => void) | undefined;
+
+  /** `onGroup` hears of every group sent, alone ones too (the `mcpb_accept_group_size` series). */
+  constructor(options: {
+    intake: ToolCallIntake;
+    maxBatch: number;
+    onGroup?: (callerId: string, size: number) => void;
+  }) {
     this.#intake = options.intake;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch));
+    this.#onGroup = options.onGroup;
   }
 
   accept(caller: CallerConfig, request: ToolCallRequest, options: AcceptOptions = {}): Promise<Acceptance> {
@@ -57,6 +65,7 @@ export class AcceptCoalescer implements ToolCallAcceptor {
     const state = this.#callers.get(callerId);
     if (!state || state.waiting.length === 0) return;
     const group = state.waiting.splice(0, this.#maxBatch);
+    this.#onGroup?.(callerId, group.length);
     // The latest configuration of the caller (the object its last request came with).
     const { caller } = state;
     state.inFlight += 1;

@@ -404,7 +404,12 @@ describe('tool-call intake: acceptMany', () => {
 
 describe('AcceptCoalescer', () => {
   it('concurrent accepts go in groups of at most maxBatch (the first alone), each answered as accept would', async () => {
-    const coalescer = new AcceptCoalescer({ intake, maxBatch: 20 });
+    const reported: [string, number][] = [];
+    const coalescer = new AcceptCoalescer({
+      intake,
+      maxBatch: 20,
+      onGroup: (caller, size) => reported.push([caller, size]),
+    });
     const spy = vi.spyOn(intake, 'acceptMany');
     try {
       const requests = Array.from({ length: 61 }, () => request());
@@ -417,6 +422,8 @@ describe('AcceptCoalescer', () => {
       expect(sizes.every((n) => n <= 20)).toBe(true);
       // The first went alone through accept; the other 60 in groups.
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
+      // Every group is reported (the metric's source), the lone first one included.
+      expect(reported).toEqual([['acme', 1], ...sizes.map((n): [string, number] => ['acme', n])]);
     } finally {
       spy.mockRestore();
     }
