@@ -82,7 +82,7 @@ describe('BrokerMetrics', () => {
       [{ caller: 'caller-a' }, 101],
       [{ caller: 'other' }, 7],
     ]);
-    expect((groups[0]?.value as { count: number }).count).toBe(2);
+    expect(groups[0]?.value).toMatchObject({ count: 2 });
   });
 
   it('reads queue depth and the oldest waiting job per caller at collection; a failing queue is skipped', async () => {
