@@ -1,12 +1,15 @@
 /**
- * What the intake int tests (`accept`, `acceptMany`) share: a broker configuration whose callers
- * each have one Salesforce org and an unreachable MCP endpoint (the tool list is the test's own
- * validator), a request builder, and the store's records under an idempotency key.
+ * What the intake tests (`accept`, `acceptMany`, the write-back policy) share: a broker
+ * configuration whose callers each have one Salesforce org and an unreachable MCP endpoint (the
+ * tool list is the test's own validator), a request builder, the store's records under an
+ * idempotency key, and the peers' teardown.
  */
 import { randomUUID } from 'node:crypto';
 import { type BrokerConfig, brokerConfigSchema } from '@mcp-broker/broker-config';
 import type { ToolCallRequest } from '@mcp-broker/contracts';
 import type { Store } from '@mcp-broker/store';
+import type { Redis } from 'ioredis';
+import type { BrokerQueues } from '../src/queues/broker-queues.ts';
 
 /** Callers `ids`, each allowed `tools`, each with an org `<id>-org`. */
 export function intakeBrokerConfig(ids: readonly string[], tools: readonly string[]): BrokerConfig {
@@ -58,4 +61,13 @@ export async function recordsWithKey(store: Store, key: string): Promise<unknown
     .items.query({ query: 'SELECT * FROM c WHERE c.idempotencyKey = @k', parameters: [{ name: '@k', value: key }] })
     .fetchAll();
   return resources;
+}
+
+/** After the tests: the queues closed, every key under the run's `prefix` deleted, the peers let go. */
+export async function closeIntakePeers(peers: { queues: BrokerQueues; redis: Redis; store: Store; prefix: string }) {
+  await peers.queues.close();
+  const keys = await peers.redis.keys(`${peers.prefix}*`);
+  if (keys.length) await peers.redis.del(...keys);
+  peers.redis.disconnect();
+  await peers.store.close();
 }

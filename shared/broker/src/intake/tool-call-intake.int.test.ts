@@ -5,7 +5,12 @@ import { createStore, type Store } from '@mcp-broker/store';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { intakeBrokerConfig, intakeRequest, recordsWithKey as recordsIn } from '../../test-support/intake-fixture.ts';
+import {
+  closeIntakePeers,
+  intakeBrokerConfig,
+  intakeRequest,
+  recordsWithKey as recordsIn,
+} from '../../test-support/intake-fixture.ts';
 import { BrokerQueues, bullPrefix } from '../queues/broker-queues.ts';
 import { toolCallQueueName } from '../queues/queue-names.ts';
 import { toolCallId } from '../record/tool-call-id.ts';
@@ -37,13 +42,7 @@ beforeAll(async () => {
   writeBackPolicy = new WriteBackPolicy({ salesforceOrgs: broker.salesforce.orgs, env: {} });
   intake = new ToolCallIntake({ repository, queues, redis, prefix, validator, writeBackPolicy });
 });
-afterAll(async () => {
-  await queues.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-  await store.close();
-});
+afterAll(() => closeIntakePeers({ queues, redis, store, prefix }));
 
 const request = (over: Partial<ToolCallRequest> = {}) => intakeRequest('req-intake-test', over);
 

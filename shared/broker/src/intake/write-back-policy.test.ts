@@ -1,26 +1,10 @@
-import { brokerConfigSchema, type CallerConfig } from '@mcp-broker/broker-config';
+import type { CallerConfig } from '@mcp-broker/broker-config';
 import { BrokerError, type WriteBackTarget } from '@mcp-broker/contracts';
 import { describe, expect, it } from 'vitest';
+import { intakeBrokerConfig } from '../../test-support/intake-fixture.ts';
 import { WriteBackPolicy } from './write-back-policy.ts';
 
-const broker = brokerConfigSchema.parse({
-  endpoints: { local: { url: 'http://127.0.0.1:1/mcp' } },
-  callers: ['acme', 'other'].map((id) => ({
-    id,
-    auth: { type: 'basic', username: id, passwordHash: 'scrypt$2$8$1$c2FsdA==$aGFzaA==' },
-    upstream: {
-      endpoint: 'local',
-      credential: {
-        type: 'client-credentials',
-        tokenUrl: 'http://127.0.0.1:1/token',
-        clientId: id,
-        clientSecret: { fromEnv: 'UNUSED' },
-        scope: 's',
-      },
-    },
-    tools: ['*'],
-  })),
-});
+const broker = intakeBrokerConfig(['acme', 'other'], ['*']);
 const acme = broker.callers[0] as CallerConfig;
 
 const policy = new WriteBackPolicy({
